@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a step of them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test install lint typecheck pytest services migrate demo help
+
+help:
+	@echo "make run   - install, migrate, seed the demo tenant, start web + worker + beat"
+	@echo "make test  - install, start PostgreSQL/Redis if needed, run ruff, mypy and pytest"
+
+# uv installs the locked dependencies (uv.lock) in seconds; bootstrap it with pip if missing.
+install:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+		|| $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen
+
+run: install
+	@$(BIN)/python bin/init-env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	exec $(BIN)/honcho -f Procfile.dev start
+
+services:
+	bin/ensure-services
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy apps config
+
+pytest:
+	$(BIN)/pytest
+
+test: install services lint typecheck pytest

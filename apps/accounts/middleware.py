@@ -1,0 +1,49 @@
+"""Resolves the request's tenant once, at the edge (SPEC 4).
+
+``request.membership`` is the signed-in user's membership of the tenant they are working in (the
+one they last switched to, else their first); ``request.tenant`` is its tenant. Both are ``None``
+for anonymous users and for users who belong to no tenant yet.
+"""
+
+from collections.abc import Callable
+
+import structlog
+from django.http import HttpRequest, HttpResponse
+
+from apps.accounts import selectors
+from apps.accounts.models import Membership, Tenant, User
+
+SESSION_KEY = "tenant_id"
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request as views see it behind ``login_required``."""
+
+    user: User
+
+
+class TenantRequest(AuthenticatedRequest):
+    """The request as dashboard views see it behind ``tenant_required``."""
+
+    membership: Membership
+    tenant: Tenant
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        membership: Membership | None = None
+        user = request.user
+        if user.is_authenticated:
+            tenant_id = request.session.get(SESSION_KEY)
+            if tenant_id is not None:
+                membership = selectors.membership_get_for_user(user=user, tenant_id=tenant_id)
+            if membership is None:
+                membership = selectors.membership_list_for_user(user=user).first()
+            if membership is not None:
+                structlog.contextvars.bind_contextvars(tenant_id=membership.tenant_id)
+        setattr(request, "membership", membership)  # noqa: B010
+        setattr(request, "tenant", membership.tenant if membership else None)  # noqa: B010
+        return self.get_response(request)

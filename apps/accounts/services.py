@@ -1,0 +1,286 @@
+"""Writes for tenants, memberships and invitations. Views, admin and tasks call these only."""
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.text import slugify
+
+from apps.accounts.models import Invitation, Membership, Role, Tenant, User
+from apps.core.exceptions import ApplicationError, NotPermitted
+
+logger = structlog.get_logger(__name__)
+
+RESERVED_SLUGS = frozenset({"admin", "api", "accounts", "static", "media", "new", "sandbox"})
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- Tenants ---------------------------------------------------------------------------------
+
+
+def tenant_create(*, user: User, name: str, slug: str = "", timezone_name: str = "UTC") -> Tenant:
+    """Create a tenant with ``user`` as its first owner."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError("Give your business a name.", code="name_required")
+    slug = slugify(slug or name)[:60]
+    if not slug:
+        raise ApplicationError(
+            "The short name must contain letters or digits.", code="slug_invalid"
+        )
+    if slug in RESERVED_SLUGS:
+        raise ApplicationError(
+            f"“{slug}” is reserved; choose another short name.", code="slug_taken"
+        )
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(name=name, slug=slug, timezone=timezone_name)
+            Membership.objects.create(tenant=tenant, user=user, role=Role.OWNER)
+    except IntegrityError as exc:
+        raise ApplicationError(
+            f"The short name “{slug}” is taken; choose another.", code="slug_taken"
+        ) from exc
+    logger.info("tenant_created", tenant_id=tenant.pk, user_id=user.pk)
+    return tenant
+
+
+def tenant_update(
+    *, actor: Membership, name: str, timezone_name: str, requires_approval: bool | None = None
+) -> Tenant:
+    """Change a tenant's name and timezone (owners and managers)."""
+    if not actor.can_manage:
+        raise NotPermitted("Only owners and managers can change the business settings.")
+    name = name.strip()
+    if not name:
+        raise ApplicationError("Give your business a name.", code="name_required")
+    tenant = actor.tenant
+    tenant.name = name
+    tenant.timezone = timezone_name
+    tenant.save(update_fields=["name", "timezone"])
+    return tenant
+
+
+# --- Memberships -----------------------------------------------------------------------------
+
+
+def _lock_tenant(tenant: Tenant) -> None:
+    """Serialise membership changes of one tenant, so two owners cannot both leave at once."""
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+
+
+def _owner_count(tenant: Tenant) -> int:
+    return Membership.objects.filter(tenant=tenant, role=Role.OWNER).count()
+
+
+def _check_may_manage(actor: Membership, target_role: str) -> None:
+    if not actor.can_manage:
+        raise NotPermitted("Only owners and managers can manage the team.")
+    if target_role == Role.OWNER and actor.role != Role.OWNER:
+        raise NotPermitted("Only an owner can manage owners.")
+
+
+def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
+    """Give ``membership`` another role. Only owners touch owners; the last owner stays owner."""
+    if role not in Role.values:
+        raise ApplicationError("Choose a valid role.", code="role_invalid")
+    if actor.tenant_id != membership.tenant_id:
+        raise NotPermitted("That member belongs to another business.")
+    _check_may_manage(actor, membership.role)
+    _check_may_manage(actor, role)
+    with transaction.atomic():
+        _lock_tenant(membership.tenant)
+        membership.refresh_from_db(fields=["role"])
+        if membership.role == role:
+            return membership
+        if membership.role == Role.OWNER and _owner_count(membership.tenant) == 1:
+            raise ApplicationError(
+                "The business needs at least one owner: make someone else owner first.",
+                code="last_owner",
+            )
+        membership.role = role
+        membership.save(update_fields=["role"])
+    logger.info("membership_role_changed", membership_id=membership.pk, role=role)
+    return membership
+
+
+def membership_remove(*, actor: Membership, membership: Membership) -> None:
+    """Remove another member from the tenant."""
+    if actor.pk == membership.pk:
+        raise ApplicationError("To leave the business yourself, use “Leave”.", code="self_remove")
+    if actor.tenant_id != membership.tenant_id:
+        raise NotPermitted("That member belongs to another business.")
+    _check_may_manage(actor, membership.role)
+    with transaction.atomic():
+        _lock_tenant(membership.tenant)
+        membership.refresh_from_db(fields=["role"])
+        _check_may_manage(actor, membership.role)
+        if membership.role == Role.OWNER and _owner_count(membership.tenant) == 1:
+            raise ApplicationError("The last owner cannot be removed.", code="last_owner")
+        membership.delete()
+    logger.info("membership_removed", tenant_id=actor.tenant_id, by_user_id=actor.user_id)
+
+
+def membership_leave(*, membership: Membership) -> None:
+    """The member leaves the tenant; the last owner cannot."""
+    with transaction.atomic():
+        _lock_tenant(membership.tenant)
+        membership.refresh_from_db(fields=["role"])
+        if membership.role == Role.OWNER and _owner_count(membership.tenant) == 1:
+            raise ApplicationError(
+                "You are the last owner: make someone else owner before you leave.",
+                code="last_owner",
+            )
+        membership.delete()
+    logger.info("membership_left", tenant_id=membership.tenant_id, user_id=membership.user_id)
+
+
+# --- Invitations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str  # shown once, in the e-mail; only its hash is stored
+
+
+def _send_invitation_email(invitation: Invitation, token: str, accept_url: str) -> None:
+    context = {"invitation": invitation, "accept_url": accept_url}
+    send_mail(
+        subject=render_to_string("accounts/email/invitation_subject.txt", context).strip(),
+        message=render_to_string("accounts/email/invitation_message.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_create(
+    *, actor: Membership, email: str, role: str, accept_url_for: Callable[[str], str]
+) -> IssuedInvitation:
+    """Invite ``email`` to the actor's tenant with ``role`` and e-mail them a single-use link.
+
+    ``accept_url_for`` turns the token into the absolute link (the web layer knows the host).
+    An expired open invitation for the same address is replaced; a live one is refused.
+    """
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise ApplicationError("Choose a valid role.", code="role_invalid")
+    _check_may_manage(actor, role)
+    tenant = actor.tenant
+    if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+        raise ApplicationError(f"{email} is already a member of {tenant}.", code="already_member")
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        open_invites = Invitation.objects.select_for_update().filter(
+            tenant=tenant, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+        )
+        for existing in open_invites:
+            if not existing.is_expired:
+                raise ApplicationError(
+                    f"{email} has already been invited; revoke that invitation to send a new one.",
+                    code="already_invited",
+                )
+            existing.revoked_at = now
+            existing.save(update_fields=["revoked_at"])
+        invitation = Invitation.objects.create(
+            tenant=tenant,
+            email=email,
+            role=role,
+            token_hash=_hash_token(token),
+            invited_by=actor.user,
+            expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
+        )
+        accept_url = accept_url_for(token)
+        transaction.on_commit(lambda: _send_invitation_email(invitation, token, accept_url))
+    logger.info("invitation_created", invitation_id=invitation.pk, role=role)
+    return IssuedInvitation(invitation=invitation, token=token)
+
+
+def invitation_revoke(*, actor: Membership, invitation: Invitation) -> Invitation:
+    if actor.tenant_id != invitation.tenant_id:
+        raise NotPermitted("That invitation belongs to another business.")
+    _check_may_manage(actor, invitation.role)
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise ApplicationError("That invitation has already been accepted.", code="accepted")
+        if invitation.revoked_at is None:
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+    return invitation
+
+
+def invitation_get_by_token(*, token: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_related("tenant", "invited_by")
+        .filter(token_hash=_hash_token(token))
+        .first()
+    )
+
+
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """Join the invitation's tenant as ``user``; the link works once, for the invited address."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("tenant")
+            .filter(token_hash=_hash_token(token))
+            .first()
+        )
+        if invitation is None:
+            raise ApplicationError("This invitation link is not valid.", code="invitation_unknown")
+        if invitation.accepted_at is not None:
+            raise ApplicationError("This invitation has already been used.", code="invitation_used")
+        if invitation.revoked_at is not None:
+            raise ApplicationError("This invitation was withdrawn.", code="invitation_revoked")
+        if invitation.is_expired:
+            raise ApplicationError(
+                "This invitation has expired; ask for a new one.", code="invitation_expired"
+            )
+        if invitation.email.lower() != user.email.lower():
+            raise ApplicationError(
+                f"This invitation was sent to {invitation.email}; log in with that address to "
+                "accept it.",
+                code="invitation_wrong_user",
+            )
+        if Membership.objects.filter(tenant=invitation.tenant, user=user).exists():
+            raise ApplicationError(
+                f"You are already a member of {invitation.tenant}.", code="already_member"
+            )
+        membership = Membership.objects.create(
+            tenant=invitation.tenant, user=user, role=invitation.role
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+    logger.info("invitation_accepted", invitation_id=invitation.pk, tenant_id=invitation.tenant_id)
+    return membership
+
+
+def invitation_cleanup(*, now: datetime | None = None) -> int:
+    """Delete invitations that expired (or were revoked) longer ago than the retention period.
+
+    Idempotent: running it twice deletes nothing the second time.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.INVITATION_RETENTION_DAYS)
+    deleted, _ = (
+        Invitation.objects.filter(accepted_at__isnull=True)
+        .filter(Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff))
+        .delete()
+    )
+    if deleted:
+        logger.info("invitations_cleaned_up", count=deleted)
+    return deleted

@@ -1,0 +1,38 @@
+from django.urls import include, path
+
+from apps.accounts import views
+
+tenant_patterns = (
+    [
+        path("new/", views.tenant_create, name="create"),
+        path("<int:tenant_id>/switch/", views.tenant_switch, name="switch"),
+        path("settings/", views.tenant_settings, name="settings"),
+    ],
+    "tenants",
+)
+
+team_patterns = (
+    [
+        path("", views.team, name="list"),
+        path("leave/", views.team_leave, name="leave"),
+        path("members/<int:membership_id>/role/", views.member_change_role, name="change_role"),
+        path("members/<int:membership_id>/remove/", views.member_remove, name="remove"),
+        path(
+            "invitations/<int:invitation_id>/revoke/",
+            views.invitation_revoke,
+            name="revoke_invitation",
+        ),
+    ],
+    "team",
+)
+
+invitation_patterns = (
+    [path("<str:token>/", views.invitation_accept, name="accept")],
+    "invitations",
+)
+
+urlpatterns = [
+    path("business/", include(tenant_patterns)),
+    path("team/", include(team_patterns)),
+    path("invitations/", include(invitation_patterns)),
+]

@@ -1,0 +1,207 @@
+"""Dashboard pages for tenants, the team and invitations. Thin: forms in, services, redirect."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.accounts import selectors, services
+from apps.accounts.forms import InvitationForm, RoleForm, TenantCreateForm, TenantSettingsForm
+from apps.accounts.middleware import SESSION_KEY, AuthenticatedRequest, TenantRequest
+from apps.accounts.models import MANAGING_ROLES, Invitation, Membership
+from apps.accounts.permissions import tenant_required
+from apps.core.exceptions import ApplicationError
+from apps.core.models import get_for_tenant_or_404
+
+# --- Tenants ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tenant_create(request: AuthenticatedRequest) -> HttpResponse:
+    form = TenantCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tenant = services.tenant_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                timezone_name=form.cleaned_data["timezone"],
+            )
+        except ApplicationError as exc:
+            form.add_error("slug" if exc.code.startswith("slug") else "name", exc.message)
+        else:
+            request.session[SESSION_KEY] = tenant.pk
+            messages.success(request, f"{tenant.name} is ready. Invite your team next.")
+            return redirect("dashboard:overview")
+    invitations = selectors.invitation_list_for_email(email=request.user.email)
+    return render(
+        request,
+        "accounts/tenant_create.html",
+        {"form": form, "invitations": [i for i in invitations if i.is_open]},
+    )
+
+
+@login_required
+@require_POST
+def tenant_switch(request: AuthenticatedRequest, tenant_id: int) -> HttpResponse:
+    membership = selectors.membership_get_for_user(user=request.user, tenant_id=tenant_id)
+    if membership is None:
+        raise Http404  # another tenant's id tells nothing
+    request.session[SESSION_KEY] = membership.tenant_id
+    messages.info(request, f"You are now working in {membership.tenant.name}.")
+    return redirect("dashboard:overview")
+
+
+@tenant_required(roles=MANAGING_ROLES)
+@require_http_methods(["GET", "POST"])
+def tenant_settings(request: TenantRequest) -> HttpResponse:
+    form = TenantSettingsForm(request.POST or None, instance=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.tenant_update(
+                actor=request.membership,
+                name=form.cleaned_data["name"],
+                timezone_name=form.cleaned_data["timezone"],
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Business settings saved.")
+            return redirect("tenants:settings")
+    return render(request, "accounts/tenant_settings.html", {"form": form})
+
+
+# --- Team ------------------------------------------------------------------------------------
+
+
+@tenant_required()
+@require_http_methods(["GET", "POST"])
+def team(request: TenantRequest) -> HttpResponse:
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST":
+        if not request.membership.can_manage:
+            messages.error(request, "Only owners and managers can invite people.")
+            return redirect("team:list")
+        if form.is_valid():
+            try:
+                issued = services.invitation_create(
+                    actor=request.membership,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    accept_url_for=lambda token: request.build_absolute_uri(
+                        reverse("invitations:accept", kwargs={"token": token})
+                    ),
+                )
+            except ApplicationError as exc:
+                form.add_error("email" if exc.code != "not_permitted" else "role", exc.message)
+            else:
+                messages.success(request, f"Invitation sent to {issued.invitation.email}.")
+                return redirect("team:list")
+    return render(
+        request,
+        "accounts/team.html",
+        {
+            "form": form,
+            "members": selectors.membership_list(tenant=request.tenant),
+            "invitations": selectors.invitation_list_open(tenant=request.tenant),
+            "role_form": RoleForm(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@tenant_required(roles=MANAGING_ROLES)
+@require_POST
+def member_change_role(request: TenantRequest, membership_id: int) -> HttpResponse:
+    membership = get_for_tenant_or_404(
+        Membership.objects.select_related("user"), tenant=request.tenant, pk=membership_id
+    )
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a valid role.")
+        return redirect("team:list")
+    try:
+        services.membership_change_role(
+            actor=request.membership, membership=membership, role=form.cleaned_data["role"]
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
+        )
+    return redirect("team:list")
+
+
+@tenant_required(roles=MANAGING_ROLES)
+@require_POST
+def member_remove(request: TenantRequest, membership_id: int) -> HttpResponse:
+    membership = get_for_tenant_or_404(
+        Membership.objects.select_related("user"), tenant=request.tenant, pk=membership_id
+    )
+    try:
+        services.membership_remove(actor=request.membership, membership=membership)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{membership.user.email} no longer has access.")
+    return redirect("team:list")
+
+
+@tenant_required()
+@require_POST
+def team_leave(request: TenantRequest) -> HttpResponse:
+    tenant = request.tenant
+    try:
+        services.membership_leave(membership=request.membership)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("team:list")
+    request.session.pop(SESSION_KEY, None)
+    messages.success(request, f"You left {tenant.name}.")
+    return redirect("dashboard:overview")
+
+
+@tenant_required(roles=MANAGING_ROLES)
+@require_POST
+def invitation_revoke(request: TenantRequest, invitation_id: int) -> HttpResponse:
+    invitation = get_for_tenant_or_404(
+        Invitation.objects.all(), tenant=request.tenant, pk=invitation_id
+    )
+    try:
+        services.invitation_revoke(actor=request.membership, invitation=invitation)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
+    return redirect("team:list")
+
+
+# --- Accepting an invitation -------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the e-mail. Anyone may look; accepting needs the invited address's login."""
+    invitation = services.invitation_get_by_token(token=token)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            membership = services.invitation_accept(token=token, user=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            request.session[SESSION_KEY] = membership.tenant_id
+            messages.success(request, f"Welcome to {membership.tenant.name}.")
+            return redirect("dashboard:overview")
+    return render(
+        request,
+        "accounts/invitation_accept.html",
+        {"invitation": invitation, "token": token},
+        status=200 if invitation is not None else 404,
+    )

@@ -1,0 +1,75 @@
+"""Liveness and readiness probes, answered as JSON.
+
+``/healthz`` says the process serves requests. ``/readyz`` says it can do its work: the database
+answers, the Celery broker and the cache accept a connection, and no migration is waiting.
+"""
+
+import time
+from collections.abc import Callable
+
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.celery import app as celery_app
+
+
+def _check_database() -> str | None:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return None
+
+
+def _check_migrations() -> str | None:
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return f"{len(plan)} migration(s) not applied" if plan else None
+
+
+def _check_broker() -> str | None:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    return None
+
+
+def _check_cache() -> str | None:
+    cache.set("readyz", "ok", timeout=10)
+    return None if cache.get("readyz") == "ok" else "cache did not return what was stored"
+
+
+CHECKS: dict[str, Callable[[], str | None]] = {
+    "database": _check_database,
+    "migrations": _check_migrations,
+    "broker": _check_broker,
+    "cache": _check_cache,
+}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    results: dict[str, dict[str, object]] = {}
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            problem = check()
+        except Exception as exc:  # any failure of a dependency means "not ready"
+            problem = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        results[name] = {
+            "status": "ok" if problem is None else "error",
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            **({"error": problem} if problem else {}),
+        }
+    ready = all(r["status"] == "ok" for r in results.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "error", "checks": results}, status=200 if ready else 503
+    )
