@@ -206,6 +206,41 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Facebook and the Graph API ---------------------------------------------------------------
+
+# With no Facebook app configured the product talks to its own sandbox Graph API (SPEC 5.4), whose
+# app id and secret are public constants. Any other emulator is reached through the URL settings.
+FACEBOOK_APP_ID = env.str("FACEBOOK_APP_ID", default="")
+FACEBOOK_SANDBOX = not FACEBOOK_APP_ID
+SANDBOX_GRAPH_URL = env.str("SANDBOX_GRAPH_URL", default="http://127.0.0.1:8001")
+if FACEBOOK_SANDBOX:
+    FACEBOOK_APP_ID = "sandbox-app"
+    FACEBOOK_APP_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's published constant
+else:
+    FACEBOOK_APP_SECRET = env.str("FACEBOOK_APP_SECRET")
+FACEBOOK_GRAPH_URL = env.str(
+    "FACEBOOK_GRAPH_URL",
+    default=SANDBOX_GRAPH_URL if FACEBOOK_SANDBOX else "https://graph.facebook.com",
+).rstrip("/")
+FACEBOOK_DIALOG_URL = env.str(
+    "FACEBOOK_DIALOG_URL",
+    default=SANDBOX_GRAPH_URL if FACEBOOK_SANDBOX else "https://www.facebook.com",
+).rstrip("/")
+FACEBOOK_GRAPH_VERSION = env.str("FACEBOOK_GRAPH_VERSION", default="v25.0")
+FACEBOOK_SCOPES = env.list(
+    "FACEBOOK_SCOPES",
+    default=[
+        "pages_show_list",
+        "pages_read_engagement",
+        "pages_manage_posts",
+        "instagram_basic",
+        "instagram_content_publish",
+        "business_management",
+    ],
+)
+GRAPH_TIMEOUT_SECONDS = env.float("GRAPH_TIMEOUT_SECONDS", default=15.0)
+GRAPH_MAX_RETRIES = env.int("GRAPH_MAX_RETRIES", default=3)
+
 # --- Celery ----------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
