@@ -17,8 +17,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-# A local `.env` (written by `make run` on first start) fills in what the real environment lacks.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local `.env` (written by `make run` on first start) fills in what the real environment lacks;
+# DJANGO_ENV_FILE names another file, or none when empty (the tests read none).
+_env_file = env.str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env"))
+if _env_file:
+    environ.Env.read_env(_env_file, overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -263,6 +266,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# Take X-Request-ID from the proxy in front (only when that proxy sets or strips it).
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env.bool("LOG_TRUST_REQUEST_ID_HEADER", default=False)
 
 # --- Logging (structlog, one JSON object per line) ---------------------------------------------
 

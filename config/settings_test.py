@@ -2,6 +2,7 @@
 
 import os
 
+os.environ["DJANGO_ENV_FILE"] = ""  # a developer's .env must not change what the tests see
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-not-secret")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/social_automation")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -27,3 +28,6 @@ STORAGES = {
 # tests about sharing state across processes use Redis explicitly.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+# Serve static files from the finders; the tests never run collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
