@@ -221,13 +221,13 @@ if FACEBOOK_SANDBOX:
     FACEBOOK_APP_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's published constant
 else:
     FACEBOOK_APP_SECRET = env.str("FACEBOOK_APP_SECRET")
-FACEBOOK_GRAPH_URL = env.str(
-    "FACEBOOK_GRAPH_URL",
-    default=SANDBOX_GRAPH_URL if FACEBOOK_SANDBOX else "https://graph.facebook.com",
+FACEBOOK_GRAPH_URL = (
+    env.str("FACEBOOK_GRAPH_URL", default="")
+    or (SANDBOX_GRAPH_URL if FACEBOOK_SANDBOX else "https://graph.facebook.com")
 ).rstrip("/")
-FACEBOOK_DIALOG_URL = env.str(
-    "FACEBOOK_DIALOG_URL",
-    default=SANDBOX_GRAPH_URL if FACEBOOK_SANDBOX else "https://www.facebook.com",
+FACEBOOK_DIALOG_URL = (
+    env.str("FACEBOOK_DIALOG_URL", default="")
+    or (SANDBOX_GRAPH_URL if FACEBOOK_SANDBOX else "https://www.facebook.com")
 ).rstrip("/")
 FACEBOOK_GRAPH_VERSION = env.str("FACEBOOK_GRAPH_VERSION", default="v25.0")
 FACEBOOK_SCOPES = env.list(
@@ -246,7 +246,7 @@ GRAPH_MAX_RETRIES = env.int("GRAPH_MAX_RETRIES", default=3)
 
 # --- Celery ----------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A broker that needs no server and keeps queued messages on disk across restarts.
     _queue_dir = VAR_DIR / "celery" / "queue"

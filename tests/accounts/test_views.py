@@ -237,3 +237,17 @@ def test_staff_manage_tenants_in_admin(client_for, staff, tenant, owner):
         reverse("admin:django_celery_beat_periodictask_changelist"),
     ]:
         assert client.get(url).status_code == 200, url
+
+
+def test_password_reset_by_email(client: Client, owner):
+    client.post(reverse("account_reset_password"), {"email": owner.user.email})
+    link = _link_in_last_mail()
+
+    form_page = client.get(link, follow=True)
+    client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+        {"password1": "a-brand-new-secret-9", "password2": "a-brand-new-secret-9"},
+    )
+
+    owner.user.refresh_from_db()
+    assert owner.user.check_password("a-brand-new-secret-9")
