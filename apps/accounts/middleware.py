@@ -5,10 +5,12 @@ one they last switched to, else their first); ``request.tenant`` is its tenant. 
 for anonymous users and for users who belong to no tenant yet.
 """
 
+import zoneinfo
 from collections.abc import Callable
 
 import structlog
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from apps.accounts import selectors
 from apps.accounts.models import Membership, Tenant, User
@@ -46,4 +48,9 @@ class TenantMiddleware:
                 structlog.contextvars.bind_contextvars(tenant_id=membership.tenant_id)
         setattr(request, "membership", membership)  # noqa: B010
         setattr(request, "tenant", membership.tenant if membership else None)  # noqa: B010
+        # Pages show times in the tenant's timezone; the database keeps UTC.
+        if membership is not None:
+            timezone.activate(zoneinfo.ZoneInfo(membership.tenant.timezone))
+        else:
+            timezone.deactivate()
         return self.get_response(request)

@@ -1,11 +1,13 @@
 """The dashboard's tenant and team pages, driven through HTTP as a person would."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from model_bakery import baker
 
 from apps.accounts.middleware import SESSION_KEY
 from apps.accounts.models import Invitation, Membership, Role, Tenant, User
@@ -251,3 +253,20 @@ def test_password_reset_by_email(client: Client, owner):
 
     owner.user.refresh_from_db()
     assert owner.user.check_password("a-brand-new-secret-9")
+
+
+def test_pages_show_times_in_the_tenants_timezone(client_for, owner, tenant):
+    tenant.timezone = "Asia/Tokyo"
+    tenant.save()
+    # 20:00 UTC on 1 January is already 2 January in Tokyo.
+    baker.make(
+        Invitation,
+        tenant=tenant,
+        email="late@example.com",
+        token_hash="d" * 64,
+        expires_at=datetime(2030, 1, 1, 20, 0, tzinfo=UTC),
+    )
+
+    page = client_for(owner.user).get(reverse("team:list")).content.decode()
+
+    assert "until 2 Jan 2030" in page
