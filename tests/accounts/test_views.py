@@ -270,3 +270,22 @@ def test_pages_show_times_in_the_tenants_timezone(client_for, owner, tenant):
     page = client_for(owner.user).get(reverse("team:list")).content.decode()
 
     assert "until 2 Jan 2030" in page
+
+
+def test_staff_add_a_user_in_admin(client_for, staff):
+    client = client_for(staff)
+    url = reverse("admin:accounts_user_add")
+
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {
+            "email": "new.staff@example.com",
+            "password1": "a-long-secret-7",
+            "password2": "a-long-secret-7",
+            "usable_password": "true",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert User.objects.get(email="new.staff@example.com").check_password("a-long-secret-7")
