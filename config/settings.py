@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 import structlog
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.core.logging import redact_secrets
@@ -49,6 +50,8 @@ DJANGO_APPS = [
 THIRD_PARTY_APPS = [
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.facebook",
     "django_celery_beat",
     "django_htmx",
     "django_structlog",
@@ -92,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.tenancy",
+                "apps.social.context_processors.facebook",
             ],
         },
     },
@@ -243,6 +247,48 @@ FACEBOOK_SCOPES = env.list(
 )
 GRAPH_TIMEOUT_SECONDS = env.float("GRAPH_TIMEOUT_SECONDS", default=15.0)
 GRAPH_MAX_RETRIES = env.int("GRAPH_MAX_RETRIES", default=3)
+
+# django-allauth's Facebook provider does the OAuth dance for "Log in with Facebook" and for
+# "Connect Facebook" (process=connect, which asks for FACEBOOK_SCOPES on top). It reads these
+# once, at import. It keeps no token: SOCIALACCOUNT_STORE_TOKENS stays off, and the connect flow
+# stores the token encrypted itself (apps.social).
+FACEBOOK_EMAIL_VERIFIED = env.bool("FACEBOOK_EMAIL_VERIFIED", default=FACEBOOK_SANDBOX)
+SOCIALACCOUNT_ADAPTER = "apps.social.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_PROVIDERS = {
+    "facebook": {
+        "APPS": [{"client_id": FACEBOOK_APP_ID, "secret": FACEBOOK_APP_SECRET, "key": ""}],
+        "METHOD": "oauth2",
+        "SCOPE": ["email", "public_profile"],
+        "FIELDS": ["id", "email", "name", "first_name", "last_name"],
+        "VERSION": FACEBOOK_GRAPH_VERSION,
+        "GRAPH_API_URL": f"{FACEBOOK_GRAPH_URL}/{FACEBOOK_GRAPH_VERSION}",
+        "AUTHORIZE_URL": f"{FACEBOOK_DIALOG_URL}/{FACEBOOK_GRAPH_VERSION}/dialog/oauth",
+        "VERIFIED_EMAIL": FACEBOOK_EMAIL_VERIFIED,
+    }
+}
+
+# Tokens are encrypted at rest with Fernet (django-encrypted-model-fields). A comma-separated
+# list rotates keys: the first encrypts, all decrypt; `manage.py rotate_token_encryption`
+# re-encrypts every token under the first.
+FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
+if not FIELD_ENCRYPTION_KEY:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEY is not set. `make run` writes one into .env; in production set it "
+        'to a Fernet key (python3 -c "import base64, os; '
+        'print(base64.urlsafe_b64encode(os.urandom(32)).decode())").'
+    )
+for _key in FIELD_ENCRYPTION_KEY:
+    try:
+        Fernet(_key)
+    except (ValueError, TypeError) as _exc:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY holds a value that is not a Fernet key (32 url-safe "
+            "base64-encoded bytes)."
+        ) from _exc
 
 # --- Celery ----------------------------------------------------------------------------------
 

@@ -7,6 +7,11 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-not-secret")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/social_automation")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# A key for test data only; two of them, so that every test also runs with rotation configured.
+os.environ.setdefault(
+    "FIELD_ENCRYPTION_KEY",
+    "q4Yd8wVNcAF-2tPsPQP2b4qyKMzM9g5vQyGvjXxJm0E=,Ew1P3i0fpXk1hoI2Lr5o6fZ9QwzE3v0hVh8c0oYbC2Y=",
+)
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, REDIS_URL

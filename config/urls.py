@@ -8,6 +8,7 @@ dashboard_patterns = ([path("", views.overview, name="overview")], "dashboard")
 urlpatterns = [
     path("", include(dashboard_patterns)),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.social.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

@@ -29,6 +29,7 @@ PUBLIC_PREFIXES = {
     "healthz": "liveness probe for orchestrators",
     "readyz": "readiness probe for orchestrators",
     "invitations/": "the invitation link: its secret token, not a tenant id, is the key",
+    "facebook/": "Meta's signed server-to-server callbacks and the public deletion status page",
 }
 
 

@@ -1,0 +1,34 @@
+from django.urls import include, path
+
+from apps.social import views
+
+connection_patterns = (
+    [
+        path("", views.account_list, name="list"),
+        path("new/", views.connection_choose, name="choose"),
+        path(
+            "<int:connected_account_id>/disconnect/",
+            views.account_disconnect,
+            name="disconnect",
+        ),
+    ],
+    "connections",
+)
+
+facebook_patterns = (
+    [
+        path("deauthorize/", views.facebook_deauthorize, name="deauthorize"),
+        path("data-deletion/", views.facebook_data_deletion, name="data_deletion"),
+        path(
+            "data-deletion/<str:confirmation_code>/",
+            views.facebook_data_deletion_status,
+            name="data_deletion_status",
+        ),
+    ],
+    "facebook",
+)
+
+urlpatterns = [
+    path("connections/", include(connection_patterns)),
+    path("facebook/", include(facebook_patterns)),
+]
