@@ -16,7 +16,10 @@ RUN useradd --create-home --uid 10001 app
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=app:app . .
-RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+# collectstatic imports the settings, which insist on both keys: throwaway values, build only.
+RUN DJANGO_SECRET_KEY=collectstatic-only \
+    FIELD_ENCRYPTION_KEY=$(python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())") \
+    python manage.py collectstatic --noinput \
     && mkdir -p var/media && chown -R app:app var
 USER app
 EXPOSE 8000
