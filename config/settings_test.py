@@ -1,8 +1,16 @@
 """Settings for the test suite: PostgreSQL and Redis, never SQLite (see README, `make test`)."""
 
 import os
+import socket
 
 os.environ["DJANGO_ENV_FILE"] = ""  # a developer's .env must not change what the tests see
+# Facebook is the sandbox Graph API, served by the tests on a port chosen here, before
+# django-allauth reads its URLs (once, at import). Worker processes inherit the variable.
+os.environ["FACEBOOK_APP_ID"] = ""
+if not os.environ.get("SANDBOX_GRAPH_URL"):
+    with socket.socket() as _probe:
+        _probe.bind(("127.0.0.1", 0))
+        os.environ["SANDBOX_GRAPH_URL"] = f"http://127.0.0.1:{_probe.getsockname()[1]}"
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-not-secret")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/social_automation")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")

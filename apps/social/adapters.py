@@ -33,8 +33,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         membership = getattr(request, "membership", None)
         if membership is None or sociallogin.token is None:
             return
-        if sociallogin.is_existing and sociallogin.user != request.user:
-            return  # allauth refuses this connect with its own message
+        # When this Facebook login is already linked to another user of ours, allauth does not
+        # link it again (and says so), but the Pages can still be connected to this business.
         try:
             pending = services.connection_start(
                 membership=membership,
