@@ -48,6 +48,12 @@ CHECKS: dict[str, Callable[[], str | None]] = {
 }
 
 
+def register_readiness_check(name: str, check: Callable[[], str | None]) -> None:
+    """Apps add their own readiness checks (from ``AppConfig.ready``): a callable that returns
+    None when ready, or a short reason; an exception counts as not ready too."""
+    CHECKS[name] = check
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:

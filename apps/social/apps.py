@@ -6,3 +6,9 @@ class SocialConfig(AppConfig):
 
     name = "apps.social"
     label = "social"
+
+    def ready(self) -> None:
+        from apps.core.health import register_readiness_check
+        from apps.social.services import token_encryption_check
+
+        register_readiness_check("token_encryption", token_encryption_check)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.accounts.models import Membership, Role, Tenant, User
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.social import graph
+from apps.social.fields import TokenDecryptionError
 from apps.social.models import (
     AccessToken,
     ConnectedAccount,
@@ -621,6 +622,19 @@ def pending_connection_cleanup(*, now: datetime | None = None) -> int:
     """Delete grants that were never completed (hourly job; idempotent)."""
     deleted, _ = PendingConnection.objects.filter(expires_at__lt=now or timezone.now()).delete()
     return deleted
+
+
+def token_encryption_check() -> str | None:
+    """Readiness: the configured keys decrypt the newest stored token (a wrong key would make
+    every Facebook call fail). None when fine or when no token is stored yet."""
+    newest = AccessToken.objects.order_by("-pk").values_list("pk", flat=True).first()
+    if newest is None:
+        return None
+    try:
+        AccessToken.objects.get(pk=newest)
+    except TokenDecryptionError as exc:
+        return str(exc)
+    return None
 
 
 def tokens_reencrypt() -> int:

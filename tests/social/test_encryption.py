@@ -77,3 +77,15 @@ def test_staff_see_token_health_but_never_the_token(client_for, staff, stored_to
         assert response.status_code == 200, url
         assert PLAINTEXT not in response.content.decode(), url
         assert _raw_token(stored_token.pk) not in response.content.decode(), url
+
+
+def test_readyz_fails_when_the_key_cannot_decrypt_stored_tokens(client, stored_token, monkeypatch):
+    assert client.get("/readyz").json()["checks"]["token_encryption"]["status"] == "ok"
+
+    monkeypatch.setattr(encrypted_fields, "CRYPTER", MultiFernet([Fernet(Fernet.generate_key())]))
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    check = response.json()["checks"]["token_encryption"]
+    assert check["status"] == "error"
+    assert "FIELD_ENCRYPTION_KEY" in check["error"]
