@@ -92,6 +92,9 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
     ]
     inlines = [AccessTokenInline, TokenEventInline]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # accounts come from the connect flow, with their tokens
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[ConnectedAccount]:
         return super().get_queryset(request).prefetch_related("tokens")
 
