@@ -357,6 +357,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.server": {"level": "WARNING"},  # the request log comes from django-structlog
+        # httpx logs whole request URLs at INFO; the Graph client logs each call itself, redacted.
+        "httpx": {"level": "WARNING"},
     },
 }
 

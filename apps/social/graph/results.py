@@ -1,0 +1,194 @@
+"""The small frozen values the Graph functions return. Tokens are hidden from repr() and str()."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UserToken:
+    """A user access token from the OAuth exchange (short- or long-lived)."""
+
+    access_token: str = field(repr=False)
+    token_type: str
+    # None when Meta gave no expiry (for example a token that does not expire).
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class GranularScope:
+    """A permission and the objects (Pages, businesses, Instagram accounts) it was granted for."""
+
+    scope: str
+    target_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenDebugInfo:
+    """What `debug_token` says about a token: validity, type, scopes, expiry, owner."""
+
+    is_valid: bool
+    type: str | None  # "USER", "PAGE", "APP", "SYSTEM_USER"
+    app_id: str | None
+    user_id: str | None
+    scopes: tuple[str, ...]
+    granular_scopes: tuple[GranularScope, ...]
+    expires_at: datetime | None  # None: does not expire (Meta's 0)
+    data_access_expires_at: datetime | None
+    issued_at: datetime | None
+    # Set when the token is invalid: Meta's reason (190/460 and friends).
+    error_code: int | None = None
+    error_subcode: int | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FacebookUser:
+    id: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Business:
+    """A Business portfolio (Business Manager) the user belongs to."""
+
+    id: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InstagramAccount:
+    """An Instagram professional account linked to a Facebook Page."""
+
+    id: str
+    username: str | None
+    profile_picture_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FacebookPage:
+    """A Page the user can act on, with its own Page token (never the user's token)."""
+
+    id: str
+    name: str
+    access_token: str = field(repr=False)
+    category: str | None = None
+    picture_url: str | None = None
+    tasks: tuple[str, ...] = ()
+    instagram: InstagramAccount | None = None
+    # Where it was found: "me_accounts", "owned_pages" or "client_pages" (of `business_id`).
+    source: str = "me_accounts"
+    business_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedPost:
+    """A post created on a Page feed; `id` is "<page-id>_<post-id>"."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PagePhoto:
+    """A photo uploaded to a Page; `post_id` is set when it was published as a post."""
+
+    id: str
+    post_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PagePost:
+    """A post of a Page, as read back for reconciliation."""
+
+    id: str
+    message: str | None
+    created_time: datetime | None
+    permalink_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IgContainer:
+    """An Instagram media container (created, not yet published)."""
+
+    id: str
+
+
+IG_IN_PROGRESS = "IN_PROGRESS"
+IG_FINISHED = "FINISHED"
+IG_ERROR = "ERROR"
+IG_EXPIRED = "EXPIRED"
+IG_PUBLISHED = "PUBLISHED"
+
+
+@dataclass(frozen=True, slots=True)
+class IgContainerStatus:
+    """The processing state of a container: IN_PROGRESS, FINISHED, ERROR, EXPIRED or PUBLISHED."""
+
+    id: str
+    status_code: str
+    status: str | None  # Meta's text, e.g. the reason of an ERROR
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status_code == IG_FINISHED
+
+    @property
+    def is_published(self) -> bool:
+        """An earlier attempt published it: record that, never publish again."""
+        return self.status_code == IG_PUBLISHED
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status_code in (IG_ERROR, IG_EXPIRED)
+
+
+@dataclass(frozen=True, slots=True)
+class IgPublishedMedia:
+    """The Instagram media created by `media_publish`."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IgPublishingLimit:
+    """Instagram's rolling publishing quota of an account, as Meta reports it right now."""
+
+    quota_usage: int
+    quota_total: int
+    quota_duration: int  # seconds (86400: a rolling 24 hours)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.quota_total - self.quota_usage, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class IgMedia:
+    """A published Instagram media item, as read back for reconciliation."""
+
+    id: str
+    caption: str | None
+    media_type: str | None
+    permalink: str | None
+    timestamp: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PagePostEngagement:
+    """Counts of a Facebook Page post. None: Meta did not return that edge."""
+
+    post_id: str
+    likes: int | None
+    comments: int | None
+    shares: int  # Meta omits `shares` when there are none
+    reactions: int | None
+    permalink_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IgMediaEngagement:
+    """Counts of an Instagram media item. None: Meta did not return it (e.g. likes hidden)."""
+
+    media_id: str
+    like_count: int | None
+    comments_count: int | None
+    permalink: str | None
