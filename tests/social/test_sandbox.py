@@ -12,8 +12,8 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -225,7 +225,9 @@ class ImageHost:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:
@@ -267,9 +269,11 @@ def test_dialog_is_a_consent_page_labelled_sandbox(sandbox: SandboxApi) -> None:
     page = response.text
     assert "SANDBOX — not Facebook" in page
     assert "Social Automation (sandbox)" in page
-    assert "pages_show_list" in page and "pages_manage_posts" in page
+    assert "pages_show_list" in page
+    assert "pages_manage_posts" in page
     assert "Sandy Sandbox" in page
-    assert "value='allow'" in page and "value='deny'" in page
+    assert "value='allow'" in page
+    assert "value='deny'" in page
     assert "method='post'" in page
 
 
@@ -380,7 +384,8 @@ def test_code_exchange_gives_a_short_lived_user_token(sandbox: SandboxApi, metho
     assert body["token_type"] == "bearer"
     assert 3600 <= body["expires_in"] <= 7200
     info = sandbox.debug(body["access_token"])
-    assert info["type"] == "USER" and info["is_valid"] is True
+    assert info["type"] == "USER"
+    assert info["is_valid"] is True
     assert info["user_id"] == DEMO_USER_ID
 
 
@@ -541,7 +546,8 @@ def test_debug_token_needs_an_app_or_user_token(sandbox: SandboxApi) -> None:
             "grant_type": "client_credentials",
         },
     ).json()["access_token"]
-    assert app.startswith("sandbox-app|") and SECRET not in app
+    assert app.startswith("sandbox-app|")
+    assert SECRET not in app
     response = sandbox.http.get(
         "/v25.0/debug_token", params={"input_token": sandbox.token(), "access_token": app}
     )
@@ -710,7 +716,8 @@ def test_me_accounts_pages_with_cursors_until_next_is_absent(sandbox: SandboxApi
     seen = [p["id"] for p in first["data"]]
     url = first["paging"]["next"]
     assert url.startswith(sandbox.base_url + "/v25.0/me/accounts?")
-    assert query_of(url)["limit"] == "3" and query_of(url)["fields"] == "id,name"
+    assert query_of(url)["limit"] == "3"
+    assert query_of(url)["fields"] == "id,name"
     while url:
         # Meta's `next` links carry the call's parameters, the access token included.
         assert "access_token=" in url
@@ -779,6 +786,21 @@ def test_field_expansion_answers_exactly_the_fields_asked_for(sandbox: SandboxAp
     picture = sandbox.http.get(ig["profile_picture_url"])
     assert picture.headers["content-type"] == "image/png"
     assert picture.content.startswith(b"\x89PNG")
+
+
+def test_nested_expansions_modifiers_and_several_ids(sandbox: SandboxApi) -> None:
+    token = sandbox.token()
+
+    page = sandbox.get(f"/{BISTRO_PAGE_ID}", token, fields="picture.type(large){data{url}}").json()
+    both = sandbox.get("/", token, ids=f"{BISTRO_PAGE_ID},{BAKERY_PAGE_ID}", fields="name").json()
+    missing = sandbox.get("/", token, ids=f"{BISTRO_PAGE_ID},31337")
+
+    assert list(page["picture"]["data"]) == ["url"]
+    assert both == {
+        BISTRO_PAGE_ID: {"name": "Demo Bistro", "id": BISTRO_PAGE_ID},
+        BAKERY_PAGE_ID: {"name": "Demo Bistro Bakery", "id": BAKERY_PAGE_ID},
+    }
+    assert graph_error(missing)["code"] == 803
 
 
 def test_the_json_escapes_slashes_like_meta(sandbox: SandboxApi) -> None:

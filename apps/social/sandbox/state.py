@@ -1,0 +1,598 @@
+"""Everything the sandbox remembers: its configuration, the demo data, what was published,
+authorization codes, revocations, faults, the call log and the rate-limit windows.
+
+One `SandboxState` per server, all of it behind one re-entrant lock. Published content,
+codes, revocations, extra Pages and the clock offset are written to `state_file` (JSON) after
+each change when one is configured, and read back on start.
+"""
+
+import contextlib
+import fnmatch
+import json
+import math
+import os
+import random
+import re
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .media import MediaSource
+from .tokens import TokenSigner
+
+VERSION_PREFIX = re.compile(r"^/v\d+(\.\d+)?(?=/|$)")
+STATE_FORMAT = 1
+CALL_LOG_SIZE = 5000
+
+# --- configuration --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SandboxConfig:
+    app_id: str = "sandbox-app"
+    app_secret: str = field(default="sandbox-secret", repr=False)
+    app_name: str = "Social Automation (sandbox)"
+    # Injected latency of every Graph call, and per-path overrides (glob over the path without
+    # its version prefix, e.g. {"/*/feed": 300}).
+    latency_ms: int = 0
+    latency_paths: dict[str, int] = field(default_factory=dict)
+    # How long an Instagram container stays IN_PROGRESS.
+    processing_seconds: float = 2.0
+    # Instagram's rolling 24-hour publishing limit (Meta has documented 25, 50 and 100).
+    quota_total: int = 100
+    appsecret_proof_required: bool = True
+    # Fetch `url` / `image_url` over HTTP as Meta does.
+    fetch_media: bool = True
+    fetch_timeout_seconds: float = 10.0
+    # /me/accounts (and the Business Page lists) answer one empty page that still has `next`.
+    empty_page_quirk: bool = False
+    # Instagram publishing with a Page token of the linked Page only (Meta also takes a user
+    # token with instagram_content_publish; this switch makes the sandbox the stricter one).
+    ig_requires_page_token: bool = True
+    short_token_seconds: int = 5400
+    long_token_seconds: int = 5_184_000
+    code_ttl_seconds: int = 600
+    container_ttl_seconds: int = 86_400
+    # Rolling window and budgets behind X-App-Usage / X-Business-Use-Case-Usage.
+    usage_window_seconds: int = 3600
+    app_call_budget: int = 20_000
+    page_call_budget: int = 4_800
+    enforce_rate_limits: bool = True
+    # "allow" or "deny": the OAuth dialog answers at once instead of showing its page.
+    auto_consent: str | None = None
+    default_version: str = "v25.0"
+    # Seed of the random numbers behind fault probabilities (None: not reproducible).
+    seed: int | None = None
+    state_file: str | None = None
+    # Log each request (redacted: method, path, status) to stderr.
+    verbose: bool = False
+
+
+# Keys that `POST /_sandbox/config` may change while the server runs.
+RUNTIME_KEYS = frozenset(
+    f.name for f in fields(SandboxConfig) if f.name not in ("app_id", "app_secret", "state_file")
+)
+
+
+def coerce_config_value(name: str, value: Any) -> Any:
+    """A JSON value made into the type of the configuration field, or ValueError."""
+    current = getattr(SandboxConfig(), name)
+    if name == "latency_paths":
+        if not isinstance(value, dict):
+            raise ValueError("latency_paths must be an object of path pattern -> milliseconds")
+        return {str(k): int(v) for k, v in value.items()}
+    if name in ("auto_consent",):
+        if value not in (None, "", "allow", "deny"):
+            raise ValueError("auto_consent must be null, 'allow' or 'deny'")
+        return value or None
+    if name == "seed":
+        return None if value is None else int(value)
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false")
+        return value
+    if isinstance(current, int):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{name} must be a number")
+        return int(value)
+    if isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{name} must be a number")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    return value
+
+
+def strip_version(path: str) -> str:
+    """`/v25.0/me/accounts` → `/me/accounts` (any vNN.N, or none)."""
+    return VERSION_PREFIX.sub("", path) or "/"
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class UserRecord:
+    id: str
+    name: str
+    first_name: str
+    last_name: str
+    email: str
+
+
+@dataclass(slots=True)
+class PageRecord:
+    id: str
+    name: str
+    category: str
+    manager_ids: list[str]
+    ig_id: str | None = None
+    # Listed by GET /me/accounts; False: reachable only through a Business portfolio.
+    in_accounts: bool = True
+    about: str = ""
+    fan_count: int = 0
+    username: str | None = None
+    tasks: list[str] = field(
+        default_factory=lambda: ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE"]
+    )
+    extra: bool = False  # created through the control API, not part of the demo seed
+
+
+@dataclass(slots=True)
+class IgAccountRecord:
+    id: str
+    username: str
+    name: str
+    page_id: str
+    followers_count: int = 0
+    follows_count: int = 0
+    biography: str = ""
+    extra: bool = False
+
+
+@dataclass(slots=True)
+class BusinessRecord:
+    id: str
+    name: str
+    member_ids: list[str]
+    owned_page_ids: list[str]
+    client_page_ids: list[str]
+
+
+@dataclass(slots=True)
+class PhotoRecord:
+    id: str
+    page_id: str
+    caption: str
+    published: bool
+    created_time: float
+    source: MediaSource
+    post_id: str | None = None
+    used_in_post_id: str | None = None
+
+
+@dataclass(slots=True)
+class PostRecord:
+    id: str
+    page_id: str
+    message: str
+    link: str | None
+    photo_ids: list[str]
+    published: bool
+    created_time: float
+    status_type: str
+    # Identical content on the same Page: how the read-out exposes duplicate publishing.
+    content_key: str = ""
+
+
+@dataclass(slots=True)
+class ContainerRecord:
+    id: str
+    ig_user_id: str
+    media_type: str  # IMAGE or CAROUSEL
+    caption: str | None
+    image_url: str | None
+    is_carousel_item: bool
+    children: list[str]
+    created_time: float
+    ready_at: float
+    image: MediaSource | None = None
+    forced_status: str | None = None  # ERROR / EXPIRED (from a fault)
+    forced_message: str | None = None
+    published_media_id: str | None = None
+    publish_count: int = 0
+    publish_attempts: int = 0
+    caption_ignored: bool = False
+
+
+@dataclass(slots=True)
+class IgMediaRecord:
+    id: str
+    ig_user_id: str
+    container_id: str
+    caption: str | None
+    media_type: str  # IMAGE or CAROUSEL_ALBUM
+    timestamp: float
+    shortcode: str
+    image_urls: list[str]
+    children: list[str] = field(default_factory=list)
+    is_carousel_child: bool = False
+
+
+@dataclass(slots=True)
+class AuthCode:
+    code: str
+    client_id: str
+    redirect_uri: str
+    user_id: str
+    scopes: list[str]
+    created: float
+    used_at: float | None = None
+
+
+FAULT_KINDS = frozenset(
+    {
+        "error",
+        "rate_limit",
+        "timeout_after_effect",
+        "timeout_before_effect",
+        "malformed",
+        "container_error",
+        "container_expired",
+        "revoke_token",
+    }
+)
+CONTAINER_FAULTS = frozenset({"container_error", "container_expired"})
+
+
+@dataclass(slots=True)
+class Fault:
+    id: str
+    kind: str
+    method: str = "*"
+    path: str = "*"
+    # How many matching calls it affects; None: every one until deleted.
+    times: int | None = 1
+    probability: float = 1.0
+    params: dict[str, Any] = field(default_factory=dict)
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method not in ("*", method):
+            return False
+        return fnmatch.fnmatchcase(path, strip_version(self.path) if self.path != "*" else "*")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["remaining"] = None if self.times is None else self.times - self.hits
+        return data
+
+
+def _media_from(data: dict[str, Any] | None) -> MediaSource | None:
+    return MediaSource.from_dict(data) if data else None
+
+
+# --- the demo data --------------------------------------------------------------------------
+
+DEMO_USER_ID = "100000000000001"
+DEMO_BUSINESS_ID = "102000000000001"
+BISTRO_PAGE_ID = "101000000000001"
+CATERING_PAGE_ID = "101000000000002"
+BAKERY_PAGE_ID = "101000000000003"
+BISTRO_IG_ID = "17841400000000001"
+CATERING_IG_ID = "17841400000000002"
+
+
+def _demo_data() -> tuple[
+    dict[str, UserRecord],
+    dict[str, PageRecord],
+    dict[str, IgAccountRecord],
+    dict[str, BusinessRecord],
+]:
+    user = UserRecord(DEMO_USER_ID, "Sandy Sandbox", "Sandy", "Sandbox", "sandy@sandbox.example")
+    pages = [
+        PageRecord(
+            BISTRO_PAGE_ID,
+            "Demo Bistro",
+            "Restaurant",
+            [DEMO_USER_ID],
+            ig_id=BISTRO_IG_ID,
+            about="Seasonal plates, natural wine. (Sandbox demo Page.)",
+            fan_count=1289,
+            username="demobistro",
+        ),
+        PageRecord(
+            CATERING_PAGE_ID,
+            "Demo Bistro Catering",
+            "Caterer",
+            [DEMO_USER_ID],
+            ig_id=CATERING_IG_ID,
+            # The trap of SPEC 5.1: only the Business portfolio lists this Page.
+            in_accounts=False,
+            about="Weddings and office lunches. (Sandbox demo Page.)",
+            fan_count=312,
+            username="bistrocatering",
+        ),
+        PageRecord(
+            BAKERY_PAGE_ID,
+            "Demo Bistro Bakery",
+            "Bakery",
+            [DEMO_USER_ID],
+            about="Sourdough every morning. (Sandbox demo Page, no Instagram.)",
+            fan_count=845,
+            username="demobistrobakery",
+        ),
+    ]
+    accounts = [
+        IgAccountRecord(
+            BISTRO_IG_ID, "demobistro", "Demo Bistro", BISTRO_PAGE_ID, 2410, 180, "Plates."
+        ),
+        IgAccountRecord(
+            CATERING_IG_ID,
+            "bistrocatering",
+            "Demo Bistro Catering",
+            CATERING_PAGE_ID,
+            530,
+            95,
+            "We cater.",
+        ),
+    ]
+    business = BusinessRecord(
+        DEMO_BUSINESS_ID,
+        "Demo Bistro Group",
+        member_ids=[DEMO_USER_ID],
+        owned_page_ids=[BISTRO_PAGE_ID, CATERING_PAGE_ID],
+        client_page_ids=[],
+    )
+    return (
+        {user.id: user},
+        {p.id: p for p in pages},
+        {a.id: a for a in accounts},
+        {business.id: business},
+    )
+
+
+# --- the state ------------------------------------------------------------------------------
+
+
+class SandboxState:
+    """All mutable state of one sandbox server."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        # What `reset` goes back to (settings changed through the control API are undone).
+        self.initial_config = replace(config, latency_paths=dict(config.latency_paths))
+        self.lock = threading.RLock()
+        self.stop_event = threading.Event()
+        self.signer = TokenSigner(config.app_id, config.app_secret)
+        self.random = random.Random(config.seed)  # noqa: S311 - fault dice, not security
+        self.faults: list[Fault] = []
+        self.calls: deque[dict[str, Any]] = deque(maxlen=CALL_LOG_SIZE)
+        self.call_seq = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.requests_total = 0
+        self._app_window: deque[float] = deque()
+        self._buc_windows: dict[str, deque[float]] = {}
+        self._clear_data()
+        if config.state_file:
+            self.load()
+
+    def _clear_data(self) -> None:
+        self.users, self.pages, self.ig_accounts, self.businesses = _demo_data()
+        self.posts: dict[str, PostRecord] = {}
+        self.photos: dict[str, PhotoRecord] = {}
+        self.containers: dict[str, ContainerRecord] = {}
+        self.ig_media: dict[str, IgMediaRecord] = {}
+        self.codes: dict[str, AuthCode] = {}
+        # user id → {"at": time, "subcode": 458/460/467}: tokens issued before are dead.
+        self.revoked_users: dict[str, dict[str, Any]] = {}
+        # token nonce → subcode: that token and everything derived from it are dead.
+        self.revoked_tokens: dict[str, int] = {}
+        self.seq = 0
+        self.clock_offset = 0.0
+
+    # --- time and ids ---------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The sandbox clock: real time plus an offset a test can advance."""
+        return time.time() + self.clock_offset
+
+    def next_number(self) -> int:
+        with self.lock:
+            self.seq += 1
+            return self.seq
+
+    def reset(self) -> None:
+        """Fresh demo data and the starting configuration: forgets what was published, codes,
+        revocations, extra Pages, faults, the call log and the clock offset."""
+        with self.lock:
+            for item in fields(SandboxConfig):
+                if item.name in RUNTIME_KEYS:
+                    value = getattr(self.initial_config, item.name)
+                    setattr(
+                        self.config, item.name, dict(value) if isinstance(value, dict) else value
+                    )
+            self.random.seed(self.config.seed)
+            self._clear_data()
+            self.faults.clear()
+            self.calls.clear()
+            self._app_window.clear()
+            self._buc_windows.clear()
+            self.max_in_flight = self.in_flight
+            self.save()
+
+    # --- access ---------------------------------------------------------------------------------
+
+    def pages_of(self, user_id: str) -> list[PageRecord]:
+        return [p for p in self.pages.values() if user_id in p.manager_ids]
+
+    def ig_of_page(self, page_id: str) -> IgAccountRecord | None:
+        page = self.pages.get(page_id)
+        return self.ig_accounts.get(page.ig_id) if page and page.ig_id else None
+
+    def revocation_subcode(self, user_id: str, issued_at: float, lineage: tuple[str, ...]) -> int:
+        """0 when the token is alive, else the 190 subcode of its revocation."""
+        for nonce in lineage:
+            if nonce in self.revoked_tokens:
+                return self.revoked_tokens[nonce]
+        revoked = self.revoked_users.get(user_id)
+        if revoked and issued_at <= float(revoked["at"]):
+            return int(revoked["subcode"])
+        return 0
+
+    # --- faults ---------------------------------------------------------------------------------
+
+    def add_fault(self, fault: Fault) -> Fault:
+        with self.lock:
+            self.faults.append(fault)
+            return fault
+
+    def take_fault(self, method: str, path: str, kinds: frozenset[str]) -> Fault | None:
+        """The first fault of one of `kinds` matching the call, used up by one hit."""
+        with self.lock:
+            for fault in list(self.faults):
+                if fault.kind not in kinds or not fault.matches(method, path):
+                    continue
+                if fault.probability < 1.0 and self.random.random() >= fault.probability:
+                    continue
+                fault.hits += 1
+                if fault.times is not None and fault.hits >= fault.times:
+                    self.faults.remove(fault)
+                return replace(fault, params=dict(fault.params))
+            return None
+
+    # --- the call log, usage windows and concurrency --------------------------------------------
+
+    def log_call(self, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.call_seq += 1
+            self.calls.append({"seq": self.call_seq, **entry})
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.requests_total += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def _trim(self, window: deque[float], now: float) -> None:
+        horizon = now - self.config.usage_window_seconds
+        while window and window[0] < horizon:
+            window.popleft()
+
+    def usage(self, buc_ids: list[str], *, count: bool) -> tuple[int, dict[str, int]]:
+        """Percent of the app budget and of each business object's budget used in the window
+        (counting this call first when `count`)."""
+        now = time.monotonic()
+        with self.lock:
+            self._trim(self._app_window, now)
+            if count:
+                self._app_window.append(now)
+            app = _percent(len(self._app_window), self.config.app_call_budget)
+            per_object = {}
+            for object_id in buc_ids:
+                window = self._buc_windows.setdefault(object_id, deque())
+                self._trim(window, now)
+                if count:
+                    window.append(now)
+                per_object[object_id] = _percent(len(window), self.config.page_call_budget)
+            return app, per_object
+
+    # --- persistence ----------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "format": STATE_FORMAT,
+                "app_id": self.config.app_id,
+                "seq": self.seq,
+                "clock_offset": self.clock_offset,
+                "extra_pages": [asdict(p) for p in self.pages.values() if p.extra],
+                "extra_ig_accounts": [asdict(a) for a in self.ig_accounts.values() if a.extra],
+                "posts": [asdict(p) for p in self.posts.values()],
+                "photos": [asdict(p) for p in self.photos.values()],
+                "containers": [asdict(c) for c in self.containers.values()],
+                "ig_media": [asdict(m) for m in self.ig_media.values()],
+                "codes": [asdict(c) for c in self.codes.values()],
+                "revoked_users": self.revoked_users,
+                "revoked_tokens": self.revoked_tokens,
+            }
+
+    def save(self) -> None:
+        """Write the state file (atomically), when there is one."""
+        path = self.config.state_file
+        if not path:
+            return
+        with self.lock:
+            text = json.dumps(self.snapshot(), separators=(",", ":"))
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".sandbox-", dir=target.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.replace(temp, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
+
+    def load(self) -> None:
+        """Read the state file if it exists; a file that cannot be read is an error, not a
+        silent fresh start."""
+        path = self.config.state_file
+        if not path or not Path(path).exists():
+            return
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if data.get("format") != STATE_FORMAT:
+                raise ValueError(f"unknown state format {data.get('format')!r}")
+            with self.lock:
+                self._clear_data()
+                self.seq = int(data["seq"])
+                self.clock_offset = float(data.get("clock_offset", 0.0))
+                for raw in data.get("extra_pages", []):
+                    page = PageRecord(**raw)
+                    self.pages[page.id] = page
+                for raw in data.get("extra_ig_accounts", []):
+                    account = IgAccountRecord(**raw)
+                    self.ig_accounts[account.id] = account
+                for raw in data.get("posts", []):
+                    post = PostRecord(**raw)
+                    self.posts[post.id] = post
+                for raw in data.get("photos", []):
+                    source = _media_from(raw.pop("source"))
+                    photo = PhotoRecord(**raw, source=source or MediaSource(kind="upload"))
+                    self.photos[photo.id] = photo
+                for raw in data.get("containers", []):
+                    image = _media_from(raw.pop("image", None))
+                    container = ContainerRecord(**raw, image=image)
+                    self.containers[container.id] = container
+                for raw in data.get("ig_media", []):
+                    media = IgMediaRecord(**raw)
+                    self.ig_media[media.id] = media
+                for raw in data.get("codes", []):
+                    code = AuthCode(**raw)
+                    self.codes[code.code] = code
+                self.revoked_users = dict(data.get("revoked_users", {}))
+                self.revoked_tokens = {k: int(v) for k, v in data.get("revoked_tokens", {}).items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"Cannot read the sandbox state file {path}: {exc}") from exc
+
+
+def _percent(used: int, budget: int) -> int:
+    return math.ceil(used * 100 / budget) if budget > 0 else 0
+
+
+def new_fault_id() -> str:
+    return uuid.uuid4().hex[:12]
