@@ -188,8 +188,29 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Uploaded files: local files by default; any S3-compatible store when a bucket is named. Files
+# are never served from a public path: the dashboard serves them to members, and Meta fetches
+# them through signed, expiring URLs (PUBLIC_BASE_URL, or the bucket's presigned URLs).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": env.int("SIGNED_MEDIA_URL_TTL_SECONDS", default=6 * 3600),
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -198,6 +219,15 @@ STORAGES = {
         )
     },
 }
+
+# --- Brand assets ------------------------------------------------------------------------------
+
+# The address Meta fetches media from (the public https origin of this site).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SIGNED_MEDIA_URL_TTL_SECONDS = env.int("SIGNED_MEDIA_URL_TTL_SECONDS", default=6 * 3600)
+ASSET_MAX_UPLOAD_BYTES = env.int("ASSET_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+# Decompression bombs: an image declaring more pixels than this is refused before decoding.
+ASSET_MAX_PIXELS = env.int("ASSET_MAX_PIXELS", default=60_000_000)
 
 # --- Security --------------------------------------------------------------------------------
 
@@ -296,10 +326,13 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "fi
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A broker that needs no server and keeps queued messages on disk across restarts.
     _queue_dir = VAR_DIR / "celery" / "queue"
-    _queue_dir.mkdir(parents=True, exist_ok=True)
+    _control_dir = VAR_DIR / "celery" / "control"
+    for _dir in (_queue_dir, _control_dir):
+        _dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(_control_dir),
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
