@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include(dashboard_patterns)),
     path("", include("apps.accounts.urls")),
     path("", include("apps.social.urls")),
+    path("", include("apps.assets.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

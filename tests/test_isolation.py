@@ -30,6 +30,7 @@ PUBLIC_PREFIXES = {
     "readyz": "readiness probe for orchestrators",
     "invitations/": "the invitation link: its secret token, not a tenant id, is the key",
     "facebook/": "Meta's signed server-to-server callbacks and the public deletion status page",
+    "m/": "signed, expiring media URLs that Meta fetches anonymously (tested in tests/assets)",
 }
 
 

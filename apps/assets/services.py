@@ -1,0 +1,379 @@
+"""Writes for the asset library: folders, uploads, edits, deletions, Instagram renditions.
+
+Files and rows move together: a file is written to storage before its row, and deleted again
+when the row cannot be written; a row's files are deleted only after its deletion commits.
+Nothing is ever left orphaned on either side.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import structlog
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+
+from apps.accounts.models import Membership, Tenant
+from apps.assets import images
+from apps.assets.models import BrandAsset, BrandFolder, Tag
+from apps.core.exceptions import ApplicationError, NotPermitted
+from apps.core.models import TenantOwnedModel
+
+logger = structlog.get_logger(__name__)
+
+MAX_TAGS = 20
+
+
+def _require_editor(membership: Membership) -> None:
+    if not membership.can_edit:
+        raise NotPermitted("Viewers cannot change the asset library.")
+
+
+# --- Folders ----------------------------------------------------------------------------------
+
+
+def _clean_folder_name(name: str) -> str:
+    name = " ".join(images.safe_filename(name).split()) if name.strip() else ""
+    if not name:
+        raise ApplicationError("Give the folder a name.", code="name_required")
+    if "/" in name or "\\" in name:
+        raise ApplicationError("A folder name cannot contain slashes.", code="name_invalid")
+    return name[:100]
+
+
+def _check_sibling_name(
+    tenant: Tenant, parent: BrandFolder | None, name: str, exclude: int | None = None
+) -> None:
+    siblings = BrandFolder.objects.for_tenant(tenant).filter(parent=parent)
+    if exclude is not None:
+        siblings = siblings.exclude(pk=exclude)
+    if siblings.annotate(lname=Lower("name")).filter(lname=name.lower()).exists():
+        where = f"in “{parent.name}”" if parent else "at the top level"
+        raise ApplicationError(
+            f"A folder named “{name}” already exists {where}.", code="name_taken"
+        )
+
+
+def _check_same_tenant(tenant: Tenant, obj: TenantOwnedModel | None) -> None:
+    if obj is not None and obj.tenant_id != tenant.pk:
+        raise NotPermitted("That belongs to another business.")
+
+
+def folder_create(*, membership: Membership, name: str, parent: BrandFolder | None) -> BrandFolder:
+    _require_editor(membership)
+    _check_same_tenant(membership.tenant, parent)
+    name = _clean_folder_name(name)
+    _check_sibling_name(membership.tenant, parent, name)
+    try:
+        with transaction.atomic():
+            return BrandFolder.objects.create(
+                tenant=membership.tenant, name=name, parent=parent, created_by=membership.user
+            )
+    except IntegrityError as exc:
+        raise ApplicationError(
+            f"A folder named “{name}” already exists there.", code="name_taken"
+        ) from exc
+
+
+def folder_rename(*, membership: Membership, folder: BrandFolder, name: str) -> BrandFolder:
+    _require_editor(membership)
+    _check_same_tenant(membership.tenant, folder)
+    name = _clean_folder_name(name)
+    _check_sibling_name(membership.tenant, folder.parent, name, exclude=folder.pk)
+    folder.name = name
+    try:
+        with transaction.atomic():
+            folder.save(update_fields=["name"])
+    except IntegrityError as exc:
+        raise ApplicationError(
+            f"A folder named “{name}” already exists there.", code="name_taken"
+        ) from exc
+    return folder
+
+
+def _ancestors(folder: BrandFolder | None) -> list[int]:
+    seen: list[int] = []
+    while folder is not None:
+        seen.append(folder.pk)
+        folder = folder.parent
+    return seen
+
+
+def folder_move(
+    *, membership: Membership, folder: BrandFolder, parent: BrandFolder | None
+) -> BrandFolder:
+    """Move a folder under another (or to the top). A folder cannot move into itself or into one
+    of its own sub-folders."""
+    _require_editor(membership)
+    _check_same_tenant(membership.tenant, folder)
+    _check_same_tenant(membership.tenant, parent)
+    if folder.pk in _ancestors(parent):
+        raise ApplicationError(
+            "A folder cannot be moved into itself or into one of its sub-folders.", code="cycle"
+        )
+    _check_sibling_name(membership.tenant, parent, folder.name, exclude=folder.pk)
+    folder.parent = parent
+    with transaction.atomic():
+        folder.save(update_fields=["parent"])
+    return folder
+
+
+class FolderDeleteMode:
+    REFUSE = "refuse"  # only an empty folder is deleted
+    MOVE_TO_PARENT = "move_to_parent"  # contents move up one level
+    DELETE_CONTENTS = "delete_contents"  # sub-folders and assets are deleted, files too
+
+
+def _subtree(folder: BrandFolder) -> list[BrandFolder]:
+    """The folder and all folders below it, deepest first."""
+    order: list[BrandFolder] = []
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        order.append(current)
+        stack.extend(BrandFolder.objects.filter(parent=current))
+    return list(reversed(order))
+
+
+def folder_delete(*, membership: Membership, folder: BrandFolder, mode: str) -> int:
+    """Delete a folder. Its contents are refused, moved up, or deleted as ``mode`` says; no file
+    is ever orphaned. Returns the number of assets deleted."""
+    _require_editor(membership)
+    _check_same_tenant(membership.tenant, folder)
+    if mode not in (
+        FolderDeleteMode.REFUSE,
+        FolderDeleteMode.MOVE_TO_PARENT,
+        FolderDeleteMode.DELETE_CONTENTS,
+    ):
+        raise ApplicationError("Choose what happens to the folder's contents.", code="mode_invalid")
+    with transaction.atomic():
+        folder = BrandFolder.objects.select_for_update().get(pk=folder.pk)
+        has_children = BrandFolder.objects.filter(parent=folder).exists()
+        has_assets = BrandAsset.objects.filter(folder=folder).exists()
+        if mode == FolderDeleteMode.REFUSE and (has_children or has_assets):
+            raise ApplicationError(
+                f"“{folder.name}” is not empty. Move its contents up, or delete them with it.",
+                code="not_empty",
+            )
+        deleted = 0
+        if mode == FolderDeleteMode.MOVE_TO_PARENT:
+            for child in BrandFolder.objects.filter(parent=folder):
+                _check_sibling_name(membership.tenant, folder.parent, child.name, exclude=child.pk)
+            BrandFolder.objects.filter(parent=folder).update(parent=folder.parent)
+            BrandAsset.objects.filter(folder=folder).update(folder=folder.parent)
+            folder.delete()
+        else:
+            for node in _subtree(folder):
+                assets = list(BrandAsset.objects.filter(folder=node))
+                deleted += len(assets)
+                _delete_assets(assets)
+                node.delete()
+    logger.info("folder_deleted", folder_id=folder.pk, mode=mode, assets_deleted=deleted)
+    return deleted
+
+
+# --- Tags -------------------------------------------------------------------------------------
+
+
+def parse_tags(text: str | Iterable[str]) -> list[str]:
+    """Tags from a comma-separated string (or a list): trimmed, without '#', unique ignoring
+    case, at most 20, each at most 50 characters."""
+    raw = text.split(",") if isinstance(text, str) else list(text)
+    tags: dict[str, str] = {}
+    for item in raw:
+        tag = " ".join(str(item).strip().lstrip("#").split())[:50]
+        if tag:
+            tags.setdefault(tag.lower(), tag)
+    if len(tags) > MAX_TAGS:
+        raise ApplicationError(f"At most {MAX_TAGS} tags per image.", code="too_many_tags")
+    return list(tags.values())
+
+
+def _set_tags(asset: BrandAsset, names: list[str]) -> None:
+    tags = []
+    for name in names:
+        tag = Tag.objects.filter(tenant_id=asset.tenant_id, name__iexact=name).first()
+        tags.append(tag or Tag.objects.create(tenant_id=asset.tenant_id, name=name))
+    asset.tags.set(tags)
+
+
+# --- Assets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    asset: BrandAsset
+    duplicate: bool  # the same bytes were already in the library: nothing new was stored
+
+
+def _save_file(path: str, content: bytes) -> str:
+    return default_storage.save(path, ContentFile(content))
+
+
+def asset_upload(
+    *,
+    membership: Membership,
+    data: bytes,
+    filename: str,
+    folder: BrandFolder | None = None,
+    alt_text: str = "",
+    tags: Iterable[str] = (),
+) -> UploadResult:
+    """Check, clean and store an uploaded image; the same bytes uploaded again are pointed out and
+    not stored twice. Raises ``images.ImageRejected`` with a clear message for bad files."""
+    _require_editor(membership)
+    tenant = membership.tenant
+    _check_same_tenant(tenant, folder)
+    tag_names = parse_tags(tags)
+    processed = images.process_upload(
+        data, max_bytes=settings.ASSET_MAX_UPLOAD_BYTES, max_pixels=settings.ASSET_MAX_PIXELS
+    )
+    existing = BrandAsset.objects.for_tenant(tenant).filter(sha256=processed.sha256).first()
+    if existing is not None:
+        return UploadResult(asset=existing, duplicate=True)
+    namespace = f"t{tenant.pk}"
+    thumb_ext = "webp" if processed.thumbnail_content_type == "image/webp" else "jpg"
+    stored: list[str] = []
+    try:
+        stored.append(
+            _save_file(
+                images.storage_name(processed.sha256, processed.extension, namespace=namespace),
+                processed.content,
+            )
+        )
+        stored.append(
+            _save_file(
+                images.storage_name(
+                    processed.sha256, thumb_ext, namespace=namespace, variant="thumb"
+                ),
+                processed.thumbnail,
+            )
+        )
+        with transaction.atomic():
+            asset = BrandAsset.objects.create(
+                tenant=tenant,
+                folder=folder,
+                file=stored[0],
+                thumbnail=stored[1],
+                original_filename=images.safe_filename(filename),
+                content_type=processed.content_type,
+                size=processed.size,
+                width=processed.width,
+                height=processed.height,
+                sha256=processed.sha256,
+                alt_text=alt_text.strip()[:500],
+                metadata={
+                    "original_format": processed.original_format,
+                    "metadata_removed": processed.had_metadata,
+                    "location_removed": processed.had_location,
+                    "uploaded_size": len(data),
+                },
+                uploaded_by=membership.user,
+            )
+            _set_tags(asset, tag_names)
+    except IntegrityError:
+        # The same bytes won a race from another request: keep that one, drop our files.
+        _delete_files(stored)
+        existing = BrandAsset.objects.for_tenant(tenant).filter(sha256=processed.sha256).first()
+        if existing is None:
+            raise
+        return UploadResult(asset=existing, duplicate=True)
+    except BaseException:
+        _delete_files(stored)
+        raise
+    logger.info("asset_uploaded", asset_id=asset.pk, size=asset.size)
+    return UploadResult(asset=asset, duplicate=False)
+
+
+class _Keep:
+    """The folder argument's default: leave the asset where it is."""
+
+
+KEEP = _Keep()
+
+
+def asset_update(
+    *,
+    membership: Membership,
+    asset: BrandAsset,
+    alt_text: str | None = None,
+    tags: Iterable[str] | str | None = None,
+    folder: BrandFolder | _Keep | None = KEEP,
+    name: str | None = None,
+) -> BrandAsset:
+    """Change an asset's alt text, tags, folder (``None``: the top level) or display name."""
+    _require_editor(membership)
+    _check_same_tenant(membership.tenant, asset)
+    fields: list[str] = []
+    if alt_text is not None:
+        asset.alt_text = alt_text.strip()[:500]
+        fields.append("alt_text")
+    if name is not None:
+        asset.original_filename = images.safe_filename(name)
+        fields.append("original_filename")
+    if not isinstance(folder, _Keep):
+        _check_same_tenant(membership.tenant, folder)
+        asset.folder = folder
+        fields.append("folder")
+    tag_names = parse_tags(tags) if tags is not None else None
+    with transaction.atomic():
+        if fields:
+            asset.save(update_fields=fields)
+        if tag_names is not None:
+            _set_tags(asset, tag_names)
+    return asset
+
+
+def _files_of(asset: BrandAsset) -> list[str]:
+    return [
+        f.name for f in (asset.file, asset.thumbnail, asset.instagram_rendition) if f and f.name
+    ]
+
+
+def _delete_files(names: Iterable[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("asset_file_delete_failed", path=name)
+
+
+def _delete_assets(assets: list[BrandAsset]) -> None:
+    """Delete rows now and their files once the deletion commits."""
+    names = [name for asset in assets for name in _files_of(asset)]
+    for asset in assets:
+        asset.delete()
+    transaction.on_commit(lambda: _delete_files(names))
+
+
+def asset_delete(*, membership: Membership, asset: BrandAsset) -> None:
+    _require_editor(membership)
+    _check_same_tenant(membership.tenant, asset)
+    with transaction.atomic():
+        _delete_assets([asset])
+
+
+def asset_instagram_rendition(*, asset: BrandAsset) -> str:
+    """The storage name of the asset's Instagram-ready JPEG, made on first use and kept."""
+    previous = asset.instagram_rendition.name or ""
+    if previous and default_storage.exists(previous):
+        return previous
+    with default_storage.open(asset.file.name, "rb") as source:
+        rendition = images.instagram_rendition(source.read())
+    name = _save_file(
+        images.storage_name(
+            asset.sha256, "jpg", namespace=f"t{asset.tenant_id}", variant="instagram"
+        ),
+        rendition,
+    )
+    updated = BrandAsset.objects.filter(pk=asset.pk, instagram_rendition=previous).update(
+        instagram_rendition=name
+    )
+    if not updated:  # made concurrently by someone else: keep theirs
+        _delete_files([name])
+        asset.refresh_from_db(fields=["instagram_rendition"])
+        return asset.instagram_rendition.name
+    asset.instagram_rendition.name = name
+    return name
