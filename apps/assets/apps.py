@@ -6,3 +6,16 @@ class AssetsConfig(AppConfig):
 
     name = "apps.assets"
     label = "assets"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
+        from apps.assets.models import BrandAsset
+        from apps.assets.services import asset_files_delete_on_commit
+
+        post_delete.connect(
+            lambda sender, instance, **kwargs: asset_files_delete_on_commit(asset=instance),
+            sender=BrandAsset,
+            weak=False,
+            dispatch_uid="assets.delete_files",
+        )

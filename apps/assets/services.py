@@ -340,12 +340,18 @@ def _delete_files(names: Iterable[str]) -> None:
             logger.warning("asset_file_delete_failed", path=name)
 
 
+def asset_files_delete_on_commit(*, asset: BrandAsset) -> None:
+    """Delete an asset's files once the deletion of its row commits (and not if it rolls back).
+
+    Connected to ``post_delete``, so every way a row goes — a service, a folder, a cascade from
+    a deleted tenant, the admin — takes its files along."""
+    names = _files_of(asset)
+    transaction.on_commit(lambda: _delete_files(names))
+
+
 def _delete_assets(assets: list[BrandAsset]) -> None:
-    """Delete rows now and their files once the deletion commits."""
-    names = [name for asset in assets for name in _files_of(asset)]
     for asset in assets:
         asset.delete()
-    transaction.on_commit(lambda: _delete_files(names))
 
 
 def asset_delete(*, membership: Membership, asset: BrandAsset) -> None:

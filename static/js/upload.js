@@ -21,8 +21,10 @@
   }
 
   function addCard(asset) {
-    let grid = document.getElementById("asset-grid");
+    const grid = document.getElementById("asset-grid");
     if (!grid) return;
+    const empty = document.getElementById("empty-library");
+    if (empty) empty.remove();
     const li = document.createElement("li");
     li.className = "col";
     const a = document.createElement("a");

@@ -258,3 +258,34 @@ def test_the_instagram_rendition_is_made_once_and_kept(editor, stored_files):
     assert name == again
     assert name.endswith(".instagram.jpg")
     assert name in stored_files()
+
+
+def test_deleting_a_tenant_takes_its_files_along(
+    editor, stored_files, django_capture_on_commit_callbacks
+):
+    upload(editor)
+    assert stored_files()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        editor.tenant.delete()
+
+    assert not BrandAsset.objects.exists()
+    assert stored_files() == []
+
+
+def test_a_rolled_back_deletion_keeps_the_files(editor, stored_files):
+    from django.db import transaction
+
+    asset = upload(editor).asset
+    pk, name = asset.pk, asset.file.name
+
+    def delete_then_fail() -> None:
+        with transaction.atomic():
+            asset.delete()
+            raise RuntimeError("something later in the request failed")
+
+    with pytest.raises(RuntimeError):
+        delete_then_fail()
+
+    assert BrandAsset.objects.filter(pk=pk).exists()
+    assert name in stored_files()
