@@ -229,6 +229,19 @@ ASSET_MAX_UPLOAD_BYTES = env.int("ASSET_MAX_UPLOAD_BYTES", default=25 * 1024 * 1
 # Decompression bombs: an image declaring more pixels than this is refused before decoding.
 ASSET_MAX_PIXELS = env.int("ASSET_MAX_PIXELS", default=60_000_000)
 
+# --- Publishing -----------------------------------------------------------------------------------
+
+# A claimed publication whose worker has not reported back within the lease is taken over (and
+# reconciled first). Far longer than any single step (Graph calls time out after 15 s).
+PUBLISHING_CLAIM_LEASE_SECONDS = env.int("PUBLISHING_CLAIM_LEASE_SECONDS", default=600)
+PUBLISHING_MAX_ATTEMPTS = env.int("PUBLISHING_MAX_ATTEMPTS", default=6)
+PUBLISHING_BATCH_SIZE = env.int("PUBLISHING_BATCH_SIZE", default=200)
+# Waits up to this long are followed up by a delayed task; longer ones by the dispatcher.
+PUBLISHING_FOLLOW_UP_MAX_SECONDS = env.int("PUBLISHING_FOLLOW_UP_MAX_SECONDS", default=300)
+INSTAGRAM_CONTAINER_POLL_SECONDS = env.int("INSTAGRAM_CONTAINER_POLL_SECONDS", default=60)
+INSTAGRAM_QUOTA_RETRY_SECONDS = env.int("INSTAGRAM_QUOTA_RETRY_SECONDS", default=3600)
+ENGAGEMENT_SYNC_DAYS = env.int("ENGAGEMENT_SYNC_DAYS", default=30)
+
 # --- Security --------------------------------------------------------------------------------
 
 SECURE_PROXY_SSL_HEADER = (

@@ -1,0 +1,184 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.assets.models import BrandAsset
+from apps.core.models import TenantOwnedModel
+from apps.social.models import ConnectedAccount
+
+
+class Post(TenantOwnedModel):
+    """What a business wants to say, to one or more accounts, at a time. Its status moves only
+    through the services in ``apps.posts.services`` (SPEC 6)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING_REVIEW = "pending_review", "Waiting for approval"
+        REJECTED = "rejected", "Rejected"
+        APPROVED = "approved", "Approved"
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHING = "publishing", "Publishing"
+        PUBLISHED = "published", "Published"
+        PARTIALLY_PUBLISHED = "partially_published", "Partially published"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    caption = models.TextField(blank=True)
+    # Per-platform caption replacing `caption` there, e.g. {"instagram_business": "..."}.
+    caption_overrides = models.JSONField(default=dict, blank=True)
+    link = models.URLField(max_length=2000, blank=True)
+    targets = models.ManyToManyField(ConnectedAccount, related_name="posts", blank=True)
+    assets: "models.ManyToManyField[BrandAsset, PostAsset]" = models.ManyToManyField(
+        BrandAsset, through="PostAsset", related_name="posts", blank=True
+    )
+    scheduled_for = models.DateTimeField(null=True, blank=True, help_text="UTC.")
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        text = " ".join(self.caption.split())
+        return (text[:60] + "…") if len(text) > 60 else (text or f"Post #{self.pk}")
+
+    def caption_for(self, platform: str) -> str:
+        return self.caption_overrides.get(platform) or self.caption
+
+
+class PostAsset(models.Model):
+    """The ordered images of a post (several make a carousel / multi-photo post)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="post_assets")
+    asset = models.ForeignKey(BrandAsset, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "position"], name="post_asset_unique_position"),
+            models.UniqueConstraint(fields=["post", "asset"], name="post_asset_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}#{self.position}"
+
+
+class Publication(TenantOwnedModel):
+    """A post going out to one account: the unit the publishing engine claims, retries and
+    reconciles. Never published twice, never lost (SPEC 5.3)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Scheduled"
+        PUBLISHING = "publishing", "Publishing"
+        WAITING = "waiting", "Waiting"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINAL = (Status.PUBLISHED, Status.FAILED, Status.CANCELLED)
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="publications")
+    account = models.ForeignKey(
+        ConnectedAccount, on_delete=models.PROTECT, related_name="publications"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The claim: who may run the next step, since when. A claim older than the lease is stale
+    # (its worker died) and is taken over, reconciling first.
+    claim_token = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set before any call that would create something visible; cleared once its outcome is
+    # recorded. While set, the outcome is unknown: reconcile before trying again.
+    outcome_unknown = models.BooleanField(default=False)
+    wait_reason = models.CharField(max_length=300, blank=True)
+    last_error = models.TextField(blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_subcode = models.IntegerField(null=True, blank=True)
+    # Platform state: Instagram containers (carousel children first), Facebook unpublished photos.
+    container_id = models.CharField(max_length=64, blank=True)
+    child_ids = models.JSONField(default=list, blank=True)
+    platform_post_id = models.CharField(max_length=128, blank=True)
+    permalink = models.URLField(max_length=2000, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    likes = models.PositiveIntegerField(null=True, blank=True)
+    comments = models.PositiveIntegerField(null=True, blank=True)
+    shares = models.PositiveIntegerField(null=True, blank=True)
+    reactions = models.PositiveIntegerField(null=True, blank=True)
+    engagement_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "account"], name="publication_once_per_account"
+            ),
+        ]
+        indexes = [
+            # The dispatcher's query: due, unfinished work.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "waiting", "publishing"]),
+                name="publication_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} → {self.account_id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+
+class ReviewEvent(TenantOwnedModel):
+    """Who did what to a post, when: the audit trail shown in the admin and the dashboard."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        EDITED = "edited", "Edited"
+        SUBMITTED = "submitted", "Submitted for approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SCHEDULED = "scheduled", "Scheduled"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        BACK_TO_DRAFT = "back_to_draft", "Back to draft"
+        CANCELLED = "cancelled", "Cancelled"
+        PUBLISHING = "publishing", "Publishing started"
+        PUBLISHED = "published", "Published"
+        PARTIALLY_PUBLISHED = "partially_published", "Partially published"
+        FAILED = "failed", "Failed"
+        RETRIED = "retried", "Retried"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -1,0 +1,605 @@
+"""The post lifecycle (SPEC 6): every status change goes through :func:`_transition`, which locks
+the row, checks the move against :data:`TRANSITIONS`, and writes a ReviewEvent.
+
+draft → pending_review → approved → scheduled → publishing → published | partially_published |
+failed;
+pending_review → rejected → (edited) → pending_review; approved/scheduled/pending_review → draft on
+edit; cancel from any state before publishing. Tenants that need no approval skip the review.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.accounts.models import Membership, Role, Tenant, User
+from apps.assets.models import BrandAsset
+from apps.core.exceptions import ApplicationError, NotPermitted
+from apps.posts.models import Post, PostAsset, Publication, ReviewEvent
+from apps.posts.platforms import PostContent, Problem, adapter_for
+from apps.social.models import ConnectedAccount
+
+logger = structlog.get_logger(__name__)
+
+S = Post.Status
+MAX_ASSETS = 10
+
+TRANSITIONS: dict[str, set[str]] = {
+    S.DRAFT: {S.PENDING_REVIEW, S.APPROVED, S.CANCELLED},
+    S.PENDING_REVIEW: {S.APPROVED, S.REJECTED, S.DRAFT, S.CANCELLED},
+    S.REJECTED: {S.PENDING_REVIEW, S.APPROVED, S.DRAFT, S.CANCELLED},
+    S.APPROVED: {S.SCHEDULED, S.DRAFT, S.REJECTED, S.CANCELLED},
+    S.SCHEDULED: {S.PUBLISHING, S.SCHEDULED, S.DRAFT, S.REJECTED, S.CANCELLED},
+    S.PUBLISHING: {S.PUBLISHED, S.PARTIALLY_PUBLISHED, S.FAILED},
+    S.PUBLISHED: set(),
+    S.PARTIALLY_PUBLISHED: {S.PUBLISHING},  # a failed publication is retried
+    S.FAILED: {S.PUBLISHING},
+    S.CANCELLED: set(),
+}
+EDITABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
+CANCELLABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
+
+
+class IllegalTransition(ApplicationError):
+    default_code = "illegal_transition"
+
+
+class PostInvalid(ApplicationError):
+    """The post breaks rules of its networks; ``problems`` lists each one."""
+
+    default_code = "post_invalid"
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__(" ".join(p.message for p in problems), extra={"problems": self.problems})
+
+
+def _transition(
+    post: Post,
+    to: str,
+    *,
+    kind: str,
+    actor: User | None = None,
+    note: str = "",
+    fields: Iterable[str] = (),
+) -> Post:
+    """Move ``post`` (locked by the caller's transaction) to ``to`` and record it."""
+    if to not in TRANSITIONS[post.status] and to != post.status:
+        raise IllegalTransition(
+            f"A post that is {post.get_status_display().lower()} cannot become "
+            f"{Post.Status(to).label.lower()}."
+        )
+    from_status = post.status
+    post.status = to
+    post.save(update_fields=["status", "updated_at", *fields])
+    ReviewEvent.objects.create(
+        tenant_id=post.tenant_id,
+        post=post,
+        kind=kind,
+        actor=actor,
+        note=note,
+        from_status=from_status,
+        to_status=to,
+    )
+    logger.info(
+        "post_transition", post_id=post.pk, from_status=from_status, to_status=to, kind=kind
+    )
+    return post
+
+
+def _locked(post: Post) -> Post:
+    return Post.objects.select_for_update().get(pk=post.pk)
+
+
+def _require_editor(membership: Membership) -> None:
+    if not membership.can_edit:
+        raise NotPermitted("Viewers cannot create or change posts.")
+
+
+# --- Content and validation ------------------------------------------------------------------
+
+
+@dataclass
+class PostInput:
+    caption: str = ""
+    caption_overrides: dict[str, str] = field(default_factory=dict)
+    link: str = ""
+    target_ids: list[int] = field(default_factory=list)
+    asset_ids: list[int] = field(default_factory=list)
+    scheduled_for: datetime | None = None
+
+
+def _clean_input(
+    tenant: Tenant, data: PostInput
+) -> tuple[list[ConnectedAccount], list[BrandAsset]]:
+    problems: list[Problem] = []
+    targets = list(ConnectedAccount.objects.for_tenant(tenant).filter(pk__in=set(data.target_ids)))
+    if len(targets) != len(set(data.target_ids)):
+        problems.append(
+            Problem(
+                "target_unknown",
+                "One of the chosen accounts is not one of this business's accounts.",
+                "targets",
+            )
+        )
+    disconnected = [t for t in targets if t.status == ConnectedAccount.Status.DISCONNECTED]
+    if disconnected:
+        problems.append(
+            Problem(
+                "target_disconnected",
+                f"{disconnected[0]} is disconnected; reconnect it or choose another account.",
+                "targets",
+            )
+        )
+    by_id = {
+        a.pk: a for a in BrandAsset.objects.for_tenant(tenant).filter(pk__in=set(data.asset_ids))
+    }
+    if len(by_id) != len(set(data.asset_ids)):
+        problems.append(
+            Problem(
+                "asset_unknown",
+                "One of the chosen images is not in this business's library.",
+                "assets",
+            )
+        )
+    if len(data.asset_ids) != len(set(data.asset_ids)):
+        problems.append(Problem("asset_repeated", "The same image is chosen twice.", "assets"))
+    if len(data.asset_ids) > MAX_ASSETS:
+        problems.append(
+            Problem("too_many_assets", f"A post holds at most {MAX_ASSETS} images.", "assets")
+        )
+    if data.link:
+        try:
+            URLValidator(schemes=["http", "https"])(data.link)
+        except ValidationError:
+            problems.append(
+                Problem("link_invalid", "The link must be a full http(s) address.", "link")
+            )
+    for platform in data.caption_overrides:
+        if platform not in {"facebook_page", "instagram_business"}:
+            problems.append(
+                Problem(
+                    "override_unknown",
+                    f"Unknown network “{platform}” for a caption.",
+                    "caption_overrides",
+                )
+            )
+    if problems:
+        raise PostInvalid(problems)
+    return targets, [by_id[i] for i in data.asset_ids if i in by_id]
+
+
+def post_content(post: Post, platform: str) -> PostContent:
+    return PostContent(
+        caption=post.caption_for(platform),
+        link=post.link,
+        assets=[pa.asset for pa in post.post_assets.select_related("asset")],
+    )
+
+
+def post_problems(post: Post) -> list[Problem]:
+    """Every rule of its networks that the post breaks, as they would be checked at submit."""
+    problems: list[Problem] = []
+    targets = list(post.targets.all())
+    if not targets:
+        problems.append(Problem("no_target", "Choose at least one account to post to.", "targets"))
+    for account in targets:
+        adapter = adapter_for(account.platform)
+        for problem in adapter.validate(post_content(post, account.platform)):
+            problems.append(
+                Problem(problem.code, f"{adapter.label}: {problem.message}", problem.field)
+            )
+    if not post.caption.strip() and not post.link and not post.post_assets.exists():
+        problems.append(
+            Problem("empty", "Write a caption, add a link or choose images.", "caption")
+        )
+    return problems
+
+
+def _check_schedule(scheduled_for: datetime | None) -> None:
+    if scheduled_for is not None and scheduled_for < timezone.now() - timedelta(minutes=1):
+        raise PostInvalid(
+            [
+                Problem(
+                    "schedule_past",
+                    "The scheduled time is in the past; pick a time from now on.",
+                    "scheduled_for",
+                )
+            ]
+        )
+
+
+def _write_content(
+    post: Post, data: PostInput, targets: list[ConnectedAccount], assets: list[BrandAsset]
+) -> None:
+    post.caption = data.caption.strip()
+    post.caption_overrides = {k: v.strip() for k, v in data.caption_overrides.items() if v.strip()}
+    post.link = data.link.strip()
+    post.scheduled_for = data.scheduled_for
+    post.save()
+    post.targets.set(targets)
+    post.post_assets.all().delete()
+    PostAsset.objects.bulk_create(
+        PostAsset(post=post, asset=asset, position=i) for i, asset in enumerate(assets)
+    )
+
+
+def post_create(*, membership: Membership, data: PostInput) -> Post:
+    """A new draft. Checks that accounts and images are the tenant's; network rules are checked
+    at submit (drafts may be incomplete)."""
+    _require_editor(membership)
+    _check_schedule(data.scheduled_for)
+    targets, assets = _clean_input(membership.tenant, data)
+    with transaction.atomic():
+        post = Post(tenant=membership.tenant, created_by=membership.user)
+        _write_content(post, data, targets, assets)
+        ReviewEvent.objects.create(
+            tenant=membership.tenant,
+            post=post,
+            kind=ReviewEvent.Kind.CREATED,
+            actor=membership.user,
+            to_status=S.DRAFT,
+        )
+    return post
+
+
+def post_update(*, membership: Membership, post: Post, data: PostInput) -> Post:
+    """Change a post that has not started publishing. An approved or submitted post goes back
+    to draft (it must be submitted and approved again)."""
+    _require_editor(membership)
+    _check_schedule(data.scheduled_for)
+    targets, assets = _clean_input(membership.tenant, data)
+    with transaction.atomic():
+        post = _locked(post)
+        if post.status not in EDITABLE:
+            raise IllegalTransition(
+                f"A post that is {post.get_status_display().lower()} cannot be edited."
+            )
+        _write_content(post, data, targets, assets)
+        if post.status in (S.PENDING_REVIEW, S.APPROVED, S.SCHEDULED):
+            _cancel_publications(post)
+            _transition(
+                post,
+                S.DRAFT,
+                kind=ReviewEvent.Kind.BACK_TO_DRAFT,
+                actor=membership.user,
+                note="Edited",
+            )
+        else:
+            ReviewEvent.objects.create(
+                tenant_id=post.tenant_id,
+                post=post,
+                kind=ReviewEvent.Kind.EDITED,
+                actor=membership.user,
+            )
+    return post
+
+
+def post_submit(*, membership: Membership, post: Post) -> Post:
+    """Send a draft (or a rejected post, edited) for approval; tenants that need no approval
+    go straight to scheduled."""
+    _require_editor(membership)
+    with transaction.atomic():
+        post = _locked(post)
+        if post.status not in (S.DRAFT, S.REJECTED):
+            raise IllegalTransition(
+                f"A post that is {post.get_status_display().lower()} cannot be submitted."
+            )
+        _check_schedule(post.scheduled_for)
+        problems = post_problems(post)
+        if problems:
+            raise PostInvalid(problems)
+        post.submitted_at = timezone.now()
+        if membership.tenant.requires_approval:
+            return _transition(
+                post,
+                S.PENDING_REVIEW,
+                kind=ReviewEvent.Kind.SUBMITTED,
+                actor=membership.user,
+                fields=["submitted_at"],
+            )
+        _transition(
+            post,
+            S.APPROVED,
+            kind=ReviewEvent.Kind.APPROVED,
+            actor=membership.user,
+            note="No approval needed",
+            fields=["submitted_at"],
+        )
+        return _schedule(post, actor=membership.user)
+
+
+def _schedule(post: Post, *, actor: User | None) -> Post:
+    """approved → scheduled: one publication per target, due at the scheduled time (now when
+    none was set, or when it has passed)."""
+    now = timezone.now()
+    due = max(post.scheduled_for or now, now)
+    existing = {p.account_id: p for p in post.publications.all()}
+    for account in post.targets.all():
+        publication = existing.get(account.pk)
+        if publication is None:
+            Publication.objects.create(
+                tenant_id=post.tenant_id, post=post, account=account, next_attempt_at=due
+            )
+        elif publication.status == Publication.Status.CANCELLED:
+            Publication.objects.filter(pk=publication.pk).update(
+                status=Publication.Status.PENDING,
+                next_attempt_at=due,
+                attempts=0,
+                last_error="",
+                wait_reason="",
+                container_id="",
+                child_ids=[],
+                outcome_unknown=False,
+            )
+    Publication.objects.filter(post=post).exclude(account__in=post.targets.all()).filter(
+        status=Publication.Status.PENDING
+    ).update(status=Publication.Status.CANCELLED)
+    _transition(
+        post,
+        S.SCHEDULED,
+        kind=ReviewEvent.Kind.SCHEDULED,
+        actor=actor,
+        note=f"for {due:%Y-%m-%d %H:%M} UTC",
+    )
+    if due <= now:
+        from apps.posts.tasks import publications_dispatch_due
+
+        transaction.on_commit(lambda: publications_dispatch_due.delay())
+    return post
+
+
+def post_approve(*, reviewer: User, post: Post, note: str = "") -> Post:
+    """Staff approve a submitted post; it is scheduled at once."""
+    with transaction.atomic():
+        post = _locked(post)
+        if post.status != S.PENDING_REVIEW:
+            raise IllegalTransition(
+                "Only posts waiting for approval can be approved; this one is "
+                f"{post.get_status_display().lower()}."
+            )
+        post.reviewed_by, post.reviewed_at, post.review_note = reviewer, timezone.now(), note
+        _transition(
+            post,
+            S.APPROVED,
+            kind=ReviewEvent.Kind.APPROVED,
+            actor=reviewer,
+            note=note,
+            fields=["reviewed_by", "reviewed_at", "review_note"],
+        )
+        _schedule(post, actor=reviewer)
+    transaction.on_commit(lambda: _notify_owners(post, "approved"))
+    return post
+
+
+def post_reject(*, reviewer: User, post: Post, note: str) -> Post:
+    """Staff reject a post with a note; the owners are told by e-mail and can edit and resubmit."""
+    note = note.strip()
+    if not note:
+        raise ApplicationError(
+            "Say why the post is rejected: the note is shown to the business.", code="note_required"
+        )
+    with transaction.atomic():
+        post = _locked(post)
+        if post.status not in (S.PENDING_REVIEW, S.APPROVED, S.SCHEDULED):
+            raise IllegalTransition(
+                f"A post that is {post.get_status_display().lower()} cannot be rejected."
+            )
+        _cancel_publications(post)
+        post.reviewed_by, post.reviewed_at, post.review_note = reviewer, timezone.now(), note
+        _transition(
+            post,
+            S.REJECTED,
+            kind=ReviewEvent.Kind.REJECTED,
+            actor=reviewer,
+            note=note,
+            fields=["reviewed_by", "reviewed_at", "review_note"],
+        )
+    transaction.on_commit(lambda: _notify_owners(post, "rejected"))
+    return post
+
+
+def post_reschedule(*, membership: Membership, post: Post, scheduled_for: datetime) -> Post:
+    """Move a scheduled (or approved) post to another time; the approval stands."""
+    _require_editor(membership)
+    _check_schedule(scheduled_for)
+    with transaction.atomic():
+        post = _locked(post)
+        if post.status not in (S.APPROVED, S.SCHEDULED, S.DRAFT, S.PENDING_REVIEW, S.REJECTED):
+            raise IllegalTransition(
+                f"A post that is {post.get_status_display().lower()} cannot be rescheduled."
+            )
+        post.scheduled_for = scheduled_for
+        post.save(update_fields=["scheduled_for", "updated_at"])
+        if post.status == S.SCHEDULED:
+            post.publications.filter(status=Publication.Status.PENDING).update(
+                next_attempt_at=max(scheduled_for, timezone.now())
+            )
+        ReviewEvent.objects.create(
+            tenant_id=post.tenant_id,
+            post=post,
+            kind=ReviewEvent.Kind.RESCHEDULED,
+            actor=membership.user,
+            note=f"to {scheduled_for:%Y-%m-%d %H:%M} UTC",
+            from_status=post.status,
+            to_status=post.status,
+        )
+    return post
+
+
+def _cancel_publications(post: Post) -> None:
+    post.publications.filter(status=Publication.Status.PENDING).update(
+        status=Publication.Status.CANCELLED
+    )
+
+
+def post_cancel(*, actor: User, post: Post, membership: Membership | None = None) -> Post:
+    """Cancel a post that has not started publishing."""
+    if membership is not None:
+        _require_editor(membership)
+    with transaction.atomic():
+        post = _locked(post)
+        if post.status not in CANCELLABLE:
+            raise IllegalTransition(
+                f"A post that is {post.get_status_display().lower()} can no longer be cancelled."
+            )
+        if post.publications.exclude(
+            status__in=[Publication.Status.PENDING, Publication.Status.CANCELLED]
+        ).exists():
+            raise IllegalTransition("Publishing has started; the post can no longer be cancelled.")
+        _cancel_publications(post)
+        return _transition(post, S.CANCELLED, kind=ReviewEvent.Kind.CANCELLED, actor=actor)
+
+
+def post_publish_now(*, reviewer: User, post: Post) -> Post:
+    """Staff: approve if needed and publish right away."""
+    with transaction.atomic():
+        post = _locked(post)
+        if post.status == S.PENDING_REVIEW:
+            problems = post_problems(post)
+            if problems:
+                raise PostInvalid(problems)
+            post.reviewed_by, post.reviewed_at = reviewer, timezone.now()
+            _transition(
+                post,
+                S.APPROVED,
+                kind=ReviewEvent.Kind.APPROVED,
+                actor=reviewer,
+                note="Publish now",
+                fields=["reviewed_by", "reviewed_at"],
+            )
+        if post.status == S.APPROVED:
+            post.scheduled_for = timezone.now()
+            post.save(update_fields=["scheduled_for"])
+            return _schedule(post, actor=reviewer)
+        if post.status == S.SCHEDULED:
+            post.scheduled_for = timezone.now()
+            post.save(update_fields=["scheduled_for"])
+            post.publications.filter(status=Publication.Status.PENDING).update(
+                next_attempt_at=post.scheduled_for
+            )
+            _transition(
+                post,
+                S.SCHEDULED,
+                kind=ReviewEvent.Kind.RESCHEDULED,
+                actor=reviewer,
+                note="Publish now",
+            )
+            from apps.posts.tasks import publications_dispatch_due
+
+            transaction.on_commit(lambda: publications_dispatch_due.delay())
+            return post
+        raise IllegalTransition(
+            f"A post that is {post.get_status_display().lower()} cannot be published now."
+        )
+
+
+def publication_retry(*, actor: User, publication: Publication) -> Publication:
+    """Try a failed publication again (after fixing its cause, e.g. reconnecting the account)."""
+    with transaction.atomic():
+        post = _locked(publication.post)
+        publication = Publication.objects.select_for_update().get(pk=publication.pk)
+        if publication.status != Publication.Status.FAILED:
+            raise IllegalTransition("Only a failed publication can be retried.")
+        Publication.objects.filter(pk=publication.pk).update(
+            status=Publication.Status.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            last_error="",
+            error_code=None,
+            error_subcode=None,
+            wait_reason="",
+            # A failed container (ERROR/EXPIRED) cannot be published: start from a new one.
+            container_id="",
+            child_ids=[],
+        )
+        _transition(
+            post,
+            S.PUBLISHING,
+            kind=ReviewEvent.Kind.RETRIED,
+            actor=actor,
+            note=str(publication.account),
+        )
+        from apps.posts.tasks import publications_dispatch_due
+
+        transaction.on_commit(lambda: publications_dispatch_due.delay())
+    publication.refresh_from_db()
+    return publication
+
+
+def post_refresh_status(*, post_id: int) -> Post:
+    """After a publication changed: the post is publishing while any publication is unfinished,
+    then published, partially published or failed. Owners hear about failures by e-mail."""
+    with transaction.atomic():
+        post = Post.objects.select_for_update().get(pk=post_id)
+        statuses = list(
+            post.publications.exclude(status=Publication.Status.CANCELLED).values_list(
+                "status", flat=True
+            )
+        )
+        if not statuses or post.status in (S.CANCELLED, S.REJECTED, S.DRAFT):
+            return post
+        final = all(
+            s in (Publication.Status.PUBLISHED, Publication.Status.FAILED) for s in statuses
+        )
+        if not final:
+            if post.status == S.SCHEDULED and any(
+                s != Publication.Status.PENDING for s in statuses
+            ):
+                _transition(post, S.PUBLISHING, kind=ReviewEvent.Kind.PUBLISHING)
+            return post
+        published = statuses.count(Publication.Status.PUBLISHED)
+        if published == len(statuses):
+            target, kind = S.PUBLISHED, ReviewEvent.Kind.PUBLISHED
+        elif published:
+            target, kind = S.PARTIALLY_PUBLISHED, ReviewEvent.Kind.PARTIALLY_PUBLISHED
+        else:
+            target, kind = S.FAILED, ReviewEvent.Kind.FAILED
+        if post.status == target:
+            return post
+        if post.status == S.SCHEDULED:
+            _transition(post, S.PUBLISHING, kind=ReviewEvent.Kind.PUBLISHING)
+        if target != S.FAILED and post.published_at is None:
+            post.published_at = timezone.now()
+            post.save(update_fields=["published_at"])
+        _transition(post, target, kind=kind)
+        if target != S.PUBLISHED:
+            transaction.on_commit(lambda: _notify_owners(post, "failed"))
+    return post
+
+
+# --- Notifications ----------------------------------------------------------------------------
+
+
+def _notify_owners(post: Post, what: str) -> None:
+    owners = list(
+        Membership.objects.filter(tenant_id=post.tenant_id, role=Role.OWNER).values_list(
+            "user__email", flat=True
+        )
+    )
+    if not owners:
+        return
+    post = (
+        Post.objects.select_related("tenant")
+        .prefetch_related("publications__account")
+        .get(pk=post.pk)
+    )
+    context: dict[str, Any] = {
+        "post": post,
+        "what": what,
+        "publications": list(post.publications.all()),
+    }
+    send_mail(
+        subject=render_to_string("posts/email/outcome_subject.txt", context).strip(),
+        message=render_to_string("posts/email/outcome_message.txt", context),
+        from_email=None,
+        recipient_list=owners,
+    )
