@@ -235,6 +235,8 @@ ASSET_MAX_PIXELS = env.int("ASSET_MAX_PIXELS", default=60_000_000)
 # reconciled first). Far longer than any single step (Graph calls time out after 15 s).
 PUBLISHING_CLAIM_LEASE_SECONDS = env.int("PUBLISHING_CLAIM_LEASE_SECONDS", default=600)
 PUBLISHING_MAX_ATTEMPTS = env.int("PUBLISHING_MAX_ATTEMPTS", default=6)
+# Transient failures are retried after base * 2^(attempt-1) seconds, with full jitter, up to 1 h.
+PUBLISHING_RETRY_BASE_SECONDS = env.int("PUBLISHING_RETRY_BASE_SECONDS", default=30)
 PUBLISHING_BATCH_SIZE = env.int("PUBLISHING_BATCH_SIZE", default=200)
 # Waits up to this long are followed up by a delayed task; longer ones by the dispatcher.
 PUBLISHING_FOLLOW_UP_MAX_SECONDS = env.int("PUBLISHING_FOLLOW_UP_MAX_SECONDS", default=300)

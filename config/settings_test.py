@@ -7,14 +7,24 @@ os.environ["DJANGO_ENV_FILE"] = ""  # a developer's .env must not change what th
 # Facebook is the sandbox Graph API, served by the tests on a port chosen here, before
 # django-allauth reads its URLs (once, at import). Worker processes inherit the variable.
 os.environ["FACEBOOK_APP_ID"] = ""
-if not os.environ.get("SANDBOX_GRAPH_URL"):
+# Each pytest-xdist process serves its own sandbox (the variable is inherited from the parent).
+_process = os.environ.get("PYTEST_XDIST_WORKER", "main")
+if not os.environ.get("SANDBOX_GRAPH_URL") or os.environ.get("SANDBOX_GRAPH_URL_FOR") not in (
+    None,
+    _process,
+):
     with socket.socket() as _probe:
         _probe.bind(("127.0.0.1", 0))
         os.environ["SANDBOX_GRAPH_URL"] = f"http://127.0.0.1:{_probe.getsockname()[1]}"
+    os.environ["SANDBOX_GRAPH_URL_FOR"] = _process
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-not-secret")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/social_automation")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The publishing engine at test speed: containers polled each second, retries within seconds.
+os.environ.setdefault("INSTAGRAM_CONTAINER_POLL_SECONDS", "1")
+os.environ.setdefault("PUBLISHING_RETRY_BASE_SECONDS", "1")
+os.environ.setdefault("GRAPH_TIMEOUT_SECONDS", "3")
 # A key for test data only; two of them, so that every test also runs with rotation configured.
 os.environ.setdefault(
     "FIELD_ENCRYPTION_KEY",

@@ -7,14 +7,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from model_bakery import baker
 
 from apps.accounts.models import Membership, Role, Tenant, User
+from apps.social.graph import close_client
+from apps.social.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,52 +90,92 @@ def staff(make_user: Callable[..., User]) -> User:
     return make_user(is_staff=True, is_superuser=True)
 
 
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    url = urlsplit(settings.SANDBOX_GRAPH_URL)
+    server = SandboxServer(host=url.hostname or "127.0.0.1", port=url.port or 80)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
+    """The sandbox with fresh demo data, no faults and no latency."""
+    httpx.post(f"{sandbox_server.base_url}/_sandbox/reset").raise_for_status()
+    close_client()  # no pooled connection survives from another test
+    yield sandbox_server
+    close_client()
+
+
 def _database_url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+class CeleryWorker:
+    """A real Celery worker in its own process, consuming a private Redis queue and using the
+    test database (the tests that use it commit their data: ``transaction=True``)."""
+
+    def __init__(self, queue: str, **env: str) -> None:
+        self.queue = queue
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings_test",
+            "DATABASE_URL": _database_url(),
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            **env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "CeleryWorker":
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                self.queue,
+                "-P",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=WARNING",
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies mid-task, as on a crash or an OOM kill."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db: None) -> Iterator[str]:
-    """A real Celery worker in its own process, consuming a private queue on Redis and using the
-    test database. Yields the queue name to send tasks to."""
-    queue = f"test-{uuid.uuid4().hex[:10]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": _database_url(),
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            queue,
-            "-P",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    """One real worker; yields the queue name to send tasks to."""
+    worker = CeleryWorker(f"test-{uuid.uuid4().hex[:10]}").start()
     try:
-        yield queue
+        yield worker.queue
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        worker.stop()
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float = 30.0) -> bool:

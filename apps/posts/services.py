@@ -366,6 +366,9 @@ def post_approve(*, reviewer: User, post: Post, note: str = "") -> Post:
                 "Only posts waiting for approval can be approved; this one is "
                 f"{post.get_status_display().lower()}."
             )
+        problems = post_problems(post)
+        if problems:
+            raise PostInvalid(problems)
         post.reviewed_by, post.reviewed_at, post.review_note = reviewer, timezone.now(), note
         _transition(
             post,

@@ -1,33 +1,9 @@
-"""The sandbox Graph API as a live server for the tests, and a person clicking in its dialog."""
+"""A person clicking in the sandbox's login dialog (the sandbox itself: tests/conftest.py)."""
 
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
-import pytest
-from django.conf import settings
-
-from apps.social.graph import close_client
-from apps.social.sandbox import SandboxServer
-
-
-@pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[SandboxServer]:
-    url = urlsplit(settings.SANDBOX_GRAPH_URL)
-    server = SandboxServer(host=url.hostname or "127.0.0.1", port=url.port or 80)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
-    """The sandbox with fresh demo data, no faults and no latency."""
-    httpx.post(f"{sandbox_server.base_url}/_sandbox/reset").raise_for_status()
-    close_client()  # no pooled connection survives from another test
-    yield sandbox_server
-    close_client()
 
 
 class _ConsentForm(HTMLParser):

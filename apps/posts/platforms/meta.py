@@ -4,6 +4,8 @@ token, caption analysis."""
 import random
 import re
 
+from django.conf import settings
+
 from apps.posts.platforms.base import Fail, NeedsReauth, Outcome, Retry, Unknown, Wait
 from apps.social import graph
 from apps.social.models import AccessToken, ConnectedAccount
@@ -32,9 +34,10 @@ def page_token(account: ConnectedAccount) -> str:
     return token.token
 
 
-def backoff(attempt: int, *, base: int = 30, cap: int = 3600) -> int:
-    """Exponential backoff with full jitter, in seconds."""
-    return max(1, int(random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0)))))  # noqa: S311
+def backoff(attempt: int, *, cap: int = 3600) -> int:
+    """Exponential backoff with full jitter, in seconds (PUBLISHING_RETRY_BASE_SECONDS)."""
+    ceiling = min(cap, settings.PUBLISHING_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    return max(1, round(random.uniform(0, ceiling)))  # noqa: S311
 
 
 def outcome_for(exc: graph.GraphError, *, attempt: int, sent_publish_call: bool) -> Outcome:

@@ -1,0 +1,287 @@
+"""Forms of the posts dashboard. They parse and convert (ids, order, the tenant's local time to
+UTC); the rules of the networks and of tenancy are the services' and the adapters' to check."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.utils import timezone
+
+from apps.accounts.models import Tenant
+from apps.posts.models import Post
+from apps.posts.platforms import ADAPTERS, Problem
+from apps.posts.services import PostInput
+from apps.social.models import ConnectedAccount
+
+# Form field of each per-network caption override, by platform.
+OVERRIDE_FIELDS = {"facebook_page": "caption_facebook", "instagram_business": "caption_instagram"}
+# Where a Problem.field is shown on the compose form.
+PROBLEM_FIELDS = {
+    "targets": "targets",
+    "assets": "assets",
+    "caption": "caption",
+    "link": "link",
+    "scheduled_for": "scheduled_date",
+}
+MAX_CAPTION_INPUT = 100_000  # a bound on the request, far above any network's limit
+MAX_POSITION = 99
+
+
+def local_to_utc(day: date, at: time, tz_name: str) -> datetime:
+    """A wall-clock date and time in the tenant's timezone, as UTC. A time that does not exist
+    there (skipped when clocks go forward) is refused rather than silently moved."""
+    zone = ZoneInfo(tz_name)
+    local = datetime.combine(day, at.replace(second=0, microsecond=0), tzinfo=zone)
+    utc = local.astimezone(UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise ValidationError(
+            f"{at:%H:%M} does not exist on {day:%d %b %Y} in {tz_name} (the clocks go forward); "
+            "pick another time.",
+            code="time_skipped",
+        )
+    return utc
+
+
+def utc_to_local(value: datetime, tz_name: str) -> tuple[date, str]:
+    local = timezone.localtime(value, ZoneInfo(tz_name))
+    return local.date(), local.strftime("%H:%M")
+
+
+class IdListField(forms.MultipleChoiceField):
+    """Ids posted by checkboxes. Whether each id is the tenant's is the service's question, so
+    that a foreign or unknown id gets the service's clear refusal, next to the field."""
+
+    default_error_messages = {"invalid_choice": "Choose from the list."}
+
+    def to_python(self, value: Any) -> list[int]:  # type: ignore[override]
+        values = super().to_python(value)
+        if not all(v.isdigit() for v in values):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid")
+        return [int(v) for v in values]
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
+class ScheduleFields(forms.Form):
+    """A date and a time in the tenant's timezone; both or neither."""
+
+    scheduled_date = forms.DateField(
+        required=False, label="Date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    scheduled_time = forms.TimeField(
+        required=False, label="Time", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    schedule_required = False
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        if self.schedule_required:
+            self.fields["scheduled_date"].required = True
+            self.fields["scheduled_time"].required = True
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        day, at = cleaned.get("scheduled_date"), cleaned.get("scheduled_time")
+        cleaned["scheduled_for"] = None
+        if "scheduled_date" in self.errors or "scheduled_time" in self.errors:
+            return cleaned
+        if day and at:
+            try:
+                cleaned["scheduled_for"] = local_to_utc(day, at, self.tenant.timezone)
+            except ValidationError as exc:
+                self.add_error("scheduled_time", exc)
+        elif day:
+            self.add_error("scheduled_time", "Pick a time as well, or clear the date.")
+        elif at:
+            self.add_error("scheduled_date", "Pick a date as well, or clear the time.")
+        return cleaned
+
+
+class PostForm(ScheduleFields):
+    """Compose and edit. ``assets`` are ordered by the ``position_<id>`` numbers posted with
+    them (then by their order on the page), so the order works without JavaScript."""
+
+    field_order = [
+        "targets",
+        "assets",
+        "caption",
+        "caption_facebook",
+        "caption_instagram",
+        "link",
+        "scheduled_date",
+        "scheduled_time",
+    ]
+
+    targets = IdListField(required=False, label="Post to")
+    assets = IdListField(required=False, label="Images")
+    caption = forms.CharField(
+        required=False,
+        max_length=MAX_CAPTION_INPUT,
+        strip=False,
+        label="Caption",
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    caption_facebook = forms.CharField(
+        required=False,
+        max_length=MAX_CAPTION_INPUT,
+        label="Facebook caption",
+        help_text="Replaces the caption on Facebook. Leave empty to use the caption.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    caption_instagram = forms.CharField(
+        required=False,
+        max_length=MAX_CAPTION_INPUT,
+        label="Instagram caption",
+        help_text="Replaces the caption on Instagram. Leave empty to use the caption.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    link = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Link",
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+    )
+
+    @classmethod
+    def initial_for(cls, post: Post, tenant: Tenant) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            "targets": [a.pk for a in post.targets.all()],
+            "assets": [pa.asset_id for pa in post.post_assets.all()],
+            "caption": post.caption,
+            "link": post.link,
+            "scheduled_for": post.scheduled_for,  # not a field: what the preview starts from
+        }
+        for platform, name in OVERRIDE_FIELDS.items():
+            initial[name] = post.caption_overrides.get(platform, "")
+        if post.scheduled_for:
+            initial["scheduled_date"], initial["scheduled_time"] = utc_to_local(
+                post.scheduled_for, tenant.timezone
+            )
+        return initial
+
+    @classmethod
+    def data_for(cls, post: Post, tenant: Tenant) -> QueryDict:
+        """The post as if its form had just been posted (to show its problems on the form)."""
+        data = QueryDict(mutable=True)
+        for name, value in cls.initial_for(post, tenant).items():
+            if name == "scheduled_for":
+                continue
+            if isinstance(value, list):
+                data.setlist(name, [str(v) for v in value])
+            else:
+                data[name] = str(value)
+        for position, pa in enumerate(post.post_assets.all(), start=1):
+            data[f"position_{pa.asset_id}"] = str(position)
+        return data
+
+    # --- Reading what was chosen, also when the form is not valid (to show it again) ---------
+
+    def _raw_ids(self, name: str) -> list[int]:
+        if self.is_bound:
+            values: Iterable[Any] = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+        else:
+            values = self.initial.get(name) or []
+        return [int(v) for v in values if str(v).isdigit()]
+
+    def chosen_target_ids(self) -> set[int]:
+        return set(self._raw_ids("targets"))
+
+    def _positions(self) -> dict[int, int]:
+        """``position_<id>`` numbers as posted (blank or unreadable ones are left out)."""
+        if not self.is_bound:
+            return {i: n for n, i in enumerate(self._raw_ids("assets"), start=1)}
+        positions = {}
+        for asset_id in self._raw_ids("assets"):
+            raw = str(self.data.get(f"position_{asset_id}", "")).strip()
+            if raw.isdigit() and 0 < int(raw) <= MAX_POSITION:
+                positions[asset_id] = int(raw)
+        return positions
+
+    def ordered_asset_ids(self) -> list[int]:
+        chosen = list(dict.fromkeys(self._raw_ids("assets")))
+        positions = self._positions()
+        return sorted(chosen, key=lambda i: (positions.get(i, MAX_POSITION + 1), chosen.index(i)))
+
+    def asset_positions(self) -> dict[int, int]:
+        """The chosen images numbered 1, 2, 3 … in their order (what the page shows)."""
+        return {i: n for n, i in enumerate(self.ordered_asset_ids(), start=1)}
+
+    # --- Into the service -------------------------------------------------------------------
+
+    def post_input(self) -> PostInput:
+        """What the service is given; usable on a form that is not valid (for the preview)."""
+        values: Mapping[str, Any]
+        if self.is_bound:
+            self.is_valid()
+            values = getattr(self, "cleaned_data", {})
+        else:
+            values = self.initial
+        overrides = {
+            platform: (values.get(name) or "").strip()
+            for platform, name in OVERRIDE_FIELDS.items()
+            if (values.get(name) or "").strip()
+        }
+        return PostInput(
+            caption=values.get("caption") or "",
+            caption_overrides=overrides,
+            link=(values.get("link") or "").strip(),
+            target_ids=sorted(self.chosen_target_ids()),
+            asset_ids=self.ordered_asset_ids(),
+            scheduled_for=values.get("scheduled_for"),
+        )
+
+    def add_problems(self, problems: Sequence[Problem]) -> None:
+        """Show each problem next to its field. A caption problem of a network whose caption is
+        overridden goes next to that network's caption."""
+        labels = {adapter.label: platform for platform, adapter in ADAPTERS.items()}
+        for problem in problems:
+            name = PROBLEM_FIELDS.get(problem.field)
+            if problem.field == "caption":
+                network = problem.message.split(":", 1)[0]
+                override = OVERRIDE_FIELDS.get(labels.get(network, ""), "")
+                if override and (self.data.get(override) or "").strip():
+                    name = override
+            if problem.message not in self.errors.get(name or "__all__", []):
+                self.add_error(name, problem.message)
+
+
+class RescheduleForm(ScheduleFields):
+    schedule_required = True
+
+
+class PostFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *Post.Status.choices], label="Status"
+    )
+    account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Account")
+    date_field = forms.ChoiceField(
+        required=False,
+        choices=[("scheduled", "Scheduled for"), ("created", "Created")],
+        label="Date",
+    )
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, accounts: Sequence[ConnectedAccount], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = [  # type: ignore[attr-defined]
+            ("", "Any account"),
+            *((a.pk, str(a)) for a in accounts),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end of the range comes before its start.")
+        return cleaned

@@ -1,0 +1,261 @@
+"""Reads for posts: the dashboard list (a constant number of queries whatever the page size), one
+post with everything its page shows, the choices of the compose page, and the live per-network
+preview of content that is not saved yet (the adapters' own previews and rules)."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from apps.accounts.models import Tenant
+from apps.assets.models import BrandAsset
+from apps.core.models import get_for_tenant_or_404
+from apps.posts.models import Post, PostAsset, Publication, ReviewEvent
+from apps.posts.platforms import ADAPTERS, PostContent, Preview, Problem
+from apps.posts.services import PostInput
+from apps.social.models import ConnectedAccount
+
+DATE_FIELDS = {"scheduled": "scheduled_for", "created": "created_at"}
+
+
+@dataclass(frozen=True)
+class PostFilters:
+    status: str = ""
+    account_id: int | None = None
+    date_field: str = "scheduled"  # a key of DATE_FIELDS
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def post_list(*, tenant: Tenant, filters: PostFilters | None = None) -> QuerySet[Post]:
+    """The tenant's posts, newest first, with their images, targets and publications prefetched
+    (three queries whatever the number of posts). Dates are days in the tenant's timezone."""
+    filters = filters or PostFilters()
+    posts = Post.objects.for_tenant(tenant).prefetch_related(
+        Prefetch("post_assets", queryset=PostAsset.objects.select_related("asset")),
+        Prefetch("targets", queryset=ConnectedAccount.objects.order_by("platform", "name")),
+        Prefetch("publications", queryset=Publication.objects.select_related("account")),
+    )
+    if filters.status:
+        posts = posts.filter(status=filters.status)
+    if filters.account_id is not None:
+        # Subqueries rather than joins: no duplicate rows, no DISTINCT over the page.
+        chosen = Post.targets.through.objects.filter(connectedaccount_id=filters.account_id)
+        sent = Publication.objects.filter(account_id=filters.account_id)
+        posts = posts.filter(Q(pk__in=chosen.values("post_id")) | Q(pk__in=sent.values("post_id")))
+    column = DATE_FIELDS.get(filters.date_field, "scheduled_for")
+    zone = ZoneInfo(tenant.timezone)
+    if filters.date_from is not None:
+        posts = posts.filter(**{f"{column}__gte": _local_midnight(filters.date_from, zone)})
+    if filters.date_to is not None:
+        end = _local_midnight(filters.date_to + timedelta(days=1), zone)
+        posts = posts.filter(**{f"{column}__lt": end})
+    return posts
+
+
+def post_get(*, tenant: Tenant, post_id: int) -> Post:
+    """One post of the tenant with what its page shows; another tenant's id is a 404."""
+    return get_for_tenant_or_404(
+        Post.objects.select_related("created_by", "reviewed_by").prefetch_related(
+            Prefetch("post_assets", queryset=PostAsset.objects.select_related("asset")),
+            Prefetch("targets", queryset=ConnectedAccount.objects.order_by("platform", "name")),
+            Prefetch("publications", queryset=Publication.objects.select_related("account")),
+            Prefetch("events", queryset=ReviewEvent.objects.select_related("actor")),
+        ),
+        tenant=tenant,
+        pk=post_id,
+    )
+
+
+# --- What the list and detail pages show of a post ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """One account a post goes to, with its publication once the post is scheduled."""
+
+    account: ConnectedAccount
+    publication: Publication | None
+
+
+@dataclass(frozen=True)
+class EngagementTotals:
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    reactions: int | None = None
+    synced_at: datetime | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.synced_at is not None
+
+
+@dataclass(frozen=True)
+class PostRow:
+    post: Post
+    assets: list[BrandAsset]
+    targets: list[TargetState]
+    engagement: EngagementTotals
+
+
+def post_targets(post: Post) -> list[TargetState]:
+    """The post's accounts with their publications (from prefetched rows), plus any publication
+    to an account that is no longer a target but went further than being cancelled."""
+    publications = {p.account_id: p for p in post.publications.all()}
+    states = [TargetState(a, publications.pop(a.pk, None)) for a in post.targets.all()]
+    states += [
+        TargetState(p.account, p)
+        for p in publications.values()
+        if p.status != Publication.Status.CANCELLED
+    ]
+    return states
+
+
+def _total(values: Iterable[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def post_engagement(post: Post) -> EngagementTotals:
+    """Likes, comments, shares and reactions summed over the post's publications."""
+    synced = [p for p in post.publications.all() if p.engagement_synced_at is not None]
+    if not synced:
+        return EngagementTotals()
+    return EngagementTotals(
+        likes=_total(p.likes for p in synced),
+        comments=_total(p.comments for p in synced),
+        shares=_total(p.shares for p in synced),
+        reactions=_total(p.reactions for p in synced),
+        synced_at=max(p.engagement_synced_at for p in synced if p.engagement_synced_at),
+    )
+
+
+def post_rows(posts: Iterable[Post]) -> list[PostRow]:
+    return [
+        PostRow(
+            post=post,
+            assets=[pa.asset for pa in post.post_assets.all()],
+            targets=post_targets(post),
+            engagement=post_engagement(post),
+        )
+        for post in posts
+    ]
+
+
+# --- Compose ------------------------------------------------------------------------------------
+
+
+def account_choices(*, tenant: Tenant, include_ids: Iterable[int] = ()) -> list[ConnectedAccount]:
+    """Accounts a post can go to: the tenant's connected ones, plus those already chosen (a
+    chosen account that was disconnected since is shown, so the refusal can be explained)."""
+    return list(
+        ConnectedAccount.objects.for_tenant(tenant)
+        .filter(~Q(status=ConnectedAccount.Status.DISCONNECTED) | Q(pk__in=list(include_ids)))
+        .select_related("parent")
+        .order_by("platform", "name")
+    )
+
+
+def asset_choices(
+    *, tenant: Tenant, chosen_ids: Sequence[int], limit: int = 100
+) -> list[BrandAsset]:
+    """The library as the compose page offers it: the chosen images first, in their order, then
+    the newest others up to ``limit``."""
+    chosen = {
+        a.pk: a for a in BrandAsset.objects.for_tenant(tenant).filter(pk__in=list(chosen_ids))
+    }
+    others = list(BrandAsset.objects.for_tenant(tenant).exclude(pk__in=list(chosen))[:limit])
+    return [chosen[i] for i in dict.fromkeys(chosen_ids) if i in chosen] + others
+
+
+@dataclass(frozen=True)
+class NetworkPreview:
+    platform: str
+    label: str
+    accounts: list[ConnectedAccount]
+    preview: Preview
+    assets: list[BrandAsset]  # in the post's order, for thumbnails
+    problems: list[Problem]
+
+
+@dataclass(frozen=True)
+class ComposePreview:
+    networks: list[NetworkPreview]
+    problems: list[Problem] = field(default_factory=list)  # not tied to one network
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + sum(len(n.problems) for n in self.networks)
+
+
+def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
+    """How content being composed would look on each chosen network, and every rule it breaks
+    there — asked of the adapters, exactly as submitting asks them."""
+    accounts = list(
+        ConnectedAccount.objects.for_tenant(tenant)
+        .filter(pk__in=set(data.target_ids))
+        .order_by("platform", "name")
+    )
+    by_id = {
+        a.pk: a for a in BrandAsset.objects.for_tenant(tenant).filter(pk__in=set(data.asset_ids))
+    }
+    assets = [by_id[i] for i in dict.fromkeys(data.asset_ids) if i in by_id]
+    unsaved = Post(caption=data.caption, caption_overrides=data.caption_overrides)
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    if not accounts:
+        problems.append(Problem("no_target", "Choose at least one account to post to.", "targets"))
+    if not (data.caption.strip() or data.link.strip() or assets):
+        problems.append(
+            Problem("empty", "Write a caption, add a link or choose images.", "caption")
+        )
+    if data.scheduled_for is not None and data.scheduled_for < timezone.now():
+        problems.append(
+            Problem(
+                "schedule_past",
+                "The scheduled time is in the past; pick a time from now on.",
+                "scheduled_for",
+            )
+        )
+    for account in accounts:
+        if account.status == ConnectedAccount.Status.DISCONNECTED:
+            problems.append(
+                Problem(
+                    "target_disconnected",
+                    f"{account} is disconnected; reconnect it or choose another account.",
+                    "targets",
+                )
+            )
+        elif account.status == ConnectedAccount.Status.NEEDS_REAUTH:
+            warnings.append(
+                f"{account} needs reconnection: nothing can be published to it until an owner "
+                "or manager reconnects it."
+            )
+    networks = []
+    for platform, adapter in ADAPTERS.items():
+        chosen = [a for a in accounts if a.platform == platform]
+        if not chosen:
+            continue
+        content = PostContent(
+            caption=unsaved.caption_for(platform), link=data.link.strip(), assets=assets
+        )
+        networks.append(
+            NetworkPreview(
+                platform=platform,
+                label=adapter.label,
+                accounts=chosen,
+                preview=adapter.preview(content),
+                assets=assets,
+                problems=adapter.validate(content),
+            )
+        )
+    return ComposePreview(networks=networks, problems=problems, warnings=warnings)

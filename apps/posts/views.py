@@ -1,0 +1,334 @@
+"""The posts pages of the dashboard: list, compose / edit with a live per-network preview,
+detail with the actions its state allows. Thin: a form in, one service call, a message and a
+redirect; the services and the adapters decide what is allowed."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import formats
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.accounts.middleware import TenantRequest
+from apps.accounts.models import EDITING_ROLES
+from apps.accounts.permissions import tenant_required
+from apps.core.exceptions import ApplicationError
+from apps.core.models import get_for_tenant_or_404
+from apps.posts import selectors, services
+from apps.posts.forms import PostFilterForm, PostForm, RescheduleForm, utc_to_local
+from apps.posts.models import Post, Publication
+from apps.posts.platforms import facebook, instagram
+from apps.posts.services import PostInvalid
+from apps.social.models import ConnectedAccount
+
+S = Post.Status
+
+PAGE_SIZE = 20
+# Statuses in which a post without a time goes out as soon as it is approved.
+UNSCHEDULED_STATUSES = [S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED]
+ASSET_PICKER_SIZE = 100
+
+
+# --- List ---------------------------------------------------------------------------------------
+
+
+@tenant_required()
+@require_GET
+def post_list(request: TenantRequest) -> HttpResponse:
+    accounts = list(
+        ConnectedAccount.objects.for_tenant(request.tenant).order_by("platform", "name")
+    )
+    form = PostFilterForm(request.GET or None, accounts=accounts)
+    filters = selectors.PostFilters()
+    if form.is_bound and form.is_valid():
+        filters = selectors.PostFilters(
+            status=form.cleaned_data["status"],
+            account_id=form.cleaned_data["account"],
+            date_field=form.cleaned_data["date_field"] or "scheduled",
+            date_from=form.cleaned_data["date_from"],
+            date_to=form.cleaned_data["date_to"],
+        )
+    posts = selectors.post_list(tenant=request.tenant, filters=filters)
+    page = Paginator(posts, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "posts/list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": selectors.post_rows(page.object_list),
+            "filtered": any(v for k, v in request.GET.items() if k != "page"),
+            "query": query.urlencode(),
+            "unscheduled_statuses": UNSCHEDULED_STATUSES,
+        },
+    )
+
+
+# --- Compose and edit -----------------------------------------------------------------------
+
+
+def _submit_label(request: TenantRequest) -> str:
+    return "Submit for approval" if request.tenant.requires_approval else "Schedule"
+
+
+def _when(post: Post, request: TenantRequest) -> str:
+    if post.scheduled_for is None:
+        return "as soon as possible"
+    day, at = utc_to_local(post.scheduled_for, request.tenant.timezone)
+    return f"on {formats.date_format(day, 'j M Y')} at {at} ({request.tenant.timezone})"
+
+
+def _submitted_message(post: Post, request: TenantRequest) -> str:
+    if post.status == S.PENDING_REVIEW:
+        return "Submitted for approval. You will see the outcome here."
+    return f"Scheduled: it goes out {_when(post, request)}."
+
+
+def _compose_page(
+    request: TenantRequest, form: PostForm, post: Post | None, *, status: int = 200
+) -> HttpResponse:
+    data = form.post_input()
+    chosen_targets = form.chosen_target_ids()
+    positions = form.asset_positions()
+    assets = selectors.asset_choices(
+        tenant=request.tenant, chosen_ids=data.asset_ids, limit=ASSET_PICKER_SIZE
+    )
+    return render(
+        request,
+        "posts/compose.html",
+        {
+            "form": form,
+            "post": post,
+            "accounts": selectors.account_choices(
+                tenant=request.tenant, include_ids=chosen_targets
+            ),
+            "chosen_targets": chosen_targets,
+            "asset_options": [(asset, positions.get(asset.pk)) for asset in assets],
+            "asset_picker_size": ASSET_PICKER_SIZE,
+            "preview": selectors.compose_preview(tenant=request.tenant, data=data),
+            "tenant_timezone": request.tenant.timezone,
+            "submit_label": _submit_label(request),
+            "limits": {
+                "instagram_caption": instagram.MAX_CAPTION,
+                "instagram_hashtags": instagram.MAX_HASHTAGS,
+                "instagram_mentions": instagram.MAX_MENTIONS,
+                "facebook_caption": facebook.MAX_CAPTION,
+            },
+        },
+        status=status,
+    )
+
+
+def _compose(request: TenantRequest, post: Post | None) -> HttpResponse:
+    """GET shows the form (and the preview, rendered here so it works without JavaScript).
+    POST saves a draft; "submit" then submits it. A post saved but refused at submit stays a
+    draft, and its edit page shows why next to each field."""
+    if request.method == "GET":
+        if post is not None and request.GET.get("check"):
+            form = PostForm(PostForm.data_for(post, request.tenant), tenant=request.tenant)
+            form.is_valid()
+            form.add_problems(services.post_problems(post))
+        else:
+            initial = PostForm.initial_for(post, request.tenant) if post else None
+            form = PostForm(initial=initial, tenant=request.tenant)
+        return _compose_page(request, form, post)
+
+    form = PostForm(request.POST, tenant=request.tenant)
+    action = request.POST.get("action", "draft")
+    if action == "preview" or not form.is_valid():
+        # "Update preview" is the no-JavaScript way to see the preview: nothing is saved.
+        return _compose_page(request, form, post, status=200 if form.is_valid() else 400)
+    was = post.status if post is not None else None
+    try:
+        if post is None:
+            saved = services.post_create(membership=request.membership, data=form.post_input())
+        else:
+            saved = services.post_update(
+                membership=request.membership, post=post, data=form.post_input()
+            )
+    except PostInvalid as exc:
+        form.add_problems(exc.problems)
+        return _compose_page(request, form, post, status=400)
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return _compose_page(request, form, post, status=400)
+
+    if action != "submit":
+        if was is not None and was != saved.status:
+            messages.warning(
+                request,
+                f"Saved. The post was {Post.Status(was).label.lower()}; changed, it is a draft "
+                "again and needs to be submitted again.",
+            )
+        else:
+            messages.success(request, "Draft saved.")
+        return redirect("posts:detail", post_id=saved.pk)
+    return _submit_and_redirect(request, saved, saved_first=True)
+
+
+def _submit_and_redirect(request: TenantRequest, post: Post, *, saved_first: bool) -> HttpResponse:
+    saved = "Draft saved, but it " if saved_first else "It "
+    try:
+        post = services.post_submit(membership=request.membership, post=post)
+    except PostInvalid as exc:
+        count = len(exc.problems)
+        messages.error(
+            request,
+            f"{saved}cannot be submitted yet: {count} problem{'s' if count != 1 else ''} to fix, "
+            "marked below.",
+        )
+        return redirect(f"{reverse('posts:edit', kwargs={'post_id': post.pk})}?check=1")
+    except ApplicationError as exc:
+        messages.error(request, f"{saved}was not submitted: {exc.message}")
+        return redirect("posts:detail", post_id=post.pk)
+    messages.success(request, _submitted_message(post, request))
+    return redirect("posts:detail", post_id=post.pk)
+
+
+@tenant_required(roles=EDITING_ROLES)
+@require_http_methods(["GET", "POST"])
+def post_create(request: TenantRequest) -> HttpResponse:
+    return _compose(request, None)
+
+
+@tenant_required(roles=EDITING_ROLES)
+@require_http_methods(["GET", "POST"])
+def post_edit(request: TenantRequest, post_id: int) -> HttpResponse:
+    post = selectors.post_get(tenant=request.tenant, post_id=post_id)
+    if post.status not in services.EDITABLE:
+        if request.method == "POST":
+            messages.error(
+                request,
+                f"Nothing was changed: a post that is {post.get_status_display().lower()} "
+                "cannot be edited.",
+            )
+        return render(
+            request,
+            "posts/not_editable.html",
+            {"post": post},
+            status=409 if request.method == "POST" else 200,
+        )
+    return _compose(request, post)
+
+
+@tenant_required(roles=EDITING_ROLES)
+@require_POST
+def post_preview(request: TenantRequest) -> HttpResponse:
+    """The compose form's live preview (htmx): the same fields in, a partial out."""
+    form = PostForm(request.POST, tenant=request.tenant)
+    preview = selectors.compose_preview(tenant=request.tenant, data=form.post_input())
+    return render(
+        request,
+        "posts/_preview.html",
+        {"preview": preview},
+    )
+
+
+# --- Detail and its actions ---------------------------------------------------------------------
+
+
+@tenant_required()
+@require_GET
+def post_detail(request: TenantRequest, post_id: int) -> HttpResponse:
+    post = selectors.post_get(tenant=request.tenant, post_id=post_id)
+    initial: dict[str, Any] = {}
+    if post.scheduled_for:
+        initial["scheduled_date"], initial["scheduled_time"] = utc_to_local(
+            post.scheduled_for, request.tenant.timezone
+        )
+    can_edit = request.membership.can_edit
+    publications = list(post.publications.all())
+    return render(
+        request,
+        "posts/detail.html",
+        {
+            "post": post,
+            "assets": [pa.asset for pa in post.post_assets.all()],
+            "targets": selectors.post_targets(post),
+            "engagement": selectors.post_engagement(post),
+            "events": list(post.events.all()),
+            "overrides": [
+                (label, post.caption_overrides[platform])
+                for platform, label in (
+                    ("facebook_page", "Facebook"),
+                    ("instagram_business", "Instagram"),
+                )
+                if post.caption_overrides.get(platform)
+            ],
+            "reschedule_form": RescheduleForm(initial=initial, tenant=request.tenant),
+            "can_edit": can_edit and post.status in services.EDITABLE,
+            "can_submit": can_edit and post.status in (S.DRAFT, S.REJECTED),
+            "can_cancel": can_edit
+            and post.status in services.CANCELLABLE
+            and all(
+                p.status in (Publication.Status.PENDING, Publication.Status.CANCELLED)
+                for p in publications
+            ),
+            "can_reschedule": can_edit and post.status in services.EDITABLE,
+            "can_retry": can_edit,
+            "submit_label": _submit_label(request),
+            "unscheduled_statuses": UNSCHEDULED_STATUSES,
+        },
+    )
+
+
+@tenant_required(roles=EDITING_ROLES)
+@require_POST
+def post_submit(request: TenantRequest, post_id: int) -> HttpResponse:
+    post = selectors.post_get(tenant=request.tenant, post_id=post_id)
+    return _submit_and_redirect(request, post, saved_first=False)
+
+
+@tenant_required(roles=EDITING_ROLES)
+@require_POST
+def post_cancel(request: TenantRequest, post_id: int) -> HttpResponse:
+    post = selectors.post_get(tenant=request.tenant, post_id=post_id)
+    try:
+        services.post_cancel(actor=request.user, post=post, membership=request.membership)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Cancelled. Nothing will be published.")
+    return redirect("posts:detail", post_id=post.pk)
+
+
+@tenant_required(roles=EDITING_ROLES)
+@require_POST
+def post_reschedule(request: TenantRequest, post_id: int) -> HttpResponse:
+    post = selectors.post_get(tenant=request.tenant, post_id=post_id)
+    form = RescheduleForm(request.POST, tenant=request.tenant)
+    if not form.is_valid():
+        errors = [str(e) for errors in form.errors.values() for e in errors]
+        messages.error(request, f"Not rescheduled: {' '.join(errors)}")
+        return redirect("posts:detail", post_id=post.pk)
+    try:
+        post = services.post_reschedule(
+            membership=request.membership,
+            post=post,
+            scheduled_for=form.cleaned_data["scheduled_for"],
+        )
+    except ApplicationError as exc:
+        messages.error(request, f"Not rescheduled: {exc.message}")
+    else:
+        messages.success(request, f"Rescheduled: it goes out {_when(post, request)}.")
+    return redirect("posts:detail", post_id=post.pk)
+
+
+@tenant_required(roles=EDITING_ROLES)
+@require_POST
+def publication_retry(request: TenantRequest, publication_id: int) -> HttpResponse:
+    publication = get_for_tenant_or_404(
+        Publication.objects.select_related("account"), tenant=request.tenant, pk=publication_id
+    )
+    try:
+        services.publication_retry(actor=request.user, publication=publication)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Trying again to publish to {publication.account}.")
+    return redirect("posts:detail", post_id=publication.post_id)

@@ -1,0 +1,66 @@
+"""Fixtures for the posts tests: files in a temporary directory, the sandbox's control API, and
+Demo Bistro's Facebook Page and Instagram account connected with real sandbox tokens."""
+
+import httpx
+import pytest
+
+from apps.social import graph
+from apps.social.models import AccessToken, ConnectedAccount
+
+DEMO_BISTRO_PAGE = "101000000000001"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def control(sandbox):
+    """POST to the sandbox's control API."""
+
+    def post(path: str, payload: object) -> dict:
+        response = httpx.post(f"{sandbox.base_url}/_sandbox/{path}", json=payload)
+        response.raise_for_status()
+        return response.json()
+
+    return post
+
+
+@pytest.fixture
+def accounts(tenant, owner, sandbox, control):
+    """Demo Bistro's Facebook Page and its Instagram account, connected to the tenant with real
+    sandbox tokens (the connect flow itself is tested in tests/social)."""
+    token = control("tokens", {"kind": "page", "page_id": DEMO_BISTRO_PAGE})["access_token"]
+    instagram = graph.get_instagram_account(page_id=DEMO_BISTRO_PAGE, page_token=token)
+    page = ConnectedAccount.objects.create(
+        tenant=tenant,
+        platform="facebook_page",
+        platform_id=DEMO_BISTRO_PAGE,
+        name="Demo Bistro",
+        facebook_user_id="100000000000001",
+    )
+    ig = ConnectedAccount.objects.create(
+        tenant=tenant,
+        platform="instagram_business",
+        platform_id=instagram.id,
+        name="demobistro",
+        username="demobistro",
+        parent=page,
+        facebook_user_id="100000000000001",
+    )
+    for account in (page, ig):
+        AccessToken.objects.create(
+            tenant=tenant,
+            account=account,
+            kind="page",
+            facebook_user_id="100000000000001",
+            token=token,
+        )
+    return {"facebook": page, "instagram": ig}
+
+
+@pytest.fixture
+def no_media_fetch(control):
+    """Unit-level runs have no web server for the sandbox to fetch images from."""
+    control("config", {"fetch_media": False, "processing_seconds": 0})
