@@ -7,11 +7,12 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint typecheck pytest services migrate demo help
+.PHONY: run test install lint typecheck pytest services migrate demo help bench
 
 help:
 	@echo "make run   - install, migrate, seed the demo tenant, start web + worker + beat"
 	@echo "make test  - install, start PostgreSQL/Redis if needed, run ruff, mypy and pytest"
+	@echo "make bench - the publishing benchmark (SPEC 13; minutes; not part of make test)"
 
 # uv installs the locked dependencies (uv.lock) in seconds; bootstrap it with pip if missing.
 install:
@@ -39,3 +40,8 @@ pytest:
 	$(BIN)/pytest
 
 test: install services lint typecheck pytest
+
+# SPEC 13's publishing benchmark: its own database (sa_bench), sandbox and workers. Not in `test`.
+# Pass options with BENCH_ARGS, e.g. make bench BENCH_ARGS="--faults --kill-worker".
+bench: install services
+	$(BIN)/python bench/publish/run.py $(BENCH_ARGS)
