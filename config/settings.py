@@ -53,7 +53,11 @@ THIRD_PARTY_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.facebook",
     "django_celery_beat",
+    "django_filters",
     "django_htmx",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "rest_framework",
     "django_structlog",
 ]
 LOCAL_APPS = [
@@ -228,6 +232,60 @@ SIGNED_MEDIA_URL_TTL_SECONDS = env.int("SIGNED_MEDIA_URL_TTL_SECONDS", default=6
 ASSET_MAX_UPLOAD_BYTES = env.int("ASSET_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
 # Decompression bombs: an image declaring more pixels than this is refused before decoding.
 ASSET_MAX_PIXELS = env.int("ASSET_MAX_PIXELS", default=60_000_000)
+
+# --- REST API (DRF) ---------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.core.api.authentication.ApiKeyAuthentication",
+        "apps.core.api.authentication.TenantSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.TenantMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.PlanRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.NewestFirstPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "EXCEPTION_HANDLER": "apps.core.api.exceptions.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+# Requests per tenant and plan (a fixed hourly window counted in the cache: Redis in production).
+API_THROTTLE_RATES = {
+    "basic": env.str("API_RATE_BASIC", default="100/hour"),
+    "pro": env.str("API_RATE_PRO", default="500/hour"),
+    "enterprise": env.str("API_RATE_ENTERPRISE", default="2000/hour"),
+}
+API_THROTTLE_CACHE = "default"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Social Automation API",
+    "DESCRIPTION": (
+        "Publish to Facebook Pages and Instagram business accounts: accounts, the asset library, "
+        "posts and their publications. Authenticate with `Authorization: Api-Key <key>` (create "
+        "keys in the dashboard). Errors are RFC 9457 problem documents; see docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "ApiKey": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Api-Key <key>`",
+            }
+        }
+    },
+    "SECURITY": [{"ApiKey": []}],
+}
 
 # --- Publishing -----------------------------------------------------------------------------------
 

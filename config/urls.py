@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("apps.assets.urls")),
     path("", include("apps.posts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -31,6 +31,9 @@ PUBLIC_PREFIXES = {
     "invitations/": "the invitation link: its secret token, not a tenant id, is the key",
     "facebook/": "Meta's signed server-to-server callbacks and the public deletion status page",
     "m/": "signed, expiring media URLs that Meta fetches anonymously (tested in tests/assets)",
+    "api/schema/": "the public OpenAPI document",
+    "api/docs/": "the public Swagger UI",
+    "api/v1/": "the REST API: key or session authentication; 401, not a login page (tested below)",
 }
 
 
@@ -143,6 +146,41 @@ def test_another_tenants_objects_answer_404(client_for, owner, other_tenant, rou
     statuses = {method: getattr(client, method)(url).status_code for method in ("get", "post")}
 
     # A method the route does not take answers 405 whatever the id; every other answer is 404.
+    assert set(statuses.values()) <= {404, 405}, f"{url}: {statuses}"
+    assert 404 in statuses.values(), f"{url}: {statuses}"
+
+
+API_ROUTES = [r for r in ROUTES if r.route.startswith("api/v1/") and r.name]
+
+
+def test_the_walk_finds_the_api_routes():
+    assert {"api:me", "api:account-list", "api:account-detail"} <= {r.name for r in API_ROUTES}
+
+
+@pytest.mark.parametrize("route", API_ROUTES, ids=lambda r: r.name)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_api_routes_answer_401_without_credentials(client: Client, db, route: Route, method: str):
+    response = getattr(client, method)(_url_with_any_ids(route))
+
+    assert response.status_code == 401, f"{method.upper()} {route.route}: {response.status_code}"
+    assert response["Content-Type"] == "application/problem+json"
+
+
+API_OBJECT_ROUTES = [r for r in API_ROUTES if r.kwargs]
+
+
+@pytest.mark.parametrize("route", API_OBJECT_ROUTES, ids=lambda r: r.name)
+def test_api_routes_answer_404_for_another_tenants_objects(owner, other_tenant, route: Route):
+    from apps.accounts.services import api_key_create
+
+    key = api_key_create(actor=owner, name="isolation", scopes=["write"]).key
+    url = _url_with_objects_of(route, other_tenant)
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    statuses = {
+        m: getattr(client, m)(url).status_code for m in ("get", "put", "patch", "delete", "post")
+    }
+
     assert set(statuses.values()) <= {404, 405}, f"{url}: {statuses}"
     assert 404 in statuses.values(), f"{url}: {statuses}"
 

@@ -31,3 +31,14 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="Which system uses it, e.g. “Website menu sync”."
+    )
+    scope = forms.ChoiceField(
+        choices=[("read", "Read only"), ("write", "Read and write")],
+        initial="write",
+        widget=forms.RadioSelect,
+    )

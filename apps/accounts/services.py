@@ -1,6 +1,7 @@
 """Writes for tenants, memberships and invitations. Views, admin and tasks call these only."""
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -15,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
-from apps.accounts.models import Invitation, Membership, Role, Tenant, User
+from apps.accounts.models import ApiKey, Invitation, Membership, Role, Tenant, User
 from apps.core.exceptions import ApplicationError, NotPermitted
 
 logger = structlog.get_logger(__name__)
@@ -284,3 +286,92 @@ def invitation_cleanup(*, now: datetime | None = None) -> int:
     if deleted:
         logger.info("invitations_cleaned_up", count=deleted)
     return deleted
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+API_KEY_CACHE_SECONDS = 300
+API_KEY_TOUCH_SECONDS = 60  # last_used_at is written at most once a minute per key
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    key: str  # shown once; only its hash is stored
+
+
+def _api_key_cache_key(prefix: str) -> str:
+    return f"api-key:{prefix}"
+
+
+def api_key_create(*, actor: Membership, name: str, scopes: list[str]) -> IssuedApiKey:
+    """A new key for the actor's tenant (owners and managers). The key is returned once."""
+    if not actor.can_manage:
+        raise NotPermitted("Only owners and managers can create API keys.")
+    name = name.strip()
+    if not name:
+        raise ApplicationError(
+            "Give the key a name, e.g. the system that will use it.", code="name_required"
+        )
+    scopes = sorted(set(scopes))
+    if not scopes or any(s not in ApiKey.Scope.values for s in scopes):
+        raise ApplicationError("Choose read, or read and write.", code="scopes_invalid")
+    if ApiKey.Scope.WRITE in scopes:
+        scopes = sorted({*scopes, ApiKey.Scope.READ})
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    key = f"sa_{prefix}_{secret}"
+    api_key = ApiKey.objects.create(
+        tenant=actor.tenant,
+        name=name[:100],
+        prefix=prefix,
+        secret_hash=_hash_token(key),
+        scopes=scopes,
+        created_by=actor.user,
+    )
+    logger.info("api_key_created", api_key_id=api_key.pk, scopes=scopes)
+    return IssuedApiKey(api_key=api_key, key=key)
+
+
+def api_key_revoke(*, actor: Membership, api_key: ApiKey) -> ApiKey:
+    if not actor.can_manage:
+        raise NotPermitted("Only owners and managers can revoke API keys.")
+    if api_key.tenant_id != actor.tenant_id:
+        raise NotPermitted("That key belongs to another business.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    cache.delete(_api_key_cache_key(api_key.prefix))
+    logger.info("api_key_revoked", api_key_id=api_key.pk)
+    return api_key
+
+
+def api_key_authenticate(*, key: str) -> ApiKey | None:
+    """The active key matching ``key``, or None. Looked up by prefix (cached), compared by hash
+    in constant time; revocation clears the cache at once."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "sa" or not parts[1] or not parts[2]:
+        return None
+    prefix = parts[1]
+    cache_key = _api_key_cache_key(prefix)
+    api_key = cache.get(cache_key)
+    if api_key is None:
+        api_key = (
+            ApiKey.objects.select_related("tenant", "created_by").filter(prefix=prefix).first()
+        )
+        if api_key is None:
+            return None
+        cache.set(cache_key, api_key, API_KEY_CACHE_SECONDS)
+    if api_key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(api_key.secret_hash, _hash_token(key)):
+        return None
+    now = timezone.now()
+    if (
+        api_key.last_used_at is None
+        or (now - api_key.last_used_at).total_seconds() > API_KEY_TOUCH_SECONDS
+    ):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+        cache.set(cache_key, api_key, API_KEY_CACHE_SECONDS)
+    return api_key

@@ -31,7 +31,16 @@ invitation_patterns = (
     "invitations",
 )
 
+api_key_patterns = (
+    [
+        path("", views.api_keys, name="list"),
+        path("<int:api_key_id>/revoke/", views.api_key_revoke, name="revoke"),
+    ],
+    "api_keys",
+)
+
 urlpatterns = [
+    path("api-keys/", include(api_key_patterns)),
     path("business/", include(tenant_patterns)),
     path("team/", include(team_patterns)),
     path("invitations/", include(invitation_patterns)),

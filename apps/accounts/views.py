@@ -9,9 +9,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts import selectors, services
-from apps.accounts.forms import InvitationForm, RoleForm, TenantCreateForm, TenantSettingsForm
+from apps.accounts.forms import (
+    ApiKeyForm,
+    InvitationForm,
+    RoleForm,
+    TenantCreateForm,
+    TenantSettingsForm,
+)
 from apps.accounts.middleware import SESSION_KEY, AuthenticatedRequest, TenantRequest
-from apps.accounts.models import MANAGING_ROLES, Invitation, Membership
+from apps.accounts.models import MANAGING_ROLES, ApiKey, Invitation, Membership
 from apps.accounts.permissions import tenant_required
 from apps.core.exceptions import ApplicationError
 from apps.core.models import get_for_tenant_or_404
@@ -205,3 +211,44 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         {"invitation": invitation, "token": token},
         status=200 if invitation is not None else 404,
     )
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+@tenant_required(roles=MANAGING_ROLES)
+@require_http_methods(["GET", "POST"])
+def api_keys(request: TenantRequest) -> HttpResponse:
+    """Create (the key is shown once, on this response) and list the tenant's API keys."""
+    form = ApiKeyForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.api_key_create(
+                actor=request.membership,
+                name=form.cleaned_data["name"],
+                scopes=[form.cleaned_data["scope"]],
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            form = ApiKeyForm()
+    return render(
+        request,
+        "accounts/api_keys.html",
+        {
+            "form": form,
+            "issued": issued,
+            "keys": ApiKey.objects.for_tenant(request.tenant).select_related("created_by"),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@tenant_required(roles=MANAGING_ROLES)
+@require_POST
+def api_key_revoke(request: TenantRequest, api_key_id: int) -> HttpResponse:
+    api_key = get_for_tenant_or_404(ApiKey.objects.all(), tenant=request.tenant, pk=api_key_id)
+    services.api_key_revoke(actor=request.membership, api_key=api_key)
+    messages.success(request, f"The key “{api_key.name}” is revoked: it no longer works.")
+    return redirect("api_keys:list")

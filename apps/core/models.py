@@ -35,3 +35,24 @@ def get_for_tenant_or_404(queryset: "TenantQuerySet[M]", *, tenant: Any, **looku
         return queryset.for_tenant(tenant).get(**lookup)
     except ObjectDoesNotExist as exc:
         raise Http404 from exc
+
+
+class IdempotencyKey(TenantOwnedModel):
+    """The first answer to a POST sent with an ``Idempotency-Key`` header, replayed when the same
+    key and body come again (a client retrying after a lost answer). Kept for a day."""
+
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # null: in progress
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

@@ -1,0 +1,59 @@
+"""API authentication: ``Authorization: Api-Key <key>`` for integrations; the browser's session
+for the dashboard's own calls. Either way the request gets one tenant and an acting membership."""
+
+from typing import Any
+
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from apps.accounts import selectors, services
+from apps.accounts.middleware import SESSION_KEY
+from apps.accounts.models import ApiKey, Membership, Role
+
+
+def api_key_membership(api_key: ApiKey) -> Membership:
+    """How a key acts: an editor of its tenant (a viewer for read-only keys), in the name of the
+    person who created it. Not saved: it exists for the length of the request."""
+    role = Role.EDITOR if api_key.can_write else Role.VIEWER
+    return Membership(tenant=api_key.tenant, user=api_key.created_by, role=role)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Api-Key"
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiKey] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        keyword, _, key = header.partition(" ")
+        if keyword != self.keyword:
+            return None
+        api_key = services.api_key_authenticate(key=key.strip())
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("The API key is not valid, or it was revoked.")
+        membership = api_key_membership(api_key)
+        # On the Django request, where views, permissions and throttles look for them.
+        setattr(request._request, "api_key", api_key)  # noqa: B010
+        setattr(request._request, "api_membership", membership)  # noqa: B010
+        return (api_key.created_by, api_key)
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+
+class TenantSessionAuthentication(authentication.SessionAuthentication):
+    """The dashboard's session, acting in the tenant the person is working in."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user = result[0]
+        tenant_id = request._request.session.get(SESSION_KEY)
+        membership = None
+        if tenant_id is not None:
+            membership = selectors.membership_get_for_user(user=user, tenant_id=tenant_id)
+        if membership is None:
+            membership = selectors.membership_list_for_user(user=user).first()
+        setattr(request._request, "api_membership", membership)  # noqa: B010
+        return result
