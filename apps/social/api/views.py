@@ -43,7 +43,7 @@ class ConnectedAccountViewSet(
     serializer_class = ConnectedAccountSerializer
     filterset_class = ConnectedAccountFilter
     queryset = ConnectedAccount.objects.all()
-    ordering = ("-connected_at", "-id")
+    cursor_ordering = ("-connected_at", "-id")
 
     def get_queryset(self) -> QuerySet[ConnectedAccount]:
         return ConnectedAccount.objects.for_tenant(self.tenant).order_by("-connected_at", "-id")
