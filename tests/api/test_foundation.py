@@ -163,7 +163,8 @@ def test_throttling_is_shared_by_processes_through_redis(api_key, tenant, settin
                    "shared": {{"BACKEND": "django.core.cache.backends.redis.RedisCache",
                               "LOCATION": settings.REDIS_URL}}}}
         rates = {{"basic": "5/hour", "pro": "5/hour", "enterprise": "5/hour"}}
-        with override_settings(CACHES=caches, API_THROTTLE_CACHE="shared", API_THROTTLE_RATES=rates):
+        with override_settings(CACHES=caches, API_THROTTLE_CACHE="shared",
+                               API_THROTTLE_RATES=rates):
             client = Client(HTTP_AUTHORIZATION="Api-Key {api_key.key}", HTTP_HOST="localhost")
             print(",".join(str(client.get("/api/v1/me/").status_code) for _ in range(4)))
         """
