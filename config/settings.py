@@ -285,6 +285,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKey": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.add_problem_responses",
+    ],
 }
 
 # --- Publishing -----------------------------------------------------------------------------------

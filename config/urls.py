@@ -21,3 +21,6 @@ urlpatterns = [
 admin.site.site_header = "Social Automation administration"
 admin.site.site_title = "Social Automation admin"
 admin.site.index_title = "Platform staff"
+
+handler404 = "apps.core.views.not_found"
+handler500 = "apps.core.views.server_error"
