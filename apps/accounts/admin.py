@@ -1,8 +1,9 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from apps.accounts.models import Invitation, Membership, Tenant, User
+from apps.accounts.models import TIMEZONE_CHOICES, ApiKey, Invitation, Membership, Tenant, User
 
 
 @admin.register(User)
@@ -29,8 +30,27 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class TenantAdminForm(forms.ModelForm):
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES)
+
+    class Meta:
+        model = Tenant
+        fields = [
+            "name",
+            "slug",
+            "plan",
+            "timezone",
+            "requires_approval",
+            "description",
+            "category",
+            "tone_of_voice",
+            "default_hashtags",
+        ]
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    form = TenantAdminForm
     list_display = ["name", "slug", "plan", "timezone", "requires_approval", "created_at"]
     list_filter = ["plan", "requires_approval"]
     search_fields = ["name", "slug"]
@@ -81,6 +101,38 @@ class InvitationAdmin(admin.ModelAdmin):
         "revoked_at",
     ]
     exclude = ["token_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Staff see who has keys and whether they are used; secrets exist only as hashes."""
+
+    list_display = [
+        "name",
+        "tenant",
+        "prefix",
+        "scopes",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["tenant"]
+    search_fields = ["name", "prefix", "tenant__name"]
+    list_select_related = ["tenant", "created_by"]
+    exclude = ["secret_hash"]
+    readonly_fields = [
+        "tenant",
+        "name",
+        "prefix",
+        "scopes",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

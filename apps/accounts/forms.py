@@ -19,6 +19,8 @@ class TenantCreateForm(forms.Form):
 
 
 class TenantSettingsForm(forms.ModelForm):
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES)
+
     class Meta:
         model = Tenant
         fields = ["name", "timezone"]

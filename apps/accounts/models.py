@@ -2,6 +2,7 @@ import zoneinfo
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import models
 from django.db.models.functions import Lower
@@ -65,6 +66,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
 
 
+def validate_timezone(value: str) -> None:
+    """An IANA timezone name known to this machine. (A validator, not field choices: the list
+    changes with tzdata, and choices would put ~600 names into every migration.)"""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known timezone.", code="invalid_timezone")
+
+
 class Tenant(models.Model):
     """A business: owns connected accounts, assets and posts; people reach it via memberships."""
 
@@ -76,7 +84,7 @@ class Tenant(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True, validators=[validate_slug])
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.BASIC)
-    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
+    timezone = models.CharField(max_length=64, validators=[validate_timezone], default="UTC")
     # Brand profile: feeds caption drafting and previews.
     description = models.TextField(blank=True)
     category = models.CharField(
