@@ -27,7 +27,7 @@ def in_test_transaction():
 
 @pytest.fixture
 def auth_headers(owner, settings, in_test_transaction):
-    settings.API_THROTTLE_RATES = {plan: "100000/hour" for plan in ("basic", "pro", "enterprise")}
+    settings.API_THROTTLE_RATES = dict.fromkeys(("basic", "pro", "enterprise"), "100000/hour")
     key = api_key_create(actor=owner, name="schemathesis", scopes=["write"]).key
     return {"Authorization": f"Api-Key {key}"}
 
