@@ -66,6 +66,7 @@ LOCAL_APPS = [
     "apps.social",
     "apps.posts",
     "apps.assets",
+    "apps.webhooks",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -274,6 +275,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a ``status``; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "PostStatusEnum": "apps.posts.models.Post.Status",
+        "PublicationStatusEnum": "apps.posts.models.Publication.Status",
+        "ConnectedAccountStatusEnum": "apps.social.models.ConnectedAccount.Status",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "ApiKey": {

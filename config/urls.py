@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("apps.social.urls")),
     path("", include("apps.assets.urls")),
     path("", include("apps.posts.urls")),
+    path("", include("apps.webhooks.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),

@@ -26,6 +26,7 @@ from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.posts.models import Post, PostAsset, Publication, ReviewEvent
 from apps.posts.platforms import PostContent, Problem, adapter_for
 from apps.social.models import ConnectedAccount
+from apps.webhooks.services import webhook_post_event
 
 logger = structlog.get_logger(__name__)
 
@@ -43,6 +44,14 @@ TRANSITIONS: dict[str, set[str]] = {
     S.PARTIALLY_PUBLISHED: {S.PUBLISHING},  # a failed publication is retried
     S.FAILED: {S.PUBLISHING},
     S.CANCELLED: set(),
+}
+# Integrations hear about these moves through outgoing webhooks (apps.webhooks).
+WEBHOOK_EVENTS: dict[str, str] = {
+    S.APPROVED: "post.approved",
+    S.REJECTED: "post.rejected",
+    S.PUBLISHED: "post.published",
+    S.PARTIALLY_PUBLISHED: "post.failed",
+    S.FAILED: "post.failed",
 }
 EDITABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
 CANCELLABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
@@ -92,6 +101,9 @@ def _transition(
     logger.info(
         "post_transition", post_id=post.pk, from_status=from_status, to_status=to, kind=kind
     )
+    event = WEBHOOK_EVENTS.get(to)
+    if event is not None and to != from_status:
+        webhook_post_event(post=post, event=event)
     return post
 
 

@@ -30,6 +30,7 @@ from apps.social.models import (
     Platform,
     TokenEvent,
 )
+from apps.webhooks.services import account_event_data, webhook_event_emit
 
 logger = structlog.get_logger(__name__)
 
@@ -364,6 +365,11 @@ def accounts_mark_needs_reauth(
                 graph_subcode=graph_subcode,
             )
             changed.append(account)
+            webhook_event_emit(
+                tenant=account.tenant,
+                event="account.needs_reauth",
+                data=account_event_data(account, reason=reason),
+            )
         by_tenant: dict[int, list[ConnectedAccount]] = {}
         for account in changed:
             by_tenant.setdefault(account.tenant_id, []).append(account)
