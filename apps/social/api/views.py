@@ -8,6 +8,7 @@ from apps.social.models import ConnectedAccount, Platform
 
 class ConnectedAccountSerializer(serializers.ModelSerializer):
     parent_id = serializers.IntegerField(allow_null=True, read_only=True)
+    picture_url = serializers.CharField(read_only=True)  # may be empty: not always a URI
 
     class Meta:
         model = ConnectedAccount

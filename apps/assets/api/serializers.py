@@ -1,0 +1,151 @@
+from typing import Any
+
+from django.db.models import QuerySet
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.assets import images
+from apps.assets.models import BrandAsset, BrandFolder
+
+
+class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id of one of the request's tenant's rows: another tenant's id is "does not exist"."""
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset: Any = super().get_queryset()
+        return queryset.for_tenant(self.context["tenant"])
+
+
+class FolderSerializer(serializers.ModelSerializer):
+    parent = TenantPrimaryKeyRelatedField(  # type: ignore[assignment]  # stubs: Field.parent
+        queryset=BrandFolder.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The folder it is in; null at the top level.",
+    )
+
+    class Meta:
+        model = BrandFolder
+        fields = ["id", "name", "parent", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"name": {"required": True, "help_text": "Unique among its siblings."}}
+
+
+class FolderDeleteQuerySerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(
+        choices=["move_to_parent", "delete_contents"],
+        required=False,
+        help_text="What happens to a non-empty folder's contents; without it, only an empty "
+        "folder is deleted (else 400 `not_empty`).",
+    )
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_filename", help_text="Display name.")
+    folder = TenantPrimaryKeyRelatedField(
+        queryset=BrandFolder.objects.all(), allow_null=True, help_text="null: the top level."
+    )
+    tags = serializers.SerializerMethodField()
+    instagram_problems = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BrandAsset
+        fields = [
+            "id",
+            "name",
+            "folder",
+            "tags",
+            "alt_text",
+            "content_type",
+            "width",
+            "height",
+            "size",
+            "sha256",
+            "instagram_problems",
+            "thumbnail_url",
+            "file_url",
+            "uploaded_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, asset: BrandAsset) -> list[str]:
+        return sorted((t.name for t in asset.tags.all()), key=str.lower)
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Why the image cannot go to the Instagram feed; empty when it can.",
+        )
+    )
+    def get_instagram_problems(self, asset: BrandAsset) -> list[str]:
+        return images.instagram_check(
+            width=asset.width, height=asset.height, size=asset.size, content_type=asset.content_type
+        )
+
+    def _url(self, name: str, asset: BrandAsset) -> str:
+        path = reverse(name, kwargs={"brand_asset_id": asset.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(
+        serializers.URLField(help_text="Dashboard URL (a signed-in member's session).")
+    )
+    def get_thumbnail_url(self, asset: BrandAsset) -> str:
+        return self._url("assets:thumbnail", asset)
+
+    @extend_schema_field(
+        serializers.URLField(help_text="Dashboard URL (a signed-in member's session).")
+    )
+    def get_file_url(self, asset: BrandAsset) -> str:
+        return self._url("assets:file", asset)
+
+
+class AssetUploadResultSerializer(AssetSerializer):
+    duplicate = serializers.BooleanField(
+        help_text="True when the same bytes were already in the library: that asset is returned "
+        "and nothing new is stored (status 200)."
+    )
+
+    class Meta(AssetSerializer.Meta):
+        fields = [*AssetSerializer.Meta.fields, "duplicate"]
+        read_only_fields = fields
+
+
+class AssetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="JPEG, PNG, WebP or still GIF.")
+    folder = TenantPrimaryKeyRelatedField(
+        queryset=BrandFolder.objects.all(),
+        required=False,
+        help_text="A folder id; without it, the top level.",
+    )
+    tags = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Comma-separated."
+    )
+    alt_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class AssetUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
+    alt_text = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        help_text="Replaces the tags.",
+    )
+    folder = TenantPrimaryKeyRelatedField(
+        queryset=BrandFolder.objects.all(), allow_null=True, required=False
+    )
+
+
+class AssetQuerySerializer(serializers.Serializer):
+    folder = serializers.IntegerField(
+        required=False, help_text="Only this folder's assets (none for an unknown folder)."
+    )
+    tag = serializers.CharField(required=False, help_text="Only assets with this tag.")
+    q = serializers.CharField(
+        required=False, help_text="Search in names, alt texts and tags (a tag matches exactly)."
+    )

@@ -1,0 +1,258 @@
+"""The asset library over the API: folders and images. Thin: the services decide."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.assets import images, selectors, services
+from apps.assets.api.problems import IDEMPOTENCY_KEY, problems
+from apps.assets.api.serializers import (
+    AssetQuerySerializer,
+    AssetSerializer,
+    AssetUpdateSerializer,
+    AssetUploadResultSerializer,
+    AssetUploadSerializer,
+    FolderDeleteQuerySerializer,
+    FolderSerializer,
+)
+from apps.assets.models import BrandAsset, BrandFolder
+from apps.core.api.idempotency import IdempotentCreateMixin
+from apps.core.api.pagination import NewestFirstPagination
+from apps.core.api.views import TenantAPIMixin
+
+
+class NewestUploadFirstPagination(NewestFirstPagination):
+    ordering = ("-uploaded_at", "-id")
+
+
+# The view's own ``create`` lives in this base so that IdempotentCreateMixin, first in the
+# bases of FolderViewSet below, wraps it (a ``create`` on FolderViewSet itself would bypass it).
+class FolderViewSetBase(
+    TenantAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Folders of the asset library (a tree per business)."""
+
+    serializer_class = FolderSerializer
+    queryset = BrandFolder.objects.all()
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[BrandFolder]:
+        if getattr(self, "swagger_fake_view", False):
+            return BrandFolder.objects.none()
+        return BrandFolder.objects.for_tenant(self.tenant)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        folder = services.folder_create(
+            membership=self.membership,
+            name=serializer.validated_data["name"],
+            parent=serializer.validated_data.get("parent"),
+        )
+        return Response(self.get_serializer(folder).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        folder = self.get_object()
+        serializer = self.get_serializer(folder, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "name" in data:
+            folder = services.folder_rename(
+                membership=self.membership, folder=folder, name=data["name"]
+            )
+        if "parent" in data:
+            folder = services.folder_move(
+                membership=self.membership, folder=folder, parent=data["parent"]
+            )
+        return Response(self.get_serializer(folder).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        folder = self.get_object()
+        query = FolderDeleteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        mode = query.validated_data.get("mode", services.FolderDeleteMode.REFUSE)
+        services.folder_delete(membership=self.membership, folder=folder, mode=mode)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List folders",
+        description="Every folder of the business, newest first; `parent` builds the tree.",
+        responses={200: FolderSerializer(many=True), **problems()},
+    ),
+    retrieve=extend_schema(
+        summary="Get a folder", responses={200: FolderSerializer, **problems(404)}
+    ),
+    create=extend_schema(
+        summary="Create a folder",
+        parameters=[IDEMPOTENCY_KEY],
+        request=FolderSerializer,
+        responses={201: FolderSerializer, **problems(400, 422)},
+        examples=[
+            OpenApiExample(
+                "Top-level folder", value={"name": "Summer menu", "parent": None}, request_only=True
+            )
+        ],
+    ),
+    partial_update=extend_schema(
+        summary="Rename or move a folder",
+        description="`name` renames; `parent` moves (null: to the top). A folder cannot move "
+        "into itself or a sub-folder (400 `cycle`).",
+        request=FolderSerializer,
+        responses={200: FolderSerializer, **problems(400, 404)},
+        examples=[OpenApiExample("Rename", value={"name": "Menus"}, request_only=True)],
+    ),
+    destroy=extend_schema(
+        summary="Delete a folder",
+        parameters=[FolderDeleteQuerySerializer],
+        responses={204: OpenApiResponse(description="Deleted."), **problems(400, 404)},
+    ),
+)
+class FolderViewSet(IdempotentCreateMixin, FolderViewSetBase):
+    """Folders of the asset library (a tree per business)."""
+
+
+# The view's own ``create`` lives in this base so that IdempotentCreateMixin, first in the
+# bases of AssetViewSet below, wraps it (a ``create`` on AssetViewSet itself would bypass it).
+class AssetViewSetBase(
+    TenantAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Images of the brand library."""
+
+    serializer_class = AssetSerializer
+    queryset = BrandAsset.objects.all()
+    pagination_class = NewestUploadFirstPagination
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[BrandAsset]:
+        if getattr(self, "swagger_fake_view", False):
+            return BrandAsset.objects.none()
+        if self.action != "list":
+            return selectors.asset_list(tenant=self.tenant)
+        query = AssetQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        folder = None
+        if "folder" in query.validated_data:
+            folder = (
+                BrandFolder.objects.for_tenant(self.tenant)
+                .filter(pk=query.validated_data["folder"])
+                .first()
+            )
+            if folder is None:  # another business's folder, or none: nothing in it here
+                return BrandAsset.objects.none()
+        return selectors.asset_list(
+            tenant=self.tenant,
+            folder=folder,
+            query=query.validated_data.get("q", ""),
+            tag=query.validated_data.get("tag", ""),
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        form = AssetUploadSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        # Refuse an oversized file before reading it into memory.
+        images.check_upload_size(upload.size, max_bytes=settings.ASSET_MAX_UPLOAD_BYTES)
+        result = services.asset_upload(
+            membership=self.membership,
+            data=upload.read(),
+            filename=upload.name or "",
+            folder=form.validated_data.get("folder"),
+            tags=services.parse_tags(form.validated_data["tags"]),
+            alt_text=form.validated_data["alt_text"],
+        )
+        asset = selectors.asset_list(tenant=self.tenant).get(pk=result.asset.pk)
+        body = {**AssetSerializer(asset, context=self.get_serializer_context()).data}
+        body["duplicate"] = result.duplicate
+        return Response(body, status=status.HTTP_200_OK if result.duplicate else 201)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        asset = self.get_object()
+        form = AssetUpdateSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        services.asset_update(
+            membership=self.membership,
+            asset=asset,
+            alt_text=data.get("alt_text"),
+            tags=data.get("tags"),
+            folder=data.get("folder", services.KEEP),
+            name=data.get("name"),
+        )
+        fresh = selectors.asset_list(tenant=self.tenant).get(pk=asset.pk)
+        return Response(self.get_serializer(fresh).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        asset = self.get_object()
+        services.asset_delete(membership=self.membership, asset=asset)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List assets",
+        description="The image library, newest upload first.",
+        parameters=[AssetQuerySerializer],
+        responses={200: AssetSerializer(many=True), **problems(400)},
+    ),
+    retrieve=extend_schema(
+        summary="Get an asset", responses={200: AssetSerializer, **problems(404)}
+    ),
+    create=extend_schema(
+        summary="Upload an image",
+        description="Multipart upload. The image is checked, cleaned (metadata and location "
+        "removed) and stored. The same bytes uploaded again return the existing asset with "
+        "status 200 and `duplicate: true`. A refused file is a 400 problem whose `code` says "
+        "why (`empty`, `too_large`, `not_an_image`, `unsupported_format`, `truncated`, "
+        "`corrupt`, `too_many_pixels`, `trailing_content`, `too_small`, `animated`); nothing "
+        "is stored.",
+        parameters=[IDEMPOTENCY_KEY],
+        request={"multipart/form-data": AssetUploadSerializer},
+        responses={
+            201: OpenApiResponse(AssetUploadResultSerializer, description="Stored."),
+            200: OpenApiResponse(
+                AssetUploadResultSerializer, description="Already in the library (duplicate)."
+            ),
+            **problems(400, 422),
+        },
+    ),
+    partial_update=extend_schema(
+        summary="Edit an asset",
+        description="Any of `name`, `alt_text`, `tags` (replaces them) and `folder` (null: top).",
+        request=AssetUpdateSerializer,
+        responses={200: AssetSerializer, **problems(400, 404)},
+        examples=[
+            OpenApiExample(
+                "Tag and describe",
+                value={"alt_text": "Our terrace at sunset", "tags": ["terrace", "summer"]},
+                request_only=True,
+            )
+        ],
+    ),
+    destroy=extend_schema(
+        summary="Delete an asset",
+        responses={204: OpenApiResponse(description="Deleted, files too."), **problems(404)},
+    ),
+)
+class AssetViewSet(IdempotentCreateMixin, AssetViewSetBase):
+    """Images of the brand library."""

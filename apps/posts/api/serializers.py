@@ -1,0 +1,213 @@
+"""Posts and publications as the API shows them. Representations read only prefetched rows (the
+list answers in a constant number of queries); writes go to ``apps.posts.services``."""
+
+from datetime import datetime
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.assets.api.serializers import TenantPrimaryKeyRelatedField
+from apps.assets.models import BrandAsset
+from apps.posts import services
+from apps.posts.models import Post, Publication
+from apps.social.models import ConnectedAccount, Platform
+
+
+class PublicationSerializer(serializers.ModelSerializer):
+    platform = serializers.ChoiceField(
+        choices=Platform.choices, source="account.platform", read_only=True
+    )
+    # Empty until published: a string, not a URI, in the schema.
+    permalink = serializers.CharField(read_only=True, help_text="The post on the network.")
+
+    class Meta:
+        model = Publication
+        fields = [
+            "id",
+            "post",
+            "account",
+            "platform",
+            "status",
+            "attempts",
+            "wait_reason",
+            "next_attempt_at",
+            "last_error",
+            "error_code",
+            "platform_post_id",
+            "permalink",
+            "published_at",
+            "likes",
+            "comments",
+            "shares",
+            "reactions",
+            "engagement_synced_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PostProblemSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class PostSerializer(serializers.ModelSerializer):
+    """A post, flat: ids of its accounts and images (in order), and its publications."""
+
+    targets = serializers.SerializerMethodField(help_text="Ids of the accounts it goes to.")
+    assets = serializers.SerializerMethodField(help_text="Ids of its images, in order.")
+    link = serializers.CharField(read_only=True, help_text="An http(s) URL, or empty.")
+    publications = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Post
+        fields = [
+            "id",
+            "status",
+            "caption",
+            "caption_overrides",
+            "link",
+            "targets",
+            "assets",
+            "scheduled_for",
+            "submitted_at",
+            "reviewed_at",
+            "review_note",
+            "published_at",
+            "created_at",
+            "updated_at",
+            "publications",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_targets(self, post: Post) -> list[int]:
+        return [a.pk for a in post.targets.all()]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_assets(self, post: Post) -> list[int]:
+        return [pa.asset_id for pa in sorted(post.post_assets.all(), key=lambda pa: pa.position)]
+
+    @extend_schema_field(PublicationSerializer(many=True))
+    def get_publications(self, post: Post) -> list[dict[str, Any]]:
+        rows = sorted(post.publications.all(), key=lambda p: p.pk)
+        return list(PublicationSerializer(rows, many=True).data)
+
+
+class PostDetailSerializer(PostSerializer):
+    problems = serializers.SerializerMethodField(
+        help_text="Every network rule the post breaks, as submitting would check them."
+    )
+
+    class Meta(PostSerializer.Meta):
+        fields = [*PostSerializer.Meta.fields, "problems"]
+        read_only_fields = fields
+
+    @extend_schema_field(PostProblemSerializer(many=True))
+    def get_problems(self, post: Post) -> list[dict[str, str]]:
+        return [
+            {"field": p.field, "code": p.code, "message": p.message}
+            for p in services.post_problems(post)
+        ]
+
+
+def _require_offset(value: datetime | None) -> datetime | None:
+    if value is not None and value.utcoffset() is None:
+        raise serializers.ValidationError(
+            "Give the time zone offset, e.g. 2026-05-01T09:30:00+02:00.", code="offset_required"
+        )
+    return value
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an offset (``Z`` or ``+02:00``); a naive time is refused, not guessed."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            from django.utils.dateparse import parse_datetime
+
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None:
+                _require_offset(parsed)
+        return super().to_internal_value(value)
+
+
+class PostWriteSerializer(serializers.Serializer):
+    caption = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    caption_overrides = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        default=dict,
+        help_text='A caption per network replacing `caption` there: `{"instagram_business": "…"}`.',
+    )
+    link = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    targets = TenantPrimaryKeyRelatedField(
+        queryset=ConnectedAccount.objects.all(),
+        many=True,
+        required=False,
+        default=list,
+        help_text="Ids of the business's connected accounts.",
+    )
+    assets = TenantPrimaryKeyRelatedField(
+        queryset=BrandAsset.objects.all(),
+        many=True,
+        required=False,
+        default=list,
+        help_text="Ids of library images, in the order they are shown (at most 10).",
+    )
+    scheduled_for = AwareDateTimeField(
+        required=False, allow_null=True, default=None, help_text="ISO 8601 with an offset; UTC."
+    )
+
+    def to_input(self) -> services.PostInput:
+        data = self.validated_data
+        return services.PostInput(
+            caption=data["caption"],
+            caption_overrides=dict(data["caption_overrides"]),
+            link=data["link"],
+            target_ids=[a.pk for a in data["targets"]],
+            asset_ids=[a.pk for a in data["assets"]],
+            scheduled_for=data["scheduled_for"],
+        )
+
+
+def post_input_of(post: Post) -> services.PostInput:
+    """A post's current content, to which a partial update applies its fields."""
+    return services.PostInput(
+        caption=post.caption,
+        caption_overrides=dict(post.caption_overrides),
+        link=post.link,
+        target_ids=[a.pk for a in post.targets.all()],
+        asset_ids=[pa.asset_id for pa in sorted(post.post_assets.all(), key=lambda p: p.position)],
+        scheduled_for=post.scheduled_for,
+    )
+
+
+class PostScheduleSerializer(serializers.Serializer):
+    scheduled_for = AwareDateTimeField(help_text="ISO 8601 with an offset.")
+
+
+class PostQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Post.Status.choices, required=False)
+    account = serializers.IntegerField(
+        required=False, help_text="Posts going to (or sent to) this account id."
+    )
+    scheduled_after = AwareDateTimeField(required=False, help_text="scheduled_for ≥ this.")
+    scheduled_before = AwareDateTimeField(required=False, help_text="scheduled_for < this.")
+    created_after = AwareDateTimeField(required=False, help_text="created_at ≥ this.")
+    created_before = AwareDateTimeField(required=False, help_text="created_at < this.")
+
+
+class PublicationQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Publication.Status.choices, required=False)
+    post = serializers.IntegerField(required=False)
+    account = serializers.IntegerField(required=False)
+    platform = serializers.ChoiceField(choices=Platform.choices, required=False)
