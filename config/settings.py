@@ -298,6 +298,12 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- Outgoing webhooks ---------------------------------------------------------------------------
+
+# Development only: allow http:// and private addresses (this machine, a LAN) as webhook targets.
+# Link-local addresses (cloud metadata) stay refused whatever this says.
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=DEBUG)
+
 # --- Publishing -----------------------------------------------------------------------------------
 
 # A claimed publication whose worker has not reported back within the lease is taken over (and

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import environ
 import httpx
 from django.conf import settings
 
@@ -22,18 +21,10 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 SIGNATURE_HEADER = "Webhook-Signature"
 USER_AGENT = "SocialAutomation-Webhooks/1"
 
-_env = environ.Env()
-
-
 def local_targets_allowed() -> bool:
-    """Development and tests: http:// to this machine and private addresses are allowed.
-
-    ``WEBHOOKS_ALLOW_HTTP`` (setting or environment variable, so worker processes see it too)
-    or ``DEBUG``. Production leaves both off: https only, public addresses only."""
-    value = getattr(settings, "WEBHOOKS_ALLOW_HTTP", None)
-    if value is None:
-        value = _env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
-    return bool(value) or bool(settings.DEBUG)
+    """Development and tests (``WEBHOOKS_ALLOW_HTTP``, on with ``DEBUG``): http:// to this
+    machine and private addresses are allowed. Production: https and public addresses only."""
+    return bool(settings.WEBHOOKS_ALLOW_HTTP)
 
 
 class TargetRefused(Exception):
