@@ -327,3 +327,67 @@ def test_times_come_back_in_utc(api, page):
 
     assert response.json()["scheduled_for"] == "2099-06-01T18:00:00Z"
     assert Post.objects.get().scheduled_for == datetime(2099, 6, 1, 18, tzinfo=UTC)
+
+
+def test_the_fast_list_is_the_serializers_json_byte_for_byte(owner, tenant, client_for):
+    """The list is built from .values() rows (apps/posts/api/listing.py); it must say exactly
+    what PostSerializer says, for posts in every shape."""
+    import json
+
+    from django.utils import timezone
+    from model_bakery import baker
+
+    from apps.assets.models import BrandAsset
+    from apps.posts import selectors
+    from apps.posts.api.serializers import PostSerializer
+    from apps.posts.models import Post, PostAsset, Publication
+    from apps.social.models import ConnectedAccount
+
+    fb = baker.make(
+        ConnectedAccount, tenant=tenant, platform="facebook_page", platform_id="1", name="B"
+    )
+    ig = baker.make(
+        ConnectedAccount, tenant=tenant, platform="instagram_business", platform_id="2", name="A"
+    )
+    images = baker.make(BrandAsset, tenant=tenant, _quantity=2, width=10, height=10, size=1)
+    plain = baker.make(
+        Post, tenant=tenant, caption="Plain", caption_overrides={"instagram_business": "Hi"}
+    )
+    rich = baker.make(
+        Post,
+        tenant=tenant,
+        caption="Rich",
+        link="https://example.com/x",
+        scheduled_for=timezone.now(),
+        published_at=timezone.now(),
+        status="published",
+    )
+    rich.targets.set([fb, ig])
+    PostAsset.objects.create(post=rich, asset=images[1], position=0)
+    PostAsset.objects.create(post=rich, asset=images[0], position=1)
+    baker.make(
+        Publication,
+        tenant=tenant,
+        post=rich,
+        account=fb,
+        status="published",
+        likes=3,
+        permalink="p",
+    )
+    baker.make(
+        Publication,
+        tenant=tenant,
+        post=rich,
+        account=ig,
+        status="waiting",
+        wait_reason="quota",
+        next_attempt_at=timezone.now(),
+    )
+
+    body = client_for(owner.user).get("/api/v1/posts/?page_size=10").json()["results"]
+
+    expected = PostSerializer(
+        selectors.post_list(tenant=tenant).order_by("-created_at", "-id"), many=True
+    ).data
+    assert json.dumps(body) == json.dumps(expected)
+    assert {p["id"] for p in body} == {plain.pk, rich.pk}

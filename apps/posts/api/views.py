@@ -15,6 +15,7 @@ from apps.assets.api.problems import IDEMPOTENCY_KEY, problems
 from apps.core.api.idempotency import IdempotentCreateMixin
 from apps.core.api.views import TenantAPIMixin
 from apps.posts import selectors, services
+from apps.posts.api.listing import POST_COLUMNS, post_rows
 from apps.posts.api.serializers import (
     PostDetailSerializer,
     PostQuerySerializer,
@@ -84,6 +85,12 @@ class PostViewSetBase(
             if name in data:
                 posts = posts.filter(condition)
         return posts
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The page from ``.values()`` rows (see listing.py); same body as PostSerializer's."""
+        rows = self.get_queryset().prefetch_related(None).values(*POST_COLUMNS)
+        page = self.paginate_queryset(rows) or []
+        return self.get_paginated_response(post_rows(page))
 
     def _detail(self, post: Post, status_code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.post_get(tenant=self.tenant, post_id=post.pk)
