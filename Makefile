@@ -45,3 +45,13 @@ test: install services lint typecheck pytest
 # Pass options with BENCH_ARGS, e.g. make bench BENCH_ARGS="--faults --kill-worker".
 bench: install services
 	$(BIN)/python bench/publish/run.py $(BENCH_ARGS)
+
+# SPEC 13's REST API benchmark: its own database (sa_bench_api, 100,000 posts), Redis db 14,
+# gunicorn and wrk (installed here if missing). Not in `test`. Options with BENCH_ARGS, e.g.
+# make bench-api BENCH_ARGS="--reuse --rounds 3".
+.PHONY: bench-api
+bench-api: install services
+	@command -v wrk >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }
+	$(BIN)/python bench/api/run.py $(BENCH_ARGS)
