@@ -21,6 +21,7 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 SIGNATURE_HEADER = "Webhook-Signature"
 USER_AGENT = "SocialAutomation-Webhooks/1"
 
+
 def local_targets_allowed() -> bool:
     """Development and tests (``WEBHOOKS_ALLOW_HTTP``, on with ``DEBUG``): http:// to this
     machine and private addresses are allowed. Production: https and public addresses only."""
