@@ -410,6 +410,27 @@ for _key in FIELD_ENCRYPTION_KEY:
             "base64-encoded bytes)."
         ) from _exc
 
+# --- AI captions ---------------------------------------------------------------------------------
+# "Draft with AI" (SPEC 10, apps.posts.captions). With OPENAI_API_KEY set, suggestions come from an
+# OpenAI-compatible chat-completions API; without it, from the built-in offline generator.
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+CAPTION_TIMEOUT_SECONDS = env.float("CAPTION_TIMEOUT_SECONDS", default=20.0)
+CAPTION_MAX_RETRIES = env.int("CAPTION_MAX_RETRIES", default=2)
+# Suggestion requests per tenant per calendar month (UTC), by plan.
+CAPTION_MONTHLY_LIMITS = {
+    "basic": env.int("CAPTION_MONTHLY_LIMIT_BASIC", default=100),
+    "pro": env.int("CAPTION_MONTHLY_LIMIT_PRO", default=1000),
+    "enterprise": env.int("CAPTION_MONTHLY_LIMIT_ENTERPRISE", default=10000),
+}
+# USD per 1,000 tokens, for the per-tenant cost record (defaults: gpt-4o-mini list prices).
+CAPTION_COST_PER_1K_TOKENS = {
+    "input": env.str("CAPTION_COST_PER_1K_INPUT_TOKENS", default="0.00015"),
+    "output": env.str("CAPTION_COST_PER_1K_OUTPUT_TOKENS", default="0.0006"),
+}
+CAPTION_CACHE_SECONDS = env.int("CAPTION_CACHE_SECONDS", default=300)
+
 # --- Celery ----------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"

@@ -186,3 +186,24 @@ class ReviewEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class CaptionUsage(TenantOwnedModel):
+    """One "Draft with AI" request: what it used and cost, for per-plan limits and billing."""
+
+    tenant = models.ForeignKey(
+        "accounts.Tenant", on_delete=models.CASCADE, related_name="caption_usages"
+    )
+    provider = models.CharField(max_length=32)
+    model = models.CharField(max_length=100, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="caption_usage_tenant_month")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model} {self.prompt_tokens}+{self.completion_tokens}"
