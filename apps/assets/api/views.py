@@ -11,7 +11,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.assets import images, selectors, services
-from apps.assets.api.problems import IDEMPOTENCY_KEY, problems
 from apps.assets.api.serializers import (
     AssetQuerySerializer,
     AssetSerializer,
@@ -24,6 +23,7 @@ from apps.assets.api.serializers import (
 from apps.assets.models import BrandAsset, BrandFolder
 from apps.core.api.idempotency import IdempotentCreateMixin
 from apps.core.api.pagination import NewestFirstPagination
+from apps.core.api.problems import IDEMPOTENCY_KEY, problems
 from apps.core.api.views import TenantAPIMixin
 
 

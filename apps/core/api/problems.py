@@ -1,8 +1,7 @@
 """OpenAPI pieces shared by the API's views: the documented error shape (RFC 9457 problem
 details), the ``Idempotency-Key`` header, and how the two authentications appear in the schema.
-
-They belong with ``apps.core.api`` (which implements them); they live here until the API
-foundation takes them over, and ``apps.posts.api`` uses them too.
+The error shape itself is produced by ``exceptions.py``; ``schema.py`` adds these responses to
+every operation.
 """
 
 from typing import Any
