@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from django.conf import settings
@@ -375,3 +376,21 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
         api_key.last_used_at = now
         cache.set(cache_key, api_key, API_KEY_CACHE_SECONDS)
     return api_key
+
+
+def owners_notify(*, tenant_id: int, template: str, context: dict[str, Any]) -> int:
+    """E-mail a tenant's owners, rendering ``<template>_subject.txt`` and ``_message.txt`` with
+    ``context``. Returns how many were addressed (0 when the tenant has no owner)."""
+    owners = list(
+        Membership.objects.filter(tenant_id=tenant_id, role=Role.OWNER).values_list(
+            "user__email", flat=True
+        )
+    )
+    if owners:
+        send_mail(
+            subject=render_to_string(f"{template}_subject.txt", context).strip(),
+            message=render_to_string(f"{template}_message.txt", context),
+            from_email=None,
+            recipient_list=owners,
+        )
+    return len(owners)

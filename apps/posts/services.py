@@ -10,17 +10,15 @@ edit; cancel from any state before publishing. Tenants that need no approval ski
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.accounts.models import Membership, Role, Tenant, User
+from apps.accounts.models import Membership, Tenant, User
+from apps.accounts.services import owners_notify
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.posts.models import Post, PostAsset, Publication, ReviewEvent
@@ -595,26 +593,13 @@ def post_refresh_status(*, post_id: int) -> Post:
 
 
 def _notify_owners(post: Post, what: str) -> None:
-    owners = list(
-        Membership.objects.filter(tenant_id=post.tenant_id, role=Role.OWNER).values_list(
-            "user__email", flat=True
-        )
-    )
-    if not owners:
-        return
     post = (
         Post.objects.select_related("tenant")
         .prefetch_related("publications__account")
         .get(pk=post.pk)
     )
-    context: dict[str, Any] = {
-        "post": post,
-        "what": what,
-        "publications": list(post.publications.all()),
-    }
-    send_mail(
-        subject=render_to_string("posts/email/outcome_subject.txt", context).strip(),
-        message=render_to_string("posts/email/outcome_message.txt", context),
-        from_email=None,
-        recipient_list=owners,
+    owners_notify(
+        tenant_id=post.tenant_id,
+        template="posts/email/outcome",
+        context={"post": post, "what": what, "publications": list(post.publications.all())},
     )

@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.accounts.models import Membership, Role, Tenant, User
+from apps.accounts.models import Membership, Tenant, User
+from apps.accounts.services import owners_notify
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.social import graph
 from apps.social.fields import TokenDecryptionError
@@ -320,19 +319,10 @@ def connection_complete(
 
 
 def _notify_owners(tenant: Tenant, accounts: list[ConnectedAccount], reason: str) -> None:
-    owners = list(
-        Membership.objects.filter(tenant=tenant, role=Role.OWNER).values_list(
-            "user__email", flat=True
-        )
-    )
-    if not owners:
-        return
-    context = {"tenant": tenant, "accounts": accounts, "reason": reason}
-    send_mail(
-        subject=render_to_string("social/email/needs_reauth_subject.txt", context).strip(),
-        message=render_to_string("social/email/needs_reauth_message.txt", context),
-        from_email=None,
-        recipient_list=owners,
+    owners_notify(
+        tenant_id=tenant.pk,
+        template="social/email/needs_reauth",
+        context={"tenant": tenant, "accounts": accounts, "reason": reason},
     )
 
 
