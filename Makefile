@@ -13,6 +13,8 @@ help:
 	@echo "make run   - install, migrate, seed the demo tenant, start web + worker + beat"
 	@echo "make test  - install, start PostgreSQL/Redis if needed, run ruff, mypy and pytest"
 	@echo "make bench - the publishing benchmark (SPEC 13; minutes; not part of make test)"
+	@echo "make screenshots - the browser journey, refreshing docs/screenshots"
+	@echo "make reliability - 1,000 publications under every fault + a longer fuzz (minutes)"
 
 # uv installs the locked dependencies (uv.lock) in seconds; bootstrap it with pip if missing.
 install:
@@ -39,7 +41,43 @@ typecheck:
 pytest:
 	$(BIN)/pytest
 
-test: install services lint typecheck pytest
+# Static analysis (bandit, configured in pyproject.toml) and known vulnerabilities in the locked
+# dependencies (pip-audit against PyPI's vulnerability data). Each skipped check is justified in
+# docs/security.md. When PyPI's JSON API does not answer for some packages (a mirror or proxy
+# that serves only the simple index, as on the development machine), pip-audit cannot audit
+# them: that is reported loudly, and fails the target when PIP_AUDIT_REQUIRED=1 (set it in CI).
+PIP_AUDIT_REQUIRED ?= 0
+.PHONY: security
+security:
+	$(BIN)/bandit -c pyproject.toml -r apps config -q
+	@set -o pipefail; out=$$($(UV) export --frozen --format requirements-txt --no-hashes --quiet \
+		| $(BIN)/pip-audit -r /dev/stdin --no-deps --disable-pip --progress-spinner off 2>/dev/null); \
+	rc=$$?; skipped=$$(grep -c "could not be audited" <<<"$$out"); \
+	grep -v -e "could not be audited" -e "^Name  *Skip Reason" -e "^-* -*$$" <<<"$$out"; \
+	if [ $$rc -ne 0 ]; then echo "pip-audit: known vulnerabilities (or an error) above"; exit $$rc; fi; \
+	if [ "$$skipped" -gt 0 ]; then \
+		echo "pip-audit: $$skipped locked packages NOT AUDITED: the vulnerability service did not answer"; \
+		if [ "$(PIP_AUDIT_REQUIRED)" = 1 ]; then exit 1; fi; \
+	else echo "pip-audit: every locked package audited, no known vulnerability"; fi
+
+# The reliability suite's long run (issue 8): 1,000 publications under every fault at once.
+# Its own database (sa_reliability), Redis db 13; minutes. The short version runs in make test
+# (tests/reliability). Options with RELIABILITY_ARGS. Then the fuzz tests at 1,500 examples each.
+.PHONY: reliability
+reliability: install services
+	$(BIN)/python bench/reliability/run.py $(RELIABILITY_ARGS)
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz -q -p no:cacheprovider
+
+# Debian's Chromium for the browser tests (tests/browser), installed when missing.
+.PHONY: chromium screenshots
+chromium:
+	bin/ensure-chromium
+
+# The browser journey again, writing its screenshots into docs/screenshots (the docs show them).
+screenshots: install services chromium
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/browser -q -p no:cacheprovider
+
+test: install services chromium lint typecheck security pytest
 
 # SPEC 13's publishing benchmark: its own database (sa_bench), sandbox and workers. Not in `test`.
 # Pass options with BENCH_ARGS, e.g. make bench BENCH_ARGS="--faults --kill-worker".

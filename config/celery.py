@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -12,3 +12,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Binds each task's id (and the id of the request that queued it) into the worker's log lines.
 app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+@signals.worker_init.connect
+def _worker_metrics(sender: object = None, **kwargs: object) -> None:
+    """Task outcome metrics, and their exporter when CELERY_METRICS_PORT is set (in the worker's
+    main process, before the pool forks; imported here because it needs the settings loaded)."""
+    from apps.core.metrics.celery_signals import worker_metrics_setup
+
+    pool = getattr(sender, "pool_cls", None)  # a class (celery.concurrency.prefork…) or a name
+    worker_metrics_setup(pool=getattr(pool, "__module__", str(pool)))

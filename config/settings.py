@@ -6,6 +6,7 @@ Celery broker, a file cache and console e-mail. Production switches by environme
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 import structlog
@@ -59,6 +60,7 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
     "rest_framework",
     "django_structlog",
+    "csp",
 ]
 LOCAL_APPS = [
     "apps.core",
@@ -72,6 +74,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -171,6 +174,9 @@ ACCOUNT_ALLOW_SIGNUP = env.bool("ACCOUNT_ALLOW_SIGNUP", default=True)
 # (so the link still explains itself) and then deleted by the hourly clean-up job.
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 INVITATION_RETENTION_DAYS = env.int("INVITATION_RETENTION_DAYS", default=30)
+# A tenant's data export (ZIP) can be downloaded for this many days; the daily clean-up job
+# then deletes it and its file.
+TENANT_EXPORT_DAYS = env.int("TENANT_EXPORT_DAYS", default=7)
 
 # --- E-mail ----------------------------------------------------------------------------------
 
@@ -280,6 +286,7 @@ SPECTACULAR_SETTINGS = {
         "PostStatusEnum": "apps.posts.models.Post.Status",
         "PublicationStatusEnum": "apps.posts.models.Publication.Status",
         "ConnectedAccountStatusEnum": "apps.social.models.ConnectedAccount.Status",
+        "PlatformEnum": "apps.social.models.Platform",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -318,20 +325,6 @@ PUBLISHING_FOLLOW_UP_MAX_SECONDS = env.int("PUBLISHING_FOLLOW_UP_MAX_SECONDS", d
 INSTAGRAM_CONTAINER_POLL_SECONDS = env.int("INSTAGRAM_CONTAINER_POLL_SECONDS", default=60)
 INSTAGRAM_QUOTA_RETRY_SECONDS = env.int("INSTAGRAM_QUOTA_RETRY_SECONDS", default=3600)
 ENGAGEMENT_SYNC_DAYS = env.int("ENGAGEMENT_SYNC_DAYS", default=30)
-
-# --- Security --------------------------------------------------------------------------------
-
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https")
-    if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
-    else None
-)
-SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
 
 # --- Facebook and the Graph API ---------------------------------------------------------------
 
@@ -409,6 +402,96 @@ for _key in FIELD_ENCRYPTION_KEY:
             "FIELD_ENCRYPTION_KEY holds a value that is not a Fernet key (32 url-safe "
             "base64-encoded bytes)."
         ) from _exc
+
+# --- Security ------------------------------------------------------------------------------------
+# With DEBUG off everything below is on by default and `manage.py check --deploy` is clean
+# (tests/core/test_security.py); `make run` (DEBUG on) keeps serving plain http on localhost.
+# docs/security.md explains each choice.
+
+# Behind a TLS-terminating proxy (an Ingress, a load balancer) that *overwrites* X-Forwarded-Proto:
+# trust that header to know a request came in over https. Never turn on without such a proxy.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+    else None
+)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# The probes come over plain http from inside the network (kubelet, Docker's health check).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+
+# Content Security Policy (django-csp), enforced in development too so a violation shows up at
+# once. No inline scripts, no style attributes, no CDN. form-action also lists the Facebook
+# dialog: Chromium checks the redirect after "Connect Facebook"'s POST against it. Swagger UI
+# (/api/docs/) gets its own, wider policy in config/api_urls.py.
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+_csp_img_src = ["'self'", "data:"]
+if AWS_STORAGE_BUCKET_NAME:
+    # Thumbnails and previews may be redirects to the bucket's presigned URLs.
+    _endpoint = env.str("AWS_S3_ENDPOINT_URL", default="")
+    _region = env.str("AWS_S3_REGION_NAME", default="")
+    if _endpoint:
+        _csp_img_src += [
+            _origin(_endpoint),
+            f"{urlsplit(_endpoint).scheme}://*.{urlsplit(_endpoint).netloc}",
+        ]
+    else:
+        _csp_img_src += [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]
+        if _region:
+            _csp_img_src += [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{_region}.amazonaws.com"]
+# Page and Instagram profile pictures are shown from where the Graph API says they are: Meta's
+# CDNs, or the sandbox (or another emulator) at the Graph URL's origin.
+_csp_img_src += [
+    _origin(FACEBOOK_GRAPH_URL),
+    "https://*.fbcdn.net",
+    "https://*.fbsbx.com",
+    "https://*.cdninstagram.com",
+]
+_csp_img_src += env.list("CSP_EXTRA_IMG_SRC", default=[])
+_csp_policy = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": _csp_img_src,
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", _origin(FACEBOOK_DIALOG_URL)],
+    }
+}
+# DJANGO_CSP_REPORT_ONLY=true reports violations (browser console) without blocking anything.
+if env.bool("DJANGO_CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy
+else:
+    CONTENT_SECURITY_POLICY = _csp_policy
+
+# Login throttling (django-allauth, counted in the default cache: Redis in production, so every
+# web process shares the counts). After LOGIN_FAILED_RATE_LIMIT failures for one e-mail address
+# the form refuses even the right password until the window passes. /admin/login/ sends staff to
+# this same login page, so the admin is throttled too.
+ACCOUNT_RATE_LIMITS = {
+    "login": env.str("LOGIN_RATE_LIMIT", default="30/m/ip"),
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
+}
+# Behind proxies allauth takes the client address from X-Forwarded-For, counting this many
+# proxies from the right (0: REMOTE_ADDR, so every client behind one proxy shares the IP limits).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 
 # --- AI captions ---------------------------------------------------------------------------------
 # "Draft with AI" (SPEC 10, apps.posts.captions). With OPENAI_API_KEY set, suggestions come from an
@@ -519,3 +602,36 @@ structlog.configure(
     wrapper_class=structlog.stdlib.BoundLogger,
     cache_logger_on_first_use=True,
 )
+
+# --- Metrics and error reports (Prometheus, Sentry) -----------------------------------------------
+# docs/operations.md, "Metrics and monitoring". Kept last: it wraps the middleware list above.
+
+# Requests by view, method and status (django-prometheus): its two middlewares enclose all others.
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The database gauges are read at most this often (shared through the cache); 0: every scrape.
+METRICS_DATABASE_CACHE_SECONDS = env.int("METRICS_DATABASE_CACHE_SECONDS", default=10)
+# Each Celery worker serves its own metrics (task outcomes, its Graph calls) on this port; 0: off.
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+CELERY_METRICS_ADDRESS = env.str("CELERY_METRICS_ADDRESS", default="0.0.0.0")  # noqa: S104
+# Several processes behind one exporter (gunicorn workers, a prefork pool) add up their metrics
+# through files in this directory; prometheus_client reads the variable itself, at import.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from apps.core.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

@@ -2,6 +2,9 @@
 
 import os
 import socket
+import sys
+import time
+from typing import Any, cast
 
 os.environ["DJANGO_ENV_FILE"] = ""  # a developer's .env must not change what the tests see
 # Facebook is the sandbox Graph API, served by the tests on a port chosen here, before
@@ -22,6 +25,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-not-secret")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/social_automation")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The test client speaks plain http; production's redirect to https would answer every request 301.
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 # The publishing engine at test speed: containers polled each second, retries within seconds.
 os.environ.setdefault("INSTAGRAM_CONTAINER_POLL_SECONDS", "1")
 os.environ.setdefault("PUBLISHING_RETRY_BASE_SECONDS", "1")
@@ -55,3 +60,30 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 # Serve static files from the finders; the tests never run collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# --- Secrets guard (tests/secrets_guard.py) ------------------------------------------------------
+# Every response the tests produce is scanned for plaintext tokens (outermost, so it sees the
+# final headers), and the run's logs go to files, at INFO, scanned at the end of the session.
+# One directory per run (inherited by xdist and Celery worker processes), one file per process.
+from config.settings import LOG_LEVEL, LOGGING, MIDDLEWARE, VAR_DIR
+
+MIDDLEWARE = ["tests.secrets_guard.ResponseScanMiddleware", *MIDDLEWARE]
+if "pytest" in sys.modules and "TEST_LOG_DIR" not in os.environ:  # not mypy, not a shell
+    os.environ["TEST_LOG_DIR"] = str(
+        VAR_DIR / "test-logs" / f"run-{int(time.time())}-{os.getpid()}"
+    )
+    os.makedirs(os.environ["TEST_LOG_DIR"], exist_ok=True)
+if os.environ.get("TEST_LOG_DIR"):
+    _handlers = cast(dict[str, dict[str, Any]], LOGGING["handlers"])
+    _root = cast(dict[str, Any], LOGGING["root"])
+    _handlers["default"]["level"] = LOG_LEVEL
+    _handlers["test_file"] = {
+        "class": "logging.FileHandler",
+        "filename": os.path.join(os.environ["TEST_LOG_DIR"], f"{_process}-{os.getpid()}.log"),
+        "formatter": "json",
+        "level": "INFO",
+        "delay": True,
+    }
+    _root["handlers"] = [*_root["handlers"], "test_file"]
+    if LOG_LEVEL in ("WARNING", "ERROR", "CRITICAL"):
+        _root["level"] = "INFO"

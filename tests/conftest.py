@@ -22,6 +22,8 @@ from apps.social.graph import close_client
 from apps.social.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
+# No plaintext token in any HTTP response, the database or the logs of the run (issue 8).
+pytest_plugins = ["tests.secrets_guard"]
 
 
 @pytest.fixture

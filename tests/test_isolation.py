@@ -26,8 +26,10 @@ from apps.accounts.models import Role, Tenant
 PUBLIC_PREFIXES = {
     "accounts/": "django-allauth's sign-up, login and e-mail flows (public by nature)",
     "admin/": "the Django admin, which has its own staff login (tested below)",
+    "favicon.ico": 'the site icon, for pages without a <link rel="icon"> (the admin)',
     "healthz": "liveness probe for orchestrators",
     "readyz": "readiness probe for orchestrators",
+    "metrics": "Prometheus scrapes it without a session; METRICS_TOKEN guards it (test_metrics)",
     "invitations/": "the invitation link: its secret token, not a tenant id, is the key",
     "facebook/": "Meta's signed server-to-server callbacks and the public deletion status page",
     "m/": "signed, expiring media URLs that Meta fetches anonymously (tested in tests/assets)",

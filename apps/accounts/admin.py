@@ -64,6 +64,12 @@ class TenantAdmin(admin.ModelAdmin):
         ),
     )
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Deleting a business first cancels its publications and revokes its Facebook tokens
+        # (apps.accounts.services.tenant_delete); a plain cascade here would skip both. Owners
+        # delete their business from its settings page.
+        return False
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):

@@ -216,3 +216,71 @@ class ApiKey(TenantOwnedModel):
     @property
     def can_write(self) -> bool:
         return self.Scope.WRITE in self.scopes
+
+
+class TenantExport(TenantOwnedModel):
+    """A ZIP of everything a tenant owns (``data.json`` + the original files), built by a Celery
+    job and downloadable by the tenant's owners until ``expires_at``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    OPEN = (Status.PENDING, Status.RUNNING)
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # In the default storage under exports/t<tenant>/, never served from a public path.
+    file = models.FileField(max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One export in progress per tenant: a second request waits for the first.
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="tenant_export_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export #{self.pk} of {self.tenant_id} ({self.get_status_display()})"
+
+    @property
+    def is_downloadable(self) -> bool:
+        return (
+            self.status == self.Status.READY
+            and bool(self.file)
+            and (self.expires_at is None or self.expires_at > timezone.now())
+        )
+
+
+def _export_file_delete_on_commit(sender: type, instance: TenantExport, **kwargs: Any) -> None:
+    """An export's file goes when its row's deletion commits (whatever deleted it: the cleanup,
+    a tenant's cascade, the admin) and stays if that rolls back."""
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+
+    name = instance.file.name if instance.file else ""
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name), using=kwargs.get("using"))
+
+
+models.signals.post_delete.connect(
+    _export_file_delete_on_commit,
+    sender=TenantExport,
+    weak=False,
+    dispatch_uid="accounts.tenant_export_delete_file",
+)

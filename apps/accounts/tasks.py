@@ -7,3 +7,17 @@ from apps.accounts import services
 def invitation_cleanup() -> int:
     """Hourly: delete invitations that expired or were revoked beyond the retention period."""
     return services.invitation_cleanup()
+
+
+@shared_task(name="accounts.tenant_export_build")
+def tenant_export_build(export_id: int) -> str | None:
+    """Build one tenant export (queued on commit by ``tenant_export_request``); safe to run
+    twice: a finished export is left alone and only one file is kept."""
+    export = services.tenant_export_build(export_id=export_id)
+    return export.status if export is not None else None
+
+
+@shared_task(name="accounts.tenant_export_cleanup")
+def tenant_export_cleanup() -> int:
+    """Daily: delete expired exports and their files (``TENANT_EXPORT_DAYS``)."""
+    return services.tenant_export_cleanup()

@@ -7,6 +7,13 @@ tenant_patterns = (
         path("new/", views.tenant_create, name="create"),
         path("<int:tenant_id>/switch/", views.tenant_switch, name="switch"),
         path("settings/", views.tenant_settings, name="settings"),
+        path("exports/", views.tenant_export_request, name="export_request"),
+        path(
+            "exports/<int:tenant_export_id>/download/",
+            views.tenant_export_download,
+            name="export_download",
+        ),
+        path("delete/", views.tenant_delete, name="delete"),
     ],
     "tenants",
 )
@@ -26,6 +33,8 @@ team_patterns = (
     "team",
 )
 
+brand_patterns = ([path("", views.brand_profile, name="profile")], "brand")
+
 invitation_patterns = (
     [path("<str:token>/", views.invitation_accept, name="accept")],
     "invitations",
@@ -42,6 +51,7 @@ api_key_patterns = (
 urlpatterns = [
     path("api-keys/", include(api_key_patterns)),
     path("business/", include(tenant_patterns)),
+    path("brand/", include(brand_patterns)),
     path("team/", include(team_patterns)),
     path("invitations/", include(invitation_patterns)),
 ]

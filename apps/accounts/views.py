@@ -1,9 +1,12 @@
 """Dashboard pages for tenants, the team and invitations. Thin: forms in, services, redirect."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -11,13 +14,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.accounts import selectors, services
 from apps.accounts.forms import (
     ApiKeyForm,
+    BrandProfileForm,
     InvitationForm,
     RoleForm,
     TenantCreateForm,
     TenantSettingsForm,
 )
 from apps.accounts.middleware import SESSION_KEY, AuthenticatedRequest, TenantRequest
-from apps.accounts.models import MANAGING_ROLES, ApiKey, Invitation, Membership
+from apps.accounts.models import (
+    MANAGING_ROLES,
+    ApiKey,
+    Invitation,
+    Membership,
+    Role,
+    TenantExport,
+)
 from apps.accounts.permissions import tenant_required
 from apps.core.exceptions import ApplicationError
 from apps.core.models import get_for_tenant_or_404
@@ -78,7 +89,65 @@ def tenant_settings(request: TenantRequest) -> HttpResponse:
         else:
             messages.success(request, "Business settings saved.")
             return redirect("tenants:settings")
-    return render(request, "accounts/tenant_settings.html", {"form": form})
+    return render(
+        request,
+        "accounts/tenant_settings.html",
+        {
+            "form": form,
+            "exports": TenantExport.objects.for_tenant(request.tenant)[:10]
+            if request.membership.role == Role.OWNER
+            else [],
+            "export_days": settings.TENANT_EXPORT_DAYS,
+        },
+    )
+
+
+# Which form field each of tenant_brand_update's error codes belongs to.
+BRAND_ERROR_FIELDS = {
+    "hashtag_invalid": "default_hashtags",
+    "hashtags_too_many": "default_hashtags",
+    "default_hashtags_too_long": "default_hashtags",
+    "description_too_long": "description",
+    "category_too_long": "category",
+    "tone_of_voice_too_long": "tone_of_voice",
+}
+
+
+@tenant_required()
+@require_http_methods(["GET", "POST"])
+def brand_profile(request: TenantRequest) -> HttpResponse:
+    """Every member may read the brand profile (editors write captions from it); owners and
+    managers change it."""
+    tenant = request.tenant
+    can_change = request.membership.can_manage
+    if request.method == "POST" and not can_change:
+        raise PermissionDenied("This needs one of these roles: manager, owner.")
+    form = BrandProfileForm(
+        request.POST or None,
+        initial={
+            "category": tenant.category,
+            "description": tenant.description,
+            "tone_of_voice": tenant.tone_of_voice,
+            "default_hashtags": tenant.default_hashtags,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.tenant_brand_update(actor=request.membership, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(BRAND_ERROR_FIELDS.get(exc.code), exc.message)
+        else:
+            messages.success(request, "Brand profile saved. New caption suggestions will use it.")
+            return redirect("brand:profile")
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(
+        request,
+        "accounts/brand.html",
+        {"form": form, "can_change": can_change},
+        status=400 if form.errors else 200,
+    )
 
 
 # --- Team ------------------------------------------------------------------------------------
@@ -252,3 +321,78 @@ def api_key_revoke(request: TenantRequest, api_key_id: int) -> HttpResponse:
     services.api_key_revoke(actor=request.membership, api_key=api_key)
     messages.success(request, f"The key “{api_key.name}” is revoked: it no longer works.")
     return redirect("api_keys:list")
+
+
+# --- Data export and deletion ----------------------------------------------------------------
+
+OWNER_ONLY = frozenset({Role.OWNER})
+
+
+@tenant_required(roles=OWNER_ONLY)
+@require_POST
+def tenant_export_request(request: TenantRequest) -> HttpResponse:
+    try:
+        services.tenant_export_request(membership=request.membership)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "Your export is being prepared. The owners get an e-mail with the link when it is "
+            "ready; it is also listed here.",
+        )
+    return redirect(reverse("tenants:settings") + "#export")
+
+
+@tenant_required(roles=OWNER_ONLY)
+@require_http_methods(["GET"])
+def tenant_export_download(
+    request: TenantRequest, tenant_export_id: int
+) -> HttpResponse | FileResponse:
+    """The ZIP, as an attachment, to the tenant's owners while it has not expired."""
+    export = get_for_tenant_or_404(
+        TenantExport.objects.all(), tenant=request.tenant, pk=tenant_export_id
+    )
+    if export.status == TenantExport.Status.READY and not export.is_downloadable:
+        return render(request, "accounts/export_expired.html", {"export": export}, status=410)
+    if not export.is_downloadable or not default_storage.exists(export.file.name):
+        raise Http404
+    finished = export.finished_at or export.created_at
+    response = FileResponse(
+        default_storage.open(export.file.name, "rb"),
+        as_attachment=True,
+        filename=f"{request.tenant.slug}-export-{finished:%Y-%m-%d}.zip",
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@tenant_required(roles=OWNER_ONLY)
+@require_http_methods(["GET", "POST"])
+def tenant_delete(request: TenantRequest) -> HttpResponse:
+    """The danger zone: typing the business's name deletes it and everything it owns."""
+    error = ""
+    if request.method == "POST":
+        try:
+            result = services.tenant_delete(
+                membership=request.membership, confirm_name=request.POST.get("confirm_name", "")
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            request.session.pop(SESSION_KEY, None)
+            messages.success(
+                request,
+                f"{result.tenant_name} was deleted with everything it held; its Facebook and "
+                "Instagram access was withdrawn. Your own login stays.",
+            )
+            for problem in result.problems:
+                messages.warning(request, problem)
+            return redirect("tenants:create")
+    return render(
+        request,
+        "accounts/tenant_delete.html",
+        {"error": error, "holdings": services.tenant_holdings(tenant=request.tenant)},
+        status=400 if error else 200,
+    )

@@ -76,14 +76,12 @@ class BrandAssetAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def preview(self, asset: BrandAsset) -> str:
         url = reverse("admin:assets_brandasset_thumbnail", args=[asset.pk])
-        return format_html(
-            '<img src="{}" alt="" style="height:48px;width:64px;object-fit:cover">', url
-        )
+        return format_html('<img src="{}" alt="" class="admin-asset-thumb">', url)
 
     @admin.display(description="Preview")
     def large_preview(self, asset: BrandAsset) -> str:
         url = reverse("admin:assets_brandasset_thumbnail", args=[asset.pk])
-        return format_html('<img src="{}" alt="" style="max-width:400px">', url)
+        return format_html('<img src="{}" alt="" class="admin-asset-preview">', url)
 
     @admin.display(description="Size (px)")
     def dimensions(self, asset: BrandAsset) -> str:

@@ -99,24 +99,21 @@ def thumbnail_url(asset_id: int) -> str:
 
 def _thumbnail(asset: BrandAsset, *, height: int) -> SafeString:
     return format_html(
-        '<img src="{}" alt="{}" title="{}" height="{}" '
-        'style="height:{}px;width:auto;max-width:{}px;object-fit:cover;margin-right:2px">',
+        '<img src="{}" alt="{}" title="{}" height="{}" class="admin-thumb admin-thumb-{}">',
         thumbnail_url(asset.pk),
         asset.alt_text,
         asset.original_filename,
         height,
         height,
-        height * 2,
     )
 
 
 def _account_label(account: ConnectedAccount) -> SafeString:
     handle = f"@{account.username}" if account.username else account.name
     return format_html(
-        '<span title="{}" style="display:inline-block;padding:0 5px;border-radius:8px;'
-        'font-size:0.75em;color:#fff;background:{}">{}</span>&nbsp;{}',
+        '<span title="{}" class="admin-account-label {}">{}</span>&nbsp;{}',
         account.get_platform_display(),
-        "#c13584" if account.platform == Platform.INSTAGRAM_BUSINESS else "#1877f2",
+        account.platform,
         adapter_for(account.platform).label,
         handle,
     )
@@ -417,7 +414,7 @@ class PostAdmin(ReviewPermissionMixin, ReadOnlyMixin, admin.ModelAdmin):
         )
         more = len(post_assets) - LIST_THUMBNAILS
         return format_html(
-            '<span style="white-space:nowrap">{}{}</span>',
+            '<span class="admin-thumb-strip">{}{}</span>',
             strip,
             format_html("<small>+{}</small>", more) if more > 0 else "",
         )

@@ -12,6 +12,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
+from apps.posts.captions.service import MAX_AVOID, MAX_AVOID_CHARS
 from apps.posts.models import Post
 from apps.posts.platforms import ADAPTERS, Problem
 from apps.posts.services import PostInput
@@ -29,6 +30,7 @@ PROBLEM_FIELDS = {
 }
 MAX_CAPTION_INPUT = 100_000  # a bound on the request, far above any network's limit
 MAX_POSITION = 99
+MAX_ITEM_DETAILS = 1000  # what the caption service reads of the item details
 
 
 def local_to_utc(day: date, at: time, tz_name: str) -> datetime:
@@ -249,6 +251,22 @@ class PostForm(ScheduleFields):
                     name = override
             if problem.message not in self.errors.get(name or "__all__", []):
                 self.add_error(name, problem.message)
+
+
+class CaptionDraftForm(forms.Form):
+    """ "Draft with AI" on the compose page: what the post is about, and the suggestions
+    already shown (``avoid``, hidden fields) that "Ask again" should not repeat."""
+
+    item_details = forms.CharField(
+        required=False,
+        max_length=MAX_ITEM_DETAILS,
+        label="What is this post about?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def avoid(self) -> list[str]:
+        values = self.data.getlist("avoid") if hasattr(self.data, "getlist") else []
+        return [str(v)[:MAX_AVOID_CHARS] for v in values if str(v).strip()][-MAX_AVOID:]
 
 
 class RescheduleForm(ScheduleFields):

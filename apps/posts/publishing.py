@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.metrics import publication_outcome_record
 from apps.posts.models import Publication
 from apps.posts.platforms import (
     Fail,
@@ -239,6 +240,11 @@ def _record(publication: Publication, run_token: str, outcome: Outcome) -> str |
     updated = Publication.objects.filter(pk=publication.pk, claim_token=run_token).update(**fields)
     if not updated:
         return None
+    publication_outcome_record(
+        platform=publication.account.platform,
+        status=str(fields["status"]),
+        outcome=type(outcome).__name__,
+    )
     if isinstance(outcome, NeedsReauth):
         accounts_mark_needs_reauth(
             accounts=[publication.account],

@@ -1,13 +1,15 @@
 """Reads for posts: the dashboard list (a constant number of queries whatever the page size), one
 post with everything its page shows, the choices of the compose page, and the live per-network
-preview of content that is not saved yet (the adapters' own previews and rules)."""
+preview of content that is not saved yet (the adapters' own previews and rules), and what the
+overview and the calendar show (upcoming posts, recent results, daily engagement, posts by day)."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Count, DateTimeField, F, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
@@ -259,3 +261,146 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
             )
         )
     return ComposePreview(networks=networks, problems=problems, warnings=warnings)
+
+
+# --- Overview -------------------------------------------------------------------------------------
+
+UPCOMING_STATUSES = (Post.Status.APPROVED, Post.Status.SCHEDULED, Post.Status.PUBLISHING)
+RESULT_STATUSES = (Publication.Status.PUBLISHED, Publication.Status.FAILED)
+
+
+def _targets_prefetch() -> Prefetch:
+    return Prefetch("targets", queryset=ConnectedAccount.objects.order_by("platform", "name"))
+
+
+def post_list_upcoming(*, tenant: Tenant, limit: int = 5) -> list[Post]:
+    """The next posts to go out (approved, scheduled or publishing), soonest first; one without a
+    time goes out as soon as it can, so it comes first. Two queries."""
+    return list(
+        Post.objects.for_tenant(tenant)
+        .filter(status__in=UPCOMING_STATUSES)
+        .prefetch_related(_targets_prefetch())
+        .order_by(F("scheduled_for").asc(nulls_first=True), "id")[:limit]
+    )
+
+
+def publication_list_recent(*, tenant: Tenant, limit: int = 8) -> list[Publication]:
+    """The latest publications that reached an outcome (published or failed), newest first, with
+    their account and post. One query."""
+    return list(
+        Publication.objects.for_tenant(tenant)
+        .filter(status__in=RESULT_STATUSES)
+        .select_related("account", "post")
+        .order_by(Coalesce("published_at", "updated_at").desc(), "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class DailyEngagement:
+    day: date
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.likes + self.comments + self.shares
+
+
+@dataclass(frozen=True)
+class EngagementSeries:
+    """Interactions per day (in the tenant's timezone) with what was published on that day."""
+
+    days: list[DailyEngagement]
+    publications: int  # published in the window, synced or not
+
+    @property
+    def total(self) -> int:
+        return sum(d.total for d in self.days)
+
+    @property
+    def peak(self) -> int:
+        return max((d.total for d in self.days), default=0)
+
+
+def engagement_daily(
+    *, tenant: Tenant, days: int = 30, now: datetime | None = None
+) -> EngagementSeries:
+    """Likes + comments + shares of the publications published on each of the last ``days`` days
+    (today included), by the day they were published in the tenant's timezone; days without any
+    are zero. Reactions are left out: on Facebook they include the likes. One query."""
+    zone = ZoneInfo(tenant.timezone)
+    today = timezone.localtime(now or timezone.now(), zone).date()
+    first = today - timedelta(days=days - 1)
+    rows = (
+        Publication.objects.for_tenant(tenant)
+        .filter(
+            status=Publication.Status.PUBLISHED,
+            published_at__gte=_local_midnight(first, zone),
+            published_at__lt=_local_midnight(today + timedelta(days=1), zone),
+        )
+        .annotate(day=TruncDate("published_at", tzinfo=zone))
+        .values("day")
+        .annotate(
+            n=Count("id"),
+            likes_sum=Sum(Coalesce("likes", Value(0))),
+            comments_sum=Sum(Coalesce("comments", Value(0))),
+            shares_sum=Sum(Coalesce("shares", Value(0))),
+        )
+        .order_by("day")
+    )
+    by_day = {row["day"]: row for row in rows}
+    series = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = by_day.get(day)
+        series.append(
+            DailyEngagement(day, row["likes_sum"], row["comments_sum"], row["shares_sum"])
+            if row
+            else DailyEngagement(day)
+        )
+    return EngagementSeries(days=series, publications=sum(r["n"] for r in by_day.values()))
+
+
+# --- Calendar -------------------------------------------------------------------------------------
+
+# Where a post sits on the calendar: when it went out once it has, else when it is to go out.
+SHOWN_AS_PUBLISHED = (Post.Status.PUBLISHED, Post.Status.PARTIALLY_PUBLISHED)
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    post: Post
+    at: datetime  # in the tenant's timezone
+
+    @property
+    def published(self) -> bool:
+        return self.post.status in SHOWN_AS_PUBLISHED
+
+
+def calendar_entries(*, tenant: Tenant, first: date, last: date) -> dict[date, list[CalendarEntry]]:
+    """The tenant's posts from ``first`` to ``last`` (days in its timezone, inclusive), by day,
+    in time order: a published post on the day it went out, any other on its scheduled day.
+    Cancelled posts and posts without a time are left out. Two queries."""
+    zone = ZoneInfo(tenant.timezone)
+    shown_at = Case(
+        When(status__in=SHOWN_AS_PUBLISHED, published_at__isnull=False, then=F("published_at")),
+        default=F("scheduled_for"),
+        output_field=DateTimeField(),
+    )
+    posts = (
+        Post.objects.for_tenant(tenant)
+        .exclude(status=Post.Status.CANCELLED)
+        .annotate(shown_at=shown_at)
+        .filter(
+            shown_at__gte=_local_midnight(first, zone),
+            shown_at__lt=_local_midnight(last + timedelta(days=1), zone),
+        )
+        .prefetch_related(_targets_prefetch())
+        .order_by("shown_at", "id")
+    )
+    days: dict[date, list[CalendarEntry]] = {}
+    for post in posts:
+        at = timezone.localtime(post.shown_at, zone)
+        days.setdefault(at.date(), []).append(CalendarEntry(post, at))
+    return days

@@ -1,12 +1,13 @@
 from django.urls import include, path
 
-from apps.posts import views
+from apps.posts import calendar, views
 
 post_patterns = (
     [
         path("", views.post_list, name="list"),
         path("new/", views.post_create, name="create"),
         path("preview/", views.post_preview, name="preview"),
+        path("captions/suggest/", views.caption_suggest_view, name="caption_suggest"),
         path("<int:post_id>/", views.post_detail, name="detail"),
         path("<int:post_id>/edit/", views.post_edit, name="edit"),
         path("<int:post_id>/submit/", views.post_submit, name="submit"),
@@ -21,4 +22,15 @@ post_patterns = (
     "posts",
 )
 
-urlpatterns = [path("posts/", include(post_patterns))]
+calendar_patterns = (
+    [
+        path("", calendar.calendar_view, name="index"),
+        path("posts/<int:post_id>/reschedule/", calendar.calendar_reschedule, name="reschedule"),
+    ],
+    "calendar",
+)
+
+urlpatterns = [
+    path("posts/", include(post_patterns)),
+    path("calendar/", include(calendar_patterns)),
+]

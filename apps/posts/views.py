@@ -2,6 +2,7 @@
 detail with the actions its state allows. Thin: a form in, one service call, a message and a
 redirect; the services and the adapters decide what is allowed."""
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -18,7 +19,19 @@ from apps.accounts.permissions import tenant_required
 from apps.core.exceptions import ApplicationError
 from apps.core.models import get_for_tenant_or_404
 from apps.posts import selectors, services
-from apps.posts.forms import PostFilterForm, PostForm, RescheduleForm, utc_to_local
+from apps.posts.captions import CaptionError, CaptionSuggestion, caption_suggest
+from apps.posts.captions.service import (
+    MAX_AVOID,
+    caption_monthly_limit,
+    caption_usage_this_month,
+)
+from apps.posts.forms import (
+    CaptionDraftForm,
+    PostFilterForm,
+    PostForm,
+    RescheduleForm,
+    utc_to_local,
+)
 from apps.posts.models import Post, Publication
 from apps.posts.platforms import facebook, instagram
 from apps.posts.services import PostInvalid
@@ -90,8 +103,17 @@ def _submitted_message(post: Post, request: TenantRequest) -> str:
 
 
 def _compose_page(
-    request: TenantRequest, form: PostForm, post: Post | None, *, status: int = 200
+    request: TenantRequest,
+    form: PostForm,
+    post: Post | None,
+    *,
+    status: int = 200,
+    drafting: "CaptionDrafting | None" = None,
 ) -> HttpResponse:
+    if drafting is None:
+        # Whatever was typed about the post survives a re-rendered form.
+        details = request.POST.get("item_details", "") if request.method == "POST" else ""
+        drafting = _caption_drafting_idle(request, item_details=details)
     data = form.post_input()
     chosen_targets = form.chosen_target_ids()
     positions = form.asset_positions()
@@ -113,6 +135,7 @@ def _compose_page(
             "preview": selectors.compose_preview(tenant=request.tenant, data=data),
             "tenant_timezone": request.tenant.timezone,
             "submit_label": _submit_label(request),
+            "drafting": drafting,
             "limits": {
                 "instagram_caption": instagram.MAX_CAPTION,
                 "instagram_hashtags": instagram.MAX_HASHTAGS,
@@ -140,6 +163,15 @@ def _compose(request: TenantRequest, post: Post | None) -> HttpResponse:
 
     form = PostForm(request.POST, tenant=request.tenant)
     action = request.POST.get("action", "draft")
+    if "use_caption" in request.POST:
+        # "Use this" without JavaScript: the suggestion becomes the caption; nothing is saved.
+        data = request.POST.copy()
+        data["caption"] = request.POST["use_caption"]
+        return _compose_page(request, PostForm(data, tenant=request.tenant), post)
+    if action in (DRAFT_ACTION, DRAFT_AGAIN_ACTION):
+        # "Draft with AI" without JavaScript: the page again, with the suggestions.
+        drafting = _caption_drafting(request, form, again=action == DRAFT_AGAIN_ACTION)
+        return _compose_page(request, form, post, drafting=drafting, status=drafting.status)
     if action == "preview" or not form.is_valid():
         # "Update preview" is the no-JavaScript way to see the preview: nothing is saved.
         return _compose_page(request, form, post, status=200 if form.is_valid() else 400)
@@ -226,6 +258,100 @@ def post_preview(request: TenantRequest) -> HttpResponse:
         request,
         "posts/_preview.html",
         {"preview": preview},
+    )
+
+
+# --- Draft with AI (SPEC 10) ---------------------------------------------------------------------
+
+DRAFT_ACTION = "suggest"
+DRAFT_AGAIN_ACTION = "suggest_again"
+
+
+@dataclass
+class CaptionDrafting:
+    """What the "Draft with AI" panel shows: the details typed, the suggestions or why there
+    are none, what "Ask again" avoids, and the plan's usage this month."""
+
+    item_details: str
+    used: int
+    limit: int
+    asked: bool = False
+    suggestions: list[CaptionSuggestion] = field(default_factory=list)
+    avoid: list[str] = field(default_factory=list)
+    error: str = ""
+    status: int = 200
+
+
+def _caption_drafting_idle(request: TenantRequest, *, item_details: str = "") -> CaptionDrafting:
+    return CaptionDrafting(
+        item_details=item_details,
+        used=caption_usage_this_month(tenant=request.tenant),
+        limit=caption_monthly_limit(tenant=request.tenant),
+    )
+
+
+def _caption_drafting(request: TenantRequest, form: PostForm, *, again: bool) -> CaptionDrafting:
+    """Suggestions for the compose form as posted: the details typed, the platforms of the
+    accounts ticked (ids that are not the tenant's are ignored) and, asking again, the
+    suggestions already shown to avoid. Errors become a message; nothing else changes."""
+    draft = CaptionDraftForm(request.POST)
+    details = str(request.POST.get("item_details", ""))
+    avoid = draft.avoid() if again else []
+    status, error, suggestions = 200, "", []
+    if not draft.is_valid():
+        status, error = 400, " ".join(str(e) for errors in draft.errors.values() for e in errors)
+    else:
+        details = draft.cleaned_data["item_details"]
+        platforms = sorted(
+            set(
+                ConnectedAccount.objects.for_tenant(request.tenant)
+                .filter(pk__in=form.chosen_target_ids())
+                .values_list("platform", flat=True)
+            )
+        )
+        try:
+            suggestions = caption_suggest(
+                membership=request.membership,
+                item_details=details,
+                platforms=platforms,
+                avoid=avoid,
+            )
+        except CaptionError as exc:
+            status, error = (
+                502,
+                f"No suggestions this time: {exc.message} Your caption is unchanged.",
+            )
+        except ApplicationError as exc:
+            limited = exc.code == "caption_limit_reached"
+            status, error = (429 if limited else 400), exc.message
+        else:
+            if not suggestions:
+                error = (
+                    "No new suggestions: every phrasing we tried is too close to one already "
+                    "shown or posted. Add more details, or write this one yourself."
+                )
+    drafting = _caption_drafting_idle(request, item_details=details)
+    drafting.asked = True
+    drafting.suggestions = suggestions
+    drafting.avoid = [*avoid, *(s.text for s in suggestions)][-MAX_AVOID:]
+    drafting.error = error
+    drafting.status = status
+    return drafting
+
+
+@tenant_required(roles=EDITING_ROLES)
+@require_POST
+def caption_suggest_view(request: TenantRequest) -> HttpResponse:
+    """ "Draft with AI" on the compose page (htmx): the compose form's fields in, the
+    suggestions partial out. "Ask again" (``action=suggest_again``) avoids those shown."""
+    form = PostForm(request.POST, tenant=request.tenant)
+    again = request.POST.get("action") == DRAFT_AGAIN_ACTION
+    drafting = _caption_drafting(request, form, again=again)
+    return render(
+        request,
+        "posts/_caption_suggestions.html",
+        {"drafting": drafting},
+        status=drafting.status,
     )
 
 

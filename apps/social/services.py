@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.services import owners_notify
 from apps.core.exceptions import ApplicationError, NotPermitted
+from apps.core.metrics import token_check_record, token_refresh_record
 from apps.social import graph
 from apps.social.fields import TokenDecryptionError
 from apps.social.models import (
@@ -405,6 +406,7 @@ def token_check(*, token: AccessToken) -> bool:
             graph_code=exc.code,
             graph_subcode=exc.subcode,
         )
+        token_check_record(outcome="error")
         return False
     if info.is_valid:
         AccessToken.objects.filter(pk=token.pk).update(
@@ -420,6 +422,7 @@ def token_check(*, token: AccessToken) -> bool:
             token_kind=token.kind,
             kind=TokenEvent.Kind.CHECKED,
         )
+        token_check_record(outcome="valid")
         return True
     reason = (
         "Facebook no longer accepts this connection"
@@ -435,6 +438,7 @@ def token_check(*, token: AccessToken) -> bool:
         graph_code=info.error_code,
         graph_subcode=info.error_subcode,
     )
+    token_check_record(outcome="invalid")
     return False
 
 
@@ -469,6 +473,7 @@ def token_refresh(*, token: AccessToken) -> bool:
                 graph_code=exc.code,
                 graph_subcode=exc.subcode,
             )
+        token_refresh_record(refreshed=False)
         return False
     token.token = fresh.access_token
     token.expires_at = fresh.expires_at
@@ -478,6 +483,7 @@ def token_refresh(*, token: AccessToken) -> bool:
     TokenEvent.objects.create(
         tenant_id=token.tenant_id, token_kind=token.kind, kind=TokenEvent.Kind.REFRESHED
     )
+    token_refresh_record(refreshed=True)
     return True
 
 

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -278,7 +279,14 @@ def counts() -> Counter[str]:
     )
 
 
-def run(cfg: Config, log_dir: Path) -> dict[str, Any]:
+def run(
+    cfg: Config,
+    log_dir: Path,
+    on_tick: Callable[[float, Counter[str]], str | None] | None = None,
+) -> dict[str, Any]:
+    """Workers up, faults in, then beat until every publication is final (or the timeout).
+    `on_tick(elapsed, counts)` runs each poll (bench/reliability injects its mid-run faults
+    there); a text it returns is recorded as an event."""
     from django.db import close_old_connections
 
     from apps.posts.tasks import publications_dispatch_due
@@ -318,6 +326,8 @@ def run(cfg: Config, log_dir: Path) -> dict[str, Any]:
                 replacement = f"{victim}r"
                 workers[replacement] = Worker(cfg, replacement, log_dir)
                 events.append({"at": round(time.monotonic() - started, 2), "event": "restart"})
+            if on_tick is not None and (event := on_tick(now - started, c)):
+                events.append({"at": round(now - started, 2), "event": event, **dict(c)})
             if done >= total:
                 break
             if now - started > cfg.timeout:

@@ -14,7 +14,9 @@
     li.className = "py-2 border-top";
     li.innerHTML =
       '<div class="d-flex justify-content-between small"><span class="name text-truncate"></span><span class="status text-secondary">waiting</span></div>' +
-      '<div class="progress mt-1" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div class="progress-bar" style="width: 0%"></div></div>';
+      '<div class="progress mt-1" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div class="progress-bar"></div></div>';
+    // Width through the CSSOM: the Content Security Policy refuses style="" attributes.
+    li.querySelector(".progress-bar").style.width = "0%";
     li.querySelector(".name").textContent = name;
     list.appendChild(li);
     return li;

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -141,11 +142,19 @@ class AssetUpdateSerializer(serializers.Serializer):
     )
 
 
+# Stated in the schema (as a pattern), so that clients and schemathesis know a NUL is refused.
+NO_NUL = RegexValidator(r"^[^\x00]*$", message="Null characters are not allowed.")
+
+
 class AssetQuerySerializer(serializers.Serializer):
     folder = serializers.IntegerField(
         required=False, help_text="Only this folder's assets (none for an unknown folder)."
     )
-    tag = serializers.CharField(required=False, help_text="Only assets with this tag.")
+    tag = serializers.CharField(
+        required=False, validators=[NO_NUL], help_text="Only assets with this tag."
+    )
     q = serializers.CharField(
-        required=False, help_text="Search in names, alt texts and tags (a tag matches exactly)."
+        required=False,
+        validators=[NO_NUL],
+        help_text="Search in names, alt texts and tags (a tag matches exactly).",
     )

@@ -3,6 +3,8 @@ from typing import Any
 from rest_framework import permissions
 from rest_framework.request import Request
 
+from apps.accounts.models import Membership
+
 
 class TenantMember(permissions.BasePermission):
     """A tenant is known (key or session), and writes need write access: an API key with the
@@ -23,4 +25,30 @@ class TenantMember(permissions.BasePermission):
                 else "Your role can only read."
             )
             return False
+        return True
+
+
+class TenantManager(TenantMember):
+    """Owners and managers only, reads included (webhook endpoints say where the data goes).
+
+    An API key otherwise acts as an editor; here it acts as the person who created it, and only
+    while that person is an owner or manager of the business (a read-only key still only reads).
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        self.message = "Only owners and managers can manage webhooks."
+        api_key = getattr(request._request, "api_key", None)
+        if api_key is None:
+            return bool(request._request.api_membership.can_manage)  # type: ignore[attr-defined]
+        creator = (
+            Membership.objects.select_related("tenant", "user")
+            .filter(tenant_id=api_key.tenant_id, user_id=api_key.created_by_id)
+            .first()
+        )
+        if creator is None or not creator.can_manage:
+            self.message = "This API key's creator is not an owner or manager of the business."
+            return False
+        setattr(request._request, "api_membership", creator)  # noqa: B010
         return True

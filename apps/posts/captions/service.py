@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from apps.posts.captions.similarity import is_near_duplicate
 from apps.posts.models import CaptionUsage, Post
 
 RECENT_CAPTIONS = 20
+MAX_AVOID = 15  # suggestions already shown that "ask again" avoids (the latest ones)
+MAX_AVOID_CHARS = 2200  # a suggestion is never longer (Instagram); bounds the similarity check
 CACHE_PREFIX = "captions:v1"
 
 
@@ -89,12 +92,14 @@ def caption_suggest(
     item_details: str,
     platforms: list[str],
     provider: CaptionProvider | None = None,
+    avoid: Sequence[str] = (),
 ) -> list[CaptionSuggestion]:
     """Up to three caption suggestions for ``membership``'s tenant, none a near-duplicate of
     its 20 most recent captions or of each other. Raises ``ApplicationError``
     (``caption_limit_reached``) over the plan's monthly limit and ``CaptionError`` when the
     provider fails. A cached answer (same tenant, details, platforms, provider) costs nothing
-    and is not counted."""
+    and is not counted. ``avoid`` ("ask again": the suggestions already shown) are avoided
+    like recent captions, and such a request always asks the provider (no cache)."""
     tenant = membership.tenant
     item_details = item_details.strip()
     if not item_details:
@@ -112,8 +117,9 @@ def caption_suggest(
         item_details=item_details[:1000],
         platforms=tuple(platforms),
     )
+    shown = [a[:MAX_AVOID_CHARS] for a in avoid if a.strip()][-MAX_AVOID:]
     key = _cache_key(request, tenant, provider)
-    cached = cache.get(key)
+    cached = None if shown else cache.get(key)
     if cached is not None:
         return [CaptionSuggestion(text=t, hashtags=list(h)) for t, h in cached]
 
@@ -125,7 +131,7 @@ def caption_suggest(
             code="caption_limit_reached",
         )
 
-    recent = _recent_captions(tenant)
+    recent = _recent_captions(tenant) + shown
     # No transaction is open here: the provider call may take seconds (STYLE: external calls).
     result = provider.suggest(request, avoid=recent)
     CaptionUsage.objects.create(
@@ -144,5 +150,6 @@ def caption_suggest(
         if not any(is_near_duplicate(suggestion.text, other) for other in seen):
             kept.append(suggestion)
     kept = kept[: request.count]
-    cache.set(key, [(s.text, s.hashtags) for s in kept], settings.CAPTION_CACHE_SECONDS)
+    if not shown:
+        cache.set(key, [(s.text, s.hashtags) for s in kept], settings.CAPTION_CACHE_SECONDS)
     return kept

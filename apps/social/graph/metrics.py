@@ -73,3 +73,10 @@ def graph_call_counts() -> dict[tuple[str, str, str], int]:
 def reset_graph_call_counts() -> None:
     with _lock:
         _counts.clear()
+
+
+# The Prometheus exporter (apps.core.metrics) always observes: requests by endpoint template and
+# outcome, their durations, and the latest rate-limit usage. Imported last: it needs the above.
+from apps.core.metrics.instruments import graph_call_observe  # noqa: E402
+
+add_graph_call_observer(graph_call_observe)

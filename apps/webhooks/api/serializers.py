@@ -1,0 +1,86 @@
+from rest_framework import serializers
+
+from apps.webhooks.models import TEST_EVENT, Event, WebhookDelivery, WebhookEndpoint
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    url = serializers.URLField(
+        max_length=2000,
+        help_text="https URL that receives the signed deliveries; set at creation only.",
+    )
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=Event.choices),
+        min_length=1,
+        max_length=len(Event.choices),
+        help_text="The events this endpoint receives.",
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "events",
+            "is_active",
+            "created_at",
+            "secret_rotated_at",
+        ]
+        read_only_fields = ["id", "is_active", "created_at", "secret_rotated_at"]
+
+
+class WebhookEndpointUpdateSerializer(serializers.Serializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=Event.choices),
+        min_length=1,
+        max_length=len(Event.choices),
+        required=False,
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(
+        required=False, help_text="false: no new deliveries until turned back on."
+    )
+
+
+class WebhookSecretSerializer(WebhookEndpointSerializer):
+    """An endpoint with its signing secret: answered once, at creation and on rotation."""
+
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="`whsec_…`: verifies the `Webhook-Signature` header (docs/api.md). Store it "
+        "now; it is never shown again.",
+    )
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    endpoint_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "endpoint_id",
+            "event",
+            "event_id",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "created_at",
+            "delivered_at",
+            "payload",
+        ]
+        read_only_fields = fields
+
+
+class WebhookDeliveryQuerySerializer(serializers.Serializer):
+    endpoint = serializers.IntegerField(required=False, help_text="Deliveries to this endpoint.")
+    status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
+    event = serializers.ChoiceField(
+        choices=[*Event.values, TEST_EVENT], required=False, help_text="Deliveries of this event."
+    )

@@ -1,0 +1,208 @@
+"""Secrets guard for the whole test run (issue 8; SPEC 13: "no plaintext token in a dump of the
+database or in the logs of a full test run").
+
+Every sandbox token is `EAAS<payload>.<signature>` (apps/social/sandbox/tokens.py). This plugin
+fails the run when one appears in plaintext:
+
+- **HTTP responses**: `ResponseScanMiddleware` (outermost, config/settings_test.py) scans the
+  body, headers and cookies of every response Django produces in the tests (test client, DRF's
+  APIClient, the live server); a finding fails the test that produced it.
+- **The database**: after each test that used the database, before its transaction is rolled
+  back or its tables flushed, every row of every table (as text, uncommitted rows included) is
+  searched for the token pattern, and every Fernet-encrypted column is checked to hold
+  ciphertext (`gAAAAA…`) or nothing. At the end of the session each test database is also
+  `pg_dump`ed and the dump searched (before pytest-django drops it).
+- **The logs**: the run's logs go to files under `var/test-logs/<run>/` (config/settings_test.py;
+  every process, Celery workers included) at INFO; they are searched at the end of the session.
+
+Messages name where a token was found, never the token.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TOKEN_PATTERN = r"EAAS[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{32}"
+TOKEN_RE = re.compile(TOKEN_PATTERN.encode())
+# Fernet tokens are urlsafe base64 of a version byte 0x80 and a timestamp: always "gAAAAA".
+FERNET_PREFIX = "gAAAAA"
+DB_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+)
+
+_http_findings: list[str] = []
+
+
+def count_tokens(data: bytes | str) -> int:
+    """How many plaintext sandbox tokens `data` holds."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    return len(TOKEN_RE.findall(data))
+
+
+def scan_files(paths: list[Path]) -> list[str]:
+    """`file (N tokens)` for each file holding a plaintext token."""
+    found = []
+    for path in paths:
+        n = count_tokens(path.read_bytes())
+        if n:
+            found.append(f"{path} ({n} token{'s' * (n > 1)})")
+    return found
+
+
+class ResponseScanMiddleware:
+    """Test-only: records (never prints) where a response carried a plaintext token."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        response = self.get_response(request)
+        where = []
+        headers = response.serialize_headers() + str(response.cookies).encode()
+        if count_tokens(headers):
+            where.append("headers/cookies")
+        if not getattr(response, "streaming", False) and count_tokens(response.content):
+            where.append("body")
+        if where:
+            _http_findings.append(
+                f"{request.method} {request.path} -> {response.status_code} ({', '.join(where)})"
+            )
+        return response
+
+
+# --- The database -------------------------------------------------------------------------------
+
+_scan_sql: str | None = None
+
+
+def _encrypted_columns() -> list[tuple[str, str]]:
+    from django.apps import apps
+    from encrypted_model_fields.fields import EncryptedMixin
+
+    return [
+        (model._meta.db_table, field.column)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedMixin)
+    ]
+
+
+def database_findings(connection: Any) -> list[str]:
+    """Tables holding a plaintext token, and encrypted columns holding something else than
+    ciphertext, as this connection sees them (its open transaction included)."""
+    global _scan_sql
+    if _scan_sql is None:
+        # Identifiers are the database's own table names, quoted; the patterns are constants.
+        quote = connection.ops.quote_name
+        parts = [
+            f"SELECT 'table {table}' WHERE EXISTS (SELECT 1 FROM {quote(table)} t "  # noqa: S608
+            f"WHERE t::text ~ '{TOKEN_PATTERN}')"
+            for table in sorted(connection.introspection.table_names())
+        ]
+        parts += [
+            f"SELECT 'encrypted column {table}.{column} holds plaintext' WHERE EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {quote(table)} WHERE {quote(column)} <> '' "
+            f"AND {quote(column)} NOT LIKE '{FERNET_PREFIX}%%')"
+            for table, column in _encrypted_columns()
+        ]
+        _scan_sql = " UNION ALL ".join(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(_scan_sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & DB_FIXTURES) or item.get_closest_marker("django_db") is not None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    problems = [f"HTTP response {where}" for where in _http_findings]
+    _http_findings.clear()
+    if _uses_database(item) and os.environ.get("SECRETS_GUARD_DB", "1") == "1":
+        from django.db import connection
+        from pytest_django.plugin import blocking_manager_key
+
+        try:
+            with item.config.stash[blocking_manager_key].unblock():
+                problems += [f"database: {where}" for where in database_findings(connection)]
+        except Exception as exc:  # a test that broke its connection: nothing to scan
+            if "connection" not in str(exc).lower() and "transaction" not in str(exc).lower():
+                raise
+    result = yield
+    if problems:
+        pytest.fail(
+            "Plaintext sandbox token found (tests/secrets_guard.py): " + "; ".join(problems),
+            pytrace=False,
+        )
+    return result
+
+
+# --- End of session: pg_dump and the logs -------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _secrets_guard_pg_dump(request: pytest.FixtureRequest) -> Generator[None]:
+    """Set up after the test database (so torn down before it is dropped): pg_dump it."""
+    request.getfixturevalue("django_db_setup")
+    yield
+    from django.db import connection
+
+    s = connection.settings_dict
+    n = count_tokens(pg_dump(s))
+    if n:
+        pytest.fail(
+            f"Plaintext sandbox token found (tests/secrets_guard.py): pg_dump of {s['NAME']} "
+            f"({n} occurrence{'s' * (n > 1)})",
+            pytrace=False,
+        )
+
+
+def pg_dump(settings_dict: dict[str, Any]) -> bytes:
+    """The database as `pg_dump` writes it (schema and data)."""
+    s = settings_dict
+    if not shutil.which("pg_dump"):
+        pytest.fail("tests/secrets_guard.py: pg_dump not found (apt-get install postgresql-client)")
+    return subprocess.run(
+        [
+            "pg_dump",
+            *("-h", s["HOST"] or "127.0.0.1", "-p", str(s["PORT"] or 5432)),
+            *("-U", s["USER"] or "postgres", "--no-owner", s["NAME"]),
+        ],
+        env={**os.environ, "PGPASSWORD": str(s.get("PASSWORD") or "")},
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def log_dir() -> Path | None:
+    value = os.environ.get("TEST_LOG_DIR")
+    return Path(value) if value else None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller scans
+        return
+    directory = log_dir()
+    if directory is None or not directory.is_dir():
+        return
+    found = scan_files(sorted(directory.glob("*.log")))
+    if not found:  # clean: nothing worth keeping (var/test-logs/ would only grow)
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    if found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = "Plaintext sandbox token in the test run's logs: " + "; ".join(found)
+        if reporter is not None:
+            reporter.write_line(message, red=True, bold=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
