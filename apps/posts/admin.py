@@ -21,6 +21,7 @@ from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
+    Count,
     Exists,
     Expression,
     F,
@@ -28,6 +29,7 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     QuerySet,
+    Sum,
     Value,
     When,
 )
@@ -44,7 +46,7 @@ from apps.accounts.models import User
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError
 from apps.posts import services
-from apps.posts.models import Post, PostAsset, Publication, ReviewEvent
+from apps.posts.models import CaptionUsage, Post, PostAsset, Publication, ReviewEvent
 from apps.posts.platforms import Preview, adapter_for
 from apps.social.models import ConnectedAccount, Platform
 
@@ -729,3 +731,30 @@ class ReviewEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="From → to")
     def transition(self, event: ReviewEvent) -> str:
         return _transition_label(event)
+
+
+@admin.register(CaptionUsage)
+class CaptionUsageAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """What "Draft with AI" used and cost, per business (filter by business and month); the
+    totals of the filtered rows are shown above the list."""
+
+    list_display = ["created_at", "tenant", "provider", "model", "prompt_tokens"]
+    list_display += ["completion_tokens", "cost_usd"]
+    list_filter = ["provider", "tenant"]
+    list_select_related = ["tenant"]
+    search_fields = ["tenant__name"]
+    date_hierarchy = "created_at"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            context["totals"] = context["cl"].queryset.aggregate(
+                requests=Count("id"),
+                prompt_tokens=Sum("prompt_tokens"),
+                completion_tokens=Sum("completion_tokens"),
+                cost_usd=Sum("cost_usd"),
+            )
+        return response

@@ -635,3 +635,29 @@ def test_retry_failed_publications_of_selected_posts(admin_client, make_post, fa
     assert kinds(failed_post)[-1] == "retried"
     assert kinds(waiting)[-1] == "submitted"
     assert messages_of(response) == ["Retrying 1 publication now."]
+
+
+def test_staff_see_caption_usage_and_its_totals_per_business(
+    client_for, staff, tenant, other_tenant
+):
+    baker.make(
+        "posts.CaptionUsage",
+        tenant=tenant,
+        provider="openai",
+        prompt_tokens=100,
+        completion_tokens=50,
+        cost_usd="0.0125",
+        _quantity=2,
+    )
+    baker.make("posts.CaptionUsage", tenant=other_tenant, provider="offline", prompt_tokens=7)
+    client = client_for(staff)
+
+    page = client.get(f"/admin/posts/captionusage/?tenant__id__exact={tenant.pk}")
+
+    assert page.status_code == 200
+    totals = re.sub(r"\s+", " ", page.content.decode())
+    assert "<strong>2</strong> requests" in totals
+    assert "<strong>200</strong> prompt + <strong>100</strong> completion tokens" in totals
+    assert "<strong>$0.0250</strong>" in totals
+    # Read-only: usage is recorded by the caption service, never edited.
+    assert client.get("/admin/posts/captionusage/add/").status_code == 403
