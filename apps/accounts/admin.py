@@ -66,7 +66,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         # Deleting a business first cancels its publications and revokes its Facebook tokens
-        # (apps.accounts.services.tenant_delete); a plain cascade here would skip both. Owners
+        # (apps.accounts.tenant_data.tenant_delete); a plain cascade here would skip both. Owners
         # delete their business from its settings page.
         return False
 

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.accounts import services
+from apps.accounts import services, tenant_data
 
 
 @shared_task(name="accounts.invitation_cleanup")
@@ -13,11 +13,11 @@ def invitation_cleanup() -> int:
 def tenant_export_build(export_id: int) -> str | None:
     """Build one tenant export (queued on commit by ``tenant_export_request``); safe to run
     twice: a finished export is left alone and only one file is kept."""
-    export = services.tenant_export_build(export_id=export_id)
+    export = tenant_data.tenant_export_build(export_id=export_id)
     return export.status if export is not None else None
 
 
 @shared_task(name="accounts.tenant_export_cleanup")
 def tenant_export_cleanup() -> int:
     """Daily: delete expired exports and their files (``TENANT_EXPORT_DAYS``)."""
-    return services.tenant_export_cleanup()
+    return tenant_data.tenant_export_cleanup()

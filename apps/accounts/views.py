@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.accounts import selectors, services
+from apps.accounts import selectors, services, tenant_data
 from apps.accounts.forms import (
     ApiKeyForm,
     BrandProfileForm,
@@ -332,7 +332,7 @@ OWNER_ONLY = frozenset({Role.OWNER})
 @require_POST
 def tenant_export_request(request: TenantRequest) -> HttpResponse:
     try:
-        services.tenant_export_request(membership=request.membership)
+        tenant_data.tenant_export_request(membership=request.membership)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -375,7 +375,7 @@ def tenant_delete(request: TenantRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            result = services.tenant_delete(
+            result = tenant_data.tenant_delete(
                 membership=request.membership, confirm_name=request.POST.get("confirm_name", "")
             )
         except ApplicationError as exc:
@@ -393,6 +393,6 @@ def tenant_delete(request: TenantRequest) -> HttpResponse:
     return render(
         request,
         "accounts/tenant_delete.html",
-        {"error": error, "holdings": services.tenant_holdings(tenant=request.tenant)},
+        {"error": error, "holdings": tenant_data.tenant_holdings(tenant=request.tenant)},
         status=400 if error else 200,
     )

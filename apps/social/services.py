@@ -528,6 +528,16 @@ def account_disconnect(*, membership: Membership, account: ConnectedAccount) -> 
     return account
 
 
+def facebook_grant_release(*, tenant: Tenant, facebook_user_id: str) -> None:
+    """What disconnecting the last account of a grant does, for a grant no account uses any
+    more (deleting a tenant): delete the tenant's user token and, when no tenant uses the grant,
+    revoke it at Facebook (after the commit, outside any transaction)."""
+    with transaction.atomic():
+        user_token = _release_user_token(tenant=tenant, facebook_user_id=facebook_user_id)
+    if user_token is not None:
+        _revoke(tenant, user_token)
+
+
 def _release_user_token(*, tenant: Tenant, facebook_user_id: str) -> str | None:
     """Delete the tenant's user token for a Facebook user once no active account of the tenant
     uses their grant; returns the token to revoke when no tenant uses that grant any more."""

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from model_bakery import baker
 
-from apps.accounts import services, tasks
+from apps.accounts import services, tasks, tenant_data
 from apps.accounts.middleware import SESSION_KEY
 from apps.accounts.models import ApiKey, Invitation, Membership, Role, Tenant, TenantExport, User
 from apps.assets.models import BrandAsset, BrandFolder
@@ -309,9 +309,9 @@ def test_running_the_job_twice_keeps_one_file(
     owner, media_root, django_capture_on_commit_callbacks
 ):
     asset_upload(membership=owner, data=jpeg(), filename="a.jpg")
-    export = services.tenant_export_request(membership=owner)  # queued on commit: not run here
+    export = tenant_data.tenant_export_request(membership=owner)  # queued on commit: not run here
 
-    first = services.tenant_export_build(export_id=export.pk)
+    first = tenant_data.tenant_export_build(export_id=export.pk)
     with django_capture_on_commit_callbacks(execute=True):
         second = tasks.tenant_export_build.apply((export.pk,)).get()
 
@@ -321,10 +321,10 @@ def test_running_the_job_twice_keeps_one_file(
 
 
 def test_a_job_redelivered_while_another_builds_does_nothing(owner, media_root):
-    export = services.tenant_export_request(membership=owner)
+    export = tenant_data.tenant_export_request(membership=owner)
     TenantExport.objects.filter(pk=export.pk).update(status="running", started_at=timezone.now())
 
-    again = services.tenant_export_build(export_id=export.pk)
+    again = tenant_data.tenant_export_build(export_id=export.pk)
 
     assert again.status == TenantExport.Status.RUNNING
     assert not stored_files(media_root)
@@ -337,29 +337,29 @@ def test_a_failure_marks_the_export_failed_and_leaves_no_file(
         target.write(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(services, "_export_write_zip", broken)
-    export = services.tenant_export_request(membership=owner)
+    monkeypatch.setattr(tenant_data, "_export_write_zip", broken)
+    export = tenant_data.tenant_export_request(membership=owner)
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.tenant_export_build(export_id=export.pk)
+        result = tenant_data.tenant_export_build(export_id=export.pk)
 
     assert result.status == TenantExport.Status.FAILED
     assert "could not be prepared" in result.error
     assert not stored_files(media_root)
     assert not mail.outbox
     # A failed export does not block the next one.
-    assert services.tenant_export_request(membership=owner).status == "pending"
+    assert tenant_data.tenant_export_request(membership=owner).status == "pending"
 
 
 def test_one_export_at_a_time_unless_the_open_one_was_lost(owner):
-    first = services.tenant_export_request(membership=owner)
+    first = tenant_data.tenant_export_request(membership=owner)
 
     with pytest.raises(ApplicationError) as refused:
-        services.tenant_export_request(membership=owner)
+        tenant_data.tenant_export_request(membership=owner)
     assert refused.value.code == "export_in_progress"
 
     TenantExport.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(hours=2))
-    second = services.tenant_export_request(membership=owner)
+    second = tenant_data.tenant_export_request(membership=owner)
     first.refresh_from_db()
     assert (first.status, second.status) == ("failed", "pending")
 
@@ -371,9 +371,9 @@ def test_only_owners_export_or_delete(client_for, tenant, owner, make_member, ro
     client = client_for(member.user)
 
     with pytest.raises(NotPermitted):
-        services.tenant_export_request(membership=member)
+        tenant_data.tenant_export_request(membership=member)
     with pytest.raises(NotPermitted):
-        services.tenant_delete(membership=member, confirm_name=tenant.name)
+        tenant_data.tenant_delete(membership=member, confirm_name=tenant.name)
     assert client.post("/business/exports/").status_code == 403
     assert client.get(f"/business/exports/{export.pk}/download/").status_code == 403
     assert client.get("/business/delete/").status_code == 403
@@ -389,8 +389,8 @@ def test_only_owners_export_or_delete(client_for, tenant, owner, make_member, ro
 def test_another_tenants_export_is_a_404(
     client_for, owner, other_tenant, make_member, django_capture_on_commit_callbacks
 ):
-    theirs = services.tenant_export_request(membership=make_member(other_tenant, Role.OWNER))
-    services.tenant_export_build(export_id=theirs.pk)
+    theirs = tenant_data.tenant_export_request(membership=make_member(other_tenant, Role.OWNER))
+    tenant_data.tenant_export_build(export_id=theirs.pk)
 
     response = client_for(owner.user).get(f"/business/exports/{theirs.pk}/download/")
 
@@ -400,11 +400,11 @@ def test_another_tenants_export_is_a_404(
 def test_expired_exports_answer_410_and_the_daily_job_deletes_them_with_their_files(
     client_for, owner, media_root, django_capture_on_commit_callbacks
 ):
-    old = services.tenant_export_build(
-        export_id=services.tenant_export_request(membership=owner).pk
+    old = tenant_data.tenant_export_build(
+        export_id=tenant_data.tenant_export_request(membership=owner).pk
     )
-    fresh = services.tenant_export_build(
-        export_id=services.tenant_export_request(membership=owner).pk
+    fresh = tenant_data.tenant_export_build(
+        export_id=tenant_data.tenant_export_request(membership=owner).pk
     )
     TenantExport.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(hours=1))
     client = client_for(owner.user)
@@ -466,7 +466,9 @@ def test_deleting_a_business_removes_everything_it_owns_and_revokes_its_tokens(
     django_capture_on_commit_callbacks,
 ):
     tenant, owner = business["tenant"], business["owner"]
-    services.tenant_export_build(export_id=services.tenant_export_request(membership=owner).pk)
+    tenant_data.tenant_export_build(
+        export_id=tenant_data.tenant_export_request(membership=owner).pk
+    )
     # The other business: a member who is also in this one, an account, an image, a post.
     shared = business["manager"].user
     their_owner = make_member(other_tenant, Role.OWNER, user=shared)
@@ -543,7 +545,7 @@ def test_a_graph_error_while_revoking_does_not_stop_the_deletion(business, contr
     )
     tenant = business["tenant"]
 
-    result = services.tenant_delete(membership=business["owner"], confirm_name=" Chez  Test ")
+    result = tenant_data.tenant_delete(membership=business["owner"], confirm_name=" Chez  Test ")
 
     assert result.accounts_disconnected == 2
     assert result.publications_cancelled == 2
@@ -558,7 +560,7 @@ def test_deleting_a_business_with_an_invitation_and_no_accounts(owner, tenant):
     )
     ApiKey.objects.create(tenant=tenant, name="k", prefix="abcd1234", secret_hash="0" * 64)
 
-    result = services.tenant_delete(membership=owner, confirm_name="Chez Test")
+    result = tenant_data.tenant_delete(membership=owner, confirm_name="Chez Test")
 
     assert result.problems == []
     assert not Invitation.objects.exists()
