@@ -140,10 +140,12 @@ def publication_run(*, claim: Claim) -> str | None:
     outcome: Outcome
     try:
         if publication.account.status != ConnectedAccount.Status.ACTIVE:
-            outcome = NeedsReauth(
-                f"{publication.account} is {publication.account.get_status_display().lower()}: "
-                "reconnect it, then retry."
+            state = (
+                "needs reconnecting"
+                if publication.account.status == ConnectedAccount.Status.NEEDS_REAUTH
+                else "is disconnected"
             )
+            outcome = NeedsReauth(f"{publication.account} {state}: reconnect it, then retry.")
         elif publication.outcome_unknown:
             since = (publication.claimed_at or publication.created_at) - timedelta(hours=1)
             found = adapter.reconcile(publication, content, since)
