@@ -501,6 +501,8 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1"
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 CAPTION_TIMEOUT_SECONDS = env.float("CAPTION_TIMEOUT_SECONDS", default=20.0)
 CAPTION_MAX_RETRIES = env.int("CAPTION_MAX_RETRIES", default=2)
+# All attempts and waits together: someone is waiting for the answer in the browser.
+CAPTION_DEADLINE_SECONDS = env.float("CAPTION_DEADLINE_SECONDS", default=45.0)
 # Suggestion requests per tenant per calendar month (UTC), by plan.
 CAPTION_MONTHLY_LIMITS = {
     "basic": env.int("CAPTION_MONTHLY_LIMIT_BASIC", default=100),

@@ -548,3 +548,47 @@ def test_empty_details_are_refused(owner: Membership) -> None:
         caption_suggest(membership=owner, item_details="   ", platforms=[INSTAGRAM])
 
     assert exc_info.value.code == "caption_details_required"
+
+
+def test_a_retry_that_cannot_finish_before_the_deadline_is_not_started(
+    brand: Tenant, openai_mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    # Waiting the 30 s the provider asks for would pass the 20 s the person can wait.
+    route = openai_mock.post("/chat/completions").respond(
+        429, headers={"Retry-After": "30"}, json={"error": "slow down"}
+    )
+
+    with pytest.raises(CaptionError, match="rate limited"):
+        provider_for("https://llm.test/v1", sleeps, deadline=20.0).suggest(
+            request_for(brand), avoid=[]
+        )
+
+    assert route.call_count == 1
+    assert sleeps == []
+
+
+def test_retries_stop_at_the_deadline(
+    brand: Tenant, openai_mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    now = [0.0]
+
+    def slow_answer(request: object) -> httpx.Response:
+        now[0] += 8.0  # each failing attempt takes 8 s
+        return httpx.Response(503, json={"error": "busy"})
+
+    route = openai_mock.post("/chat/completions").mock(side_effect=slow_answer)
+    provider = provider_for(
+        "https://llm.test/v1",
+        sleeps,
+        timeout=10.0,
+        max_retries=5,
+        deadline=20.0,
+        clock=lambda: now[0],
+    )
+
+    with pytest.raises(CaptionError, match="HTTP 503"):
+        provider.suggest(request_for(brand), avoid=[])
+
+    # 8 s, retry, 16 s: a third attempt would not get a useful share (5 s) of the 20 s.
+    assert route.call_count == 2
+    assert len(sleeps) == 1

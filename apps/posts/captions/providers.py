@@ -237,8 +237,10 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 class OpenAICompatibleProvider:
     """POST ``{base_url}/chat/completions``. Retries 429 (honouring Retry-After), 5xx and
-    timeouts with exponential backoff + jitter, at most ``max_retries`` times. The API key goes
-    only into the Authorization header: never into logs or exception text."""
+    timeouts with exponential backoff + jitter, at most ``max_retries`` times, and never past
+    ``deadline`` seconds in all: the person is waiting (a proxy in front would answer 504 after a
+    minute), so a retry that cannot finish in time is not started. The API key goes only into the
+    Authorization header: never into logs or exception text."""
 
     name = "openai"
     MAX_RETRY_AFTER = 30.0
@@ -251,9 +253,11 @@ class OpenAICompatibleProvider:
         model: str,
         timeout: float = 20.0,
         max_retries: int = 2,
+        deadline: float = 45.0,
         backoff_base: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._api_key = api_key
@@ -261,6 +265,8 @@ class OpenAICompatibleProvider:
         self.model = model
         self.timeout = timeout
         self.max_retries = max_retries
+        self.deadline = deadline
+        self.clock = clock
         self.backoff_base = backoff_base
         self.sleep = sleep
         self.jitter = jitter
@@ -282,20 +288,26 @@ class OpenAICompatibleProvider:
     def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.base_url}/chat/completions"
         headers = {"Authorization": f"Bearer {self._api_key}"}
+        give_up_at = self.clock() + self.deadline
         with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
             for attempt in range(self.max_retries + 1):
+                # No attempt may run past the deadline either.
+                remaining = give_up_at - self.clock()
+                client.timeout = httpx.Timeout(max(0.1, min(self.timeout, remaining)))
                 try:
                     return self._attempt(client, url, headers, payload)
                 except _Retryable as exc:
                     logger.warning("caption_provider_retry", reason=exc.reason, attempt=attempt + 1)
-                    if attempt >= self.max_retries:
+                    delay = self.backoff_base * (2**attempt + self.jitter())
+                    if exc.retry_after is not None:
+                        delay = min(max(delay, exc.retry_after), self.MAX_RETRY_AFTER)
+                    # A retry needs its wait and then a useful share of an attempt's time.
+                    out_of_time = self.clock() + delay + min(self.timeout, 5.0) > give_up_at
+                    if attempt >= self.max_retries or out_of_time:
                         raise CaptionError(
                             f"The caption service is unavailable ({exc.reason}). "
                             "Try again in a minute.",
                         ) from None
-                    delay = self.backoff_base * (2**attempt + self.jitter())
-                    if exc.retry_after is not None:
-                        delay = min(max(delay, exc.retry_after), self.MAX_RETRY_AFTER)
                     self.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -36,6 +36,7 @@ def caption_provider() -> CaptionProvider:
             model=settings.OPENAI_MODEL,
             timeout=settings.CAPTION_TIMEOUT_SECONDS,
             max_retries=settings.CAPTION_MAX_RETRIES,
+            deadline=settings.CAPTION_DEADLINE_SECONDS,
         )
     return OfflineProvider()
 
