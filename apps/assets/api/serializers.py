@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -142,19 +141,23 @@ class AssetUpdateSerializer(serializers.Serializer):
     )
 
 
-# Stated in the schema (as a pattern), so that clients and schemathesis know a NUL is refused.
-NO_NUL = RegexValidator(r"^[^\x00]*$", message="Null characters are not allowed.")
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": "^[^\\x00]*$"})
+class QueryTextField(serializers.CharField):
+    """A text query parameter, taken as it is: any non-empty text without a NUL character (DRF
+    refuses those in every CharField; the schema says so, for clients and schemathesis). Not
+    trimmed, so that text of only whitespace is a (matchless) filter, not a blank one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
 
 
 class AssetQuerySerializer(serializers.Serializer):
     folder = serializers.IntegerField(
         required=False, help_text="Only this folder's assets (none for an unknown folder)."
     )
-    tag = serializers.CharField(
-        required=False, validators=[NO_NUL], help_text="Only assets with this tag."
-    )
-    q = serializers.CharField(
+    # Blank (or only whitespace, which is trimmed) means no filter, as if absent.
+    tag = QueryTextField(required=False, help_text="Only assets with this tag.")
+    q = QueryTextField(
         required=False,
-        validators=[NO_NUL],
         help_text="Search in names, alt texts and tags (a tag matches exactly).",
     )
