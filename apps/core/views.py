@@ -10,6 +10,8 @@ from django.views.defaults import server_error as django_server_error
 from apps.accounts import selectors
 from apps.accounts.middleware import TenantRequest
 from apps.accounts.permissions import tenant_required
+from apps.core.api.exceptions import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
+from apps.core.api.exceptions import problem_body
 from apps.posts import selectors as post_selectors
 from apps.social import selectors as social_selectors
 from apps.social.models import ConnectedAccount
@@ -142,32 +144,21 @@ def engagement_chart(
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404 for the whole site: problem+json under /api/, the HTML page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "type": "urn:social-automation:problem:not_found",
-                "title": "Not found",
-                "status": 404,
-                "detail": "There is no API endpoint at this address.",
-                "code": "not_found",
-            },
-            status=404,
-            content_type="application/problem+json",
-        )
+        return _problem_response(404, "not_found", "There is no API endpoint at this address.")
     return page_not_found(request, exception or Http404())
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """500 for the whole site: problem+json under /api/, the plain HTML page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "type": "urn:social-automation:problem:server_error",
-                "title": "Server error",
-                "status": 500,
-                "detail": "Something went wrong on our side; it has been logged.",
-                "code": "server_error",
-            },
-            status=500,
-            content_type="application/problem+json",
+        return _problem_response(
+            500, "server_error", "Something went wrong on our side; it has been logged."
         )
     return django_server_error(request)
+
+
+def _problem_response(status: int, code: str, detail: str) -> JsonResponse:
+    # Outside DRF (no view matched, or the view crashed): the same document DRF's handler sends.
+    return JsonResponse(
+        problem_body(status, code, detail), status=status, content_type=PROBLEM_CONTENT_TYPE
+    )

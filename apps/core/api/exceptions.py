@@ -36,7 +36,30 @@ TITLES = {
     422: "Unprocessable content",
     429: "Too many requests",
     500: "Server error",
+    502: "Bad gateway",
 }
+
+
+def problem_body(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The one shape of every API error (RFC 9457), for responses and documented examples."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + code,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
 
 
 def problem(
@@ -48,18 +71,8 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE + code,
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if errors:
-        body["errors"] = errors
-    body.update(extra)
-    response = Response(body, status=status, headers=headers, content_type=CONTENT_TYPE)
-    return response
+    body = problem_body(status, code, detail, errors=errors, **extra)
+    return Response(body, status=status, headers=headers, content_type=CONTENT_TYPE)
 
 
 def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:

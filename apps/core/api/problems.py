@@ -10,7 +10,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from apps.core.api.exceptions import CONTENT_TYPE
+from apps.core.api.exceptions import CONTENT_TYPE, problem_body
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
@@ -45,101 +45,60 @@ class ProblemSerializer(serializers.Serializer):
     )
 
 
+def problem_example(name: str, status: int, code: str, detail: str, **extra: Any) -> Any:
+    """A documented error response, built like the real ones (``problem_body``)."""
+    return OpenApiExample(
+        name,
+        value=problem_body(status, code, detail, **extra),
+        status_codes=[str(status)],
+        response_only=True,
+    )
+
+
 _EXAMPLES: dict[int, OpenApiExample] = {
-    400: OpenApiExample(
+    400: problem_example(
         "Invalid fields",
-        value={
-            "type": "urn:social-automation:problem:invalid",
-            "title": "Bad request",
-            "status": 400,
-            "detail": "The request has invalid fields.",
-            "code": "invalid",
-            "errors": [{"field": "name", "code": "required", "message": "This field is required."}],
-        },
-        status_codes=["400"],
-        response_only=True,
+        400,
+        "invalid",
+        "The request has invalid fields.",
+        errors=[{"field": "name", "code": "required", "message": "This field is required."}],
     ),
-    401: OpenApiExample(
+    401: problem_example(
         "No or bad key",
-        value={
-            "type": "urn:social-automation:problem:authentication_failed",
-            "title": "Not authenticated",
-            "status": 401,
-            "detail": "The API key is not valid, or it was revoked.",
-            "code": "authentication_failed",
-        },
-        status_codes=["401"],
-        response_only=True,
+        401,
+        "authentication_failed",
+        "The API key is not valid, or it was revoked.",
     ),
-    403: OpenApiExample(
-        "Read-only key",
-        value={
-            "type": "urn:social-automation:problem:permission_denied",
-            "title": "Forbidden",
-            "status": 403,
-            "detail": "This API key can only read.",
-            "code": "permission_denied",
-        },
-        status_codes=["403"],
-        response_only=True,
-    ),
-    404: OpenApiExample(
-        "Not found",
-        value={
-            "type": "urn:social-automation:problem:not_found",
-            "title": "Not found",
-            "status": 404,
-            "detail": "No such object in this business.",
-            "code": "not_found",
-        },
-        status_codes=["404"],
-        response_only=True,
-    ),
-    409: OpenApiExample(
+    403: problem_example("Read-only key", 403, "permission_denied", "This API key can only read."),
+    404: problem_example("Not found", 404, "not_found", "No such object in this business."),
+    409: problem_example(
         "Illegal transition",
-        value={
-            "type": "urn:social-automation:problem:illegal_transition",
-            "title": "Conflict",
-            "status": 409,
-            "detail": "A post that is publishing cannot be edited.",
-            "code": "illegal_transition",
-        },
-        status_codes=["409"],
-        response_only=True,
+        409,
+        "illegal_transition",
+        "A post that is publishing cannot be edited.",
     ),
-    422: OpenApiExample(
+    422: problem_example(
         "Post breaks network rules",
-        value={
-            "type": "urn:social-automation:problem:post_invalid",
-            "title": "Unprocessable content",
-            "status": 422,
-            "detail": "The post breaks rules of its networks.",
-            "code": "post_invalid",
-            "errors": [
-                {
-                    "field": "assets",
-                    "code": "image_required",
-                    "message": "Instagram: an Instagram post needs at least one image.",
-                }
-            ],
-        },
-        status_codes=["422"],
-        response_only=True,
+        422,
+        "post_invalid",
+        "The post breaks rules of its networks.",
+        errors=[
+            {
+                "field": "assets",
+                "code": "image_required",
+                "message": "Instagram: an Instagram post needs at least one image.",
+            }
+        ],
     ),
-    429: OpenApiExample(
+    429: problem_example(
         "Throttled",
-        value={
-            "type": "urn:social-automation:problem:throttled",
-            "title": "Too many requests",
-            "status": 429,
-            "detail": "Too many requests for this plan; try again in 120 s.",
-            "code": "throttled",
-            "retry_after": 120,
-        },
-        status_codes=["429"],
-        response_only=True,
+        429,
+        "throttled",
+        "Too many requests for this plan; try again in 120 s.",
+        retry_after=120,
     ),
 }
+THROTTLED_EXAMPLE = _EXAMPLES[429]
 
 _DESCRIPTIONS = {
     400: "Invalid request (`invalid`, or a domain code such as `name_taken`, `not_an_image`).",

@@ -2,7 +2,6 @@
 service (``apps.posts.captions``) decides, limits and records; this maps its outcomes to HTTP."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -12,7 +11,12 @@ from rest_framework.response import Response
 
 from apps.assets.api.serializers import TenantPrimaryKeyRelatedField
 from apps.core.api.exceptions import CONTENT_TYPE, problem
-from apps.core.api.problems import ProblemSerializer, problems
+from apps.core.api.problems import (
+    THROTTLED_EXAMPLE,
+    ProblemSerializer,
+    problem_example,
+    problems,
+)
 from apps.core.api.views import TenantAPIView
 from apps.core.exceptions import ApplicationError
 from apps.posts.captions import CaptionError, caption_suggest
@@ -79,22 +83,6 @@ class CaptionSuggestionsSerializer(serializers.Serializer):
     usage = CaptionUsageSerializer()
 
 
-def _problem_example(name: str, status: int, code: str, detail: str, **extra: Any) -> Any:
-    return OpenApiExample(
-        name,
-        value={
-            "type": f"urn:social-automation:problem:{code}",
-            "title": {429: "Too many requests", 502: "Bad gateway"}.get(status, "Bad request"),
-            "status": status,
-            "detail": detail,
-            "code": code,
-            **extra,
-        },
-        status_codes=[str(status)],
-        response_only=True,
-    )
-
-
 LIMIT_DETAIL = (
     "Your plan includes 100 AI caption drafts a month and they are used up. Write this one "
     "yourself, or upgrade the plan for more."
@@ -129,20 +117,14 @@ class CaptionSuggestionsView(TenantAPIView):
                 description="The plan's monthly AI drafts are used up (`caption_limit_reached`),"
                 " or its hourly request limit (`throttled`); see `Retry-After`.",
                 examples=[
-                    _problem_example(
+                    problem_example(
                         "Monthly drafts used up",
                         429,
                         "caption_limit_reached",
                         LIMIT_DETAIL,
                         retry_after=604800,
                     ),
-                    _problem_example(
-                        "Throttled",
-                        429,
-                        "throttled",
-                        "Too many requests for this plan; try again in 120 s.",
-                        retry_after=120,
-                    ),
+                    THROTTLED_EXAMPLE,
                 ],
             ),
             (502, CONTENT_TYPE): OpenApiResponse(
@@ -150,7 +132,7 @@ class CaptionSuggestionsView(TenantAPIView):
                 description="The AI provider failed or answered nothing usable, after retries "
                 "(`caption_provider_error`); nothing was counted. Try again later.",
                 examples=[
-                    _problem_example(
+                    problem_example(
                         "Provider failure",
                         502,
                         "caption_provider_error",
@@ -206,7 +188,7 @@ class CaptionSuggestionsView(TenantAPIView):
                 avoid=data["avoid"],
             )
         except CaptionError as exc:
-            return problem(502, exc.code, exc.message, title="Bad gateway")
+            return problem(502, exc.code, exc.message)
         except ApplicationError as exc:
             if exc.code != "caption_limit_reached":
                 raise
