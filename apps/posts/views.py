@@ -19,7 +19,12 @@ from apps.accounts.permissions import tenant_required
 from apps.core.exceptions import ApplicationError
 from apps.core.models import get_for_tenant_or_404
 from apps.posts import selectors, services
-from apps.posts.captions import CaptionError, CaptionSuggestion, caption_suggest
+from apps.posts.captions import (
+    CaptionError,
+    CaptionLimitReached,
+    CaptionSuggestion,
+    caption_suggest,
+)
 from apps.posts.captions.service import (
     MAX_AVOID,
     caption_monthly_limit,
@@ -321,9 +326,10 @@ def _caption_drafting(request: TenantRequest, form: PostForm, *, again: bool) ->
                 502,
                 f"No suggestions this time: {exc.message} Your caption is unchanged.",
             )
+        except CaptionLimitReached as exc:
+            status, error = 429, exc.message
         except ApplicationError as exc:
-            limited = exc.code == "caption_limit_reached"
-            status, error = (429 if limited else 400), exc.message
+            status, error = 400, exc.message
         else:
             if not suggestions:
                 error = (

@@ -18,8 +18,7 @@ from apps.core.api.problems import (
     problems,
 )
 from apps.core.api.views import TenantAPIView
-from apps.core.exceptions import ApplicationError
-from apps.posts.captions import CaptionError, caption_suggest
+from apps.posts.captions import CaptionError, CaptionLimitReached, caption_suggest
 from apps.posts.captions.service import (
     MAX_AVOID,
     MAX_AVOID_CHARS,
@@ -189,9 +188,7 @@ class CaptionSuggestionsView(TenantAPIView):
             )
         except CaptionError as exc:
             return problem(502, exc.code, exc.message)
-        except ApplicationError as exc:
-            if exc.code != "caption_limit_reached":
-                raise
+        except CaptionLimitReached as exc:
             wait = _seconds_to_next_month()
             return problem(
                 429, exc.code, exc.message, headers={"Retry-After": str(wait)}, retry_after=wait

@@ -12,12 +12,13 @@ from apps.posts.captions.providers import (
     OpenAICompatibleProvider,
     ProviderResult,
 )
-from apps.posts.captions.service import caption_suggest
+from apps.posts.captions.service import CaptionLimitReached, caption_suggest
 from apps.posts.captions.similarity import SIMILARITY_THRESHOLD, is_near_duplicate
 
 __all__ = [
     "SIMILARITY_THRESHOLD",
     "CaptionError",
+    "CaptionLimitReached",
     "CaptionProvider",
     "CaptionRequest",
     "CaptionSuggestion",

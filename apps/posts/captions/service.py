@@ -22,6 +22,14 @@ from apps.posts.captions.similarity import is_near_duplicate
 from apps.posts.models import CaptionUsage, Post
 
 RECENT_CAPTIONS = 20
+
+
+class CaptionLimitReached(ApplicationError):
+    """The plan's AI drafts for this month are used up (the API answers 429)."""
+
+    default_code = "caption_limit_reached"
+
+
 MAX_AVOID = 15  # suggestions already shown that "ask again" avoids (the latest ones)
 MAX_AVOID_CHARS = 2200  # a suggestion is never longer (Instagram); bounds the similarity check
 CACHE_PREFIX = "captions:v1"
@@ -97,7 +105,7 @@ def caption_suggest(
 ) -> list[CaptionSuggestion]:
     """Up to three caption suggestions for ``membership``'s tenant, none a near-duplicate of
     its 20 most recent captions or of each other. Raises ``ApplicationError``
-    (``caption_limit_reached``) over the plan's monthly limit and ``CaptionError`` when the
+    (``CaptionLimitReached``) over the plan's monthly limit and ``CaptionError`` when the
     provider fails. A cached answer (same tenant, details, platforms, provider) costs nothing
     and is not counted. ``avoid`` ("ask again": the suggestions already shown) are avoided
     like recent captions, and such a request always asks the provider (no cache)."""
@@ -126,10 +134,9 @@ def caption_suggest(
 
     limit = caption_monthly_limit(tenant=tenant)
     if caption_usage_this_month(tenant=tenant) >= limit:
-        raise ApplicationError(
+        raise CaptionLimitReached(
             f"Your plan includes {limit} AI caption drafts a month and they are used up. "
-            "Write this one yourself, or upgrade the plan for more.",
-            code="caption_limit_reached",
+            "Write this one yourself, or upgrade the plan for more."
         )
 
     recent = _recent_captions(tenant) + shown
