@@ -110,6 +110,20 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
     close_client()
 
 
+@pytest.fixture
+def control(sandbox: SandboxServer) -> Callable[..., dict]:
+    """A call to the sandbox's control API (``POST`` unless told), answering its JSON."""
+
+    def call(path: str, payload: object | None = None, method: str = "POST") -> dict:
+        response = httpx.request(
+            method, f"{sandbox.base_url}/_sandbox/{path}", json=payload, timeout=10
+        )
+        response.raise_for_status()
+        return response.json()
+
+    return call
+
+
 def _database_url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")

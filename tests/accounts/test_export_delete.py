@@ -9,7 +9,6 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from django.apps import apps
 from django.core import mail
@@ -47,18 +46,6 @@ def stored_files(root: Path) -> list[str]:
     if not root.exists():
         return []
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-
-
-@pytest.fixture
-def control(sandbox):
-    def call(path: str, payload: object | None = None, method: str = "POST") -> dict:
-        response = httpx.request(
-            method, f"{sandbox.base_url}/_sandbox/{path}", json=payload, timeout=10
-        )
-        response.raise_for_status()
-        return response.json()
-
-    return call
 
 
 @pytest.fixture

@@ -73,16 +73,6 @@ def _fresh_database_gauges(settings):
 
 
 @pytest.fixture
-def control(sandbox):
-    def post(path: str, payload: object) -> dict:
-        response = httpx.post(f"{sandbox.base_url}/_sandbox/{path}", json=payload)
-        response.raise_for_status()
-        return response.json()
-
-    return post
-
-
-@pytest.fixture
 def page(tenant, owner, control) -> ConnectedAccount:
     """Demo Bistro's Page with a real sandbox Page token."""
     token = control("tokens", {"kind": "page", "page_id": DEMO_BISTRO_PAGE})["access_token"]

@@ -1,7 +1,6 @@
 """Fixtures for the posts tests: files in a temporary directory, the sandbox's control API, and
 Demo Bistro's Facebook Page and Instagram account connected with real sandbox tokens."""
 
-import httpx
 import pytest
 
 from apps.social import graph
@@ -13,18 +12,6 @@ DEMO_BISTRO_PAGE = "101000000000001"
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def control(sandbox):
-    """POST to the sandbox's control API."""
-
-    def post(path: str, payload: object) -> dict:
-        response = httpx.post(f"{sandbox.base_url}/_sandbox/{path}", json=payload)
-        response.raise_for_status()
-        return response.json()
-
-    return post
 
 
 @pytest.fixture
