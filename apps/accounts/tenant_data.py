@@ -529,20 +529,29 @@ def tenant_holdings(*, tenant: Tenant) -> dict[str, int]:
 def _tenant_publishing_stop(tenant: Tenant) -> int:
     """Cancel the tenant's unfinished publications, so the dispatcher claims none of them again
     and a run in progress loses its claim before its next step."""
-    from apps.posts.models import Publication
+    from apps.posts.models import Publication, PublicationEvent
+    from apps.posts.publication_states import Step, publications_move
 
     p = Publication.Status
     with transaction.atomic():
-        return (
+        rows = list(
             Publication.objects.for_tenant(tenant)
+            .select_for_update()
             .filter(status__in=[p.PENDING, p.WAITING, p.PUBLISHING])
-            .update(
-                status=p.CANCELLED,
-                next_attempt_at=None,
-                claim_token="",
-                claimed_at=None,
-                wait_reason="The business was deleted.",
-            )
+            .only("pk", "tenant_id", "status", "attempts")
+        )
+        reason = "The business was deleted."
+        return publications_move(
+            rows,
+            p.CANCELLED,
+            kind=PublicationEvent.Kind.CANCELLED,
+            fields={
+                "next_attempt_at": None,
+                "claim_token": "",
+                "claimed_at": None,
+                "wait_reason": reason,
+            },
+            step=Step(note=reason),
         )
 
 

@@ -46,7 +46,14 @@ from apps.accounts.models import User
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError
 from apps.posts import services
-from apps.posts.models import CaptionUsage, Post, PostAsset, Publication, ReviewEvent
+from apps.posts.models import (
+    CaptionUsage,
+    Post,
+    PostAsset,
+    Publication,
+    PublicationEvent,
+    ReviewEvent,
+)
 from apps.posts.platforms import Preview, adapter_for
 from apps.social.models import ConnectedAccount, Platform
 
@@ -675,6 +682,37 @@ def _retry_publications(request: HttpRequest, publications: QuerySet[Publication
 # --- Publications and the audit trail ------------------------------------------------------
 
 
+class PublicationEventInline(ReadOnlyMixin, admin.TabularInline):
+    """The publication's whole history: each move of its state machine, with the attempt, the
+    Graph call and its answer."""
+
+    model = PublicationEvent
+    extra = 0
+    can_delete = False
+    verbose_name = "step"
+    verbose_name_plural = "History"
+    fields = (
+        "created_at",
+        "kind",
+        "from_status",
+        "to_status",
+        "attempt",
+        "graph_call",
+        "answer",
+        "codes",
+        "note",
+        "actor",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PublicationEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description="Code")
+    def codes(self, event: PublicationEvent) -> str:
+        return "/".join(str(c) for c in (event.error_code, event.error_subcode) if c)
+
+
 @admin.register(Publication)
 class PublicationAdmin(ReviewPermissionMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
@@ -693,6 +731,7 @@ class PublicationAdmin(ReviewPermissionMixin, ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["retry_selected"]
     exclude = ["claim_token"]
+    inlines = [PublicationEventInline]
 
     @admin.display(description="Post", ordering="post")
     def post_link(self, publication: Publication) -> str:

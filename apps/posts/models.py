@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.assets.models import BrandAsset
 from apps.core.models import TenantOwnedModel
@@ -110,6 +111,9 @@ class Publication(TenantOwnedModel):
     # Set before any call that would create something visible; cleared once its outcome is
     # recorded. While set, the outcome is unknown: reconcile before trying again.
     outcome_unknown = models.BooleanField(default=False)
+    # When the call whose outcome is unknown was sent: reconciliation reads the account's posts
+    # from shortly before this moment on (a time window, however many posts land meanwhile).
+    sent_at = models.DateTimeField(null=True, blank=True)
     wait_reason = models.CharField(max_length=300, blank=True)
     last_error = models.TextField(blank=True)
     error_code = models.IntegerField(null=True, blank=True)
@@ -150,6 +154,49 @@ class Publication(TenantOwnedModel):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+
+class PublicationEvent(TenantOwnedModel):
+    """One move of a publication's state machine (``apps.posts.publication_states``): when, from
+    and to which status, and for a step, the attempt, the Graph call it made, its answer or error
+    class, and the wait reason. The publication's whole history, in the dashboard and the admin."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CLAIMED = "claimed", "Picked up"
+        TAKEN_OVER = "taken_over", "Taken over (the previous worker stopped)"
+        PUBLISHED = "published", "Published"
+        RECONCILED = "reconciled", "Found already published"
+        WAITING = "waiting", "Waiting"
+        RETRYING = "retrying", "Retrying after an error"
+        CHECKING = "checking", "Checking whether it went out"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        RETRIED = "retried", "Retried"
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    attempt = models.PositiveIntegerField(default=0)
+    # "POST /{id}/feed": the endpoint template, never a URL with ids or tokens.
+    graph_call = models.CharField(max_length=80, blank=True)
+    # What came back: "ok", or the error class (GraphTimeoutError, GraphTransientError, …).
+    answer = models.CharField(max_length=64, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_subcode = models.IntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)  # the error, the wait reason, who retried
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["publication", "created_at"], name="pubevent_history")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.from_status} → {self.to_status}"
 
 
 class ReviewEvent(TenantOwnedModel):

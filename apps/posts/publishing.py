@@ -1,18 +1,23 @@
 """The publishing engine (SPEC 5.3): claims due publications, runs one adapter step each, and
-records the outcome — exactly once.
+records the outcome — exactly once. Every status change goes through the publication state
+machine (``apps.posts.publication_states``), which writes the publication's history.
 
 - **Claim**: due work is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` in a short transaction
-  (status ``publishing``, a fresh claim token, ``claimed_at``), so two dispatchers — or the beat
+  (status ``publishing``, a claim token, ``claimed_at``), so two dispatchers — or the beat
   ticking twice — never take the same publication.
-- **Run**: a run first turns the claim token into a run token with a conditional UPDATE, so a
-  message delivered twice runs once. The adapter step makes its Graph calls outside any
-  transaction; it records progress (container ids) as it goes, and marks the publication
-  ``outcome_unknown`` right before a call that would create something visible.
-- **Record**: the outcome is written only if the run token still holds.
-- **Recover**: a claim older than the lease (its worker died) is taken over; because
-  ``outcome_unknown`` was committed before the risky call, the next run reconciles (reads the
-  Page's posts / the container status) before it tries again. Nothing is published twice; nothing
-  is left behind.
+- **Run**: a run turns the claim token into a run token with a conditional UPDATE, so a message
+  delivered twice runs once. When the step's first Graph call creates something visible, the
+  same UPDATE marks the publication ``outcome_unknown`` (with ``sent_at``): committed before the
+  call. The adapter makes its Graph calls outside any transaction and records progress
+  (container ids, uploaded photos) as it goes.
+- **Record**: the outcome is written only if the run token still holds, with its event, and the
+  post's status when the publication is final, in one transaction.
+- **Recover**: a claim older than the lease (its worker died) is taken over. A publication whose
+  outcome is unknown is reconciled first: the adapter reads everything the account got since the
+  call was sent (every result page, however many posts landed meanwhile) and matches what this
+  publication sent. Found: published. Not there: the step runs again. The network cannot say:
+  checked again later, and only after every attempt "could not confirm", with the account's
+  page to look at. Nothing is published twice; nothing is left behind (docs/publishing.md).
 """
 
 import uuid
@@ -27,24 +32,30 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.metrics import publication_outcome_record
-from apps.posts.models import Publication
+from apps.posts.models import Publication, PublicationEvent
 from apps.posts.platforms import (
+    CannotTell,
     Fail,
     NeedsReauth,
     Outcome,
+    PlatformAdapter,
+    PostContent,
     Published,
     Retry,
     Unknown,
     Wait,
+    Window,
     adapter_for,
 )
 from apps.posts.platforms.meta import TokenMissing
-from apps.posts.services import post_content, post_refresh_status
+from apps.posts.publication_states import Step, publication_move, publications_move
+from apps.posts.services import post_content, post_refresh_status, posts_publishing_started
 from apps.social.models import ConnectedAccount
 from apps.social.services import accounts_mark_needs_reauth
 
 logger = structlog.get_logger(__name__)
 P = Publication.Status
+K = PublicationEvent.Kind
 UNKNOWN_RECHECK_SECONDS = 30
 
 
@@ -65,9 +76,10 @@ def publications_claim_due(
     *, limit: int | None = None, ids: list[int] | None = None, containers_only: bool = False
 ) -> list[Claim]:
     """Claim due publications (or the given ones, if due; or only those waiting on a container)
-    for this caller alone."""
+    for this caller alone: one claim token for the batch, one UPDATE and one INSERT of events."""
     now = timezone.now()
-    claims: list[Claim] = []
+    token = uuid.uuid4().hex
+    claimed = {"claim_token": token, "claimed_at": now, "wait_reason": ""}
     with transaction.atomic():
         due = Publication.objects.select_for_update(skip_locked=True).filter(_due(now))
         if ids is not None:
@@ -75,29 +87,44 @@ def publications_claim_due(
         if containers_only:
             due = due.exclude(container_id="")
         rows = list(
-            due.order_by("next_attempt_at", "pk").values("pk", "status", "post_id")[
-                : limit or settings.PUBLISHING_BATCH_SIZE
-            ]
+            due.order_by("next_attempt_at", "pk").only(
+                "pk", "status", "post_id", "tenant_id", "attempts"
+            )[: limit or settings.PUBLISHING_BATCH_SIZE]
         )
-        for row in rows:
-            token = uuid.uuid4().hex
-            if row["status"] == P.PUBLISHING:
-                logger.warning("publication_claim_taken_over", publication_id=row["pk"])
-            Publication.objects.filter(pk=row["pk"]).update(
-                status=P.PUBLISHING, claim_token=token, claimed_at=now, wait_reason=""
-            )
-            claims.append(Claim(row["pk"], token))
-    for post_id in {row["post_id"] for row in rows}:
-        post_refresh_status(post_id=post_id)
-    return claims
+        stale = [row for row in rows if row.status == P.PUBLISHING]
+        for row in stale:
+            logger.warning("publication_claim_taken_over", publication_id=row.pk)
+        publications_move(
+            [row for row in rows if row.status != P.PUBLISHING],
+            P.PUBLISHING,
+            kind=K.CLAIMED,
+            fields=claimed,
+        )
+        publications_move(
+            stale,
+            P.PUBLISHING,
+            kind=K.TAKEN_OVER,
+            fields=claimed,
+            step=Step(note="The worker running it stopped answering; another one took over."),
+        )
+    if rows:
+        posts_publishing_started(post_ids={row.post_id for row in rows})
+    return [Claim(row.pk, token) for row in rows]
+
+
+class ClaimLost(Exception):
+    """Another run took this publication over; this one stops without writing anything."""
 
 
 class _Journal:
     """Progress of a run, committed at once and only while the run still holds its claim."""
 
-    def __init__(self, publication: Publication, run_token: str) -> None:
+    def __init__(self, publication: Publication, run_token: str, *, marked: bool) -> None:
         self.publication = publication
         self.run_token = run_token
+        # The outcome is already marked unknown (by the run's start, or an earlier attempt whose
+        # window reconciliation just read: that earlier `sent_at` keeps the window wide).
+        self.marked = marked
 
     def _write(self, **fields: Any) -> None:
         updated = Publication.objects.filter(
@@ -117,135 +144,202 @@ class _Journal:
         self._write(**fields)
 
     def about_to_publish(self) -> None:
-        self._write(outcome_unknown=True)
-
-
-class ClaimLost(Exception):
-    """Another run took this publication over; this one stops without writing anything."""
+        if not self.marked:
+            self._write(outcome_unknown=True, sent_at=timezone.now())
+            self.marked = True
 
 
 def publication_run(*, claim: Claim) -> str | None:
     """Run one step of a claimed publication and record its outcome. Returns the new status, or
     None when this claim is no longer ours (a duplicate delivery, or a takeover)."""
+    publication = (
+        Publication.objects.select_related("account", "post")
+        .filter(pk=claim.publication_id, status=P.PUBLISHING, claim_token=claim.token)
+        .first()
+    )
+    if publication is None:
+        return None
+    account = publication.account
+    adapter = adapter_for(account.platform)
+    content = post_content(publication.post, account.platform)
+    active = account.status == ConnectedAccount.Status.ACTIVE
+    was_unknown = publication.outcome_unknown
     run_token = f"run-{claim.token}"
+    start: dict[str, Any] = {"claim_token": run_token}
+    if active and not was_unknown and adapter.publishes_first(publication, content):
+        start.update(outcome_unknown=True, sent_at=timezone.now())
     started = Publication.objects.filter(
-        pk=claim.publication_id, status=P.PUBLISHING, claim_token=claim.token
-    ).update(claim_token=run_token, attempts=F("attempts") + 1)
+        pk=publication.pk, status=P.PUBLISHING, claim_token=claim.token
+    ).update(attempts=F("attempts") + 1, **start)
     if not started:
         return None
-    publication = Publication.objects.select_related("account", "post").get(pk=claim.publication_id)
-    adapter = adapter_for(publication.account.platform)
-    content = post_content(publication.post, publication.account.platform)
-    journal = _Journal(publication, run_token)
+    for name, value in start.items():
+        setattr(publication, name, value)
+    publication.attempts += 1
+    journal = _Journal(publication, run_token, marked=publication.outcome_unknown)
+    reconciled = False  # this run learned for sure that the earlier attempt did not go out
     outcome: Outcome
     try:
-        if publication.account.status != ConnectedAccount.Status.ACTIVE:
+        if not active:
             state = (
                 "needs reconnecting"
-                if publication.account.status == ConnectedAccount.Status.NEEDS_REAUTH
+                if account.status == ConnectedAccount.Status.NEEDS_REAUTH
                 else "is disconnected"
             )
-            outcome = NeedsReauth(f"{publication.account} {state}: reconnect it, then retry.")
-        elif publication.outcome_unknown:
-            since = (publication.claimed_at or publication.created_at) - timedelta(hours=1)
-            found = adapter.reconcile(publication, content, since)
-            if found is not None:
-                logger.info("publication_reconciled", publication_id=publication.pk)
-                outcome = found
-            else:
-                journal._write(outcome_unknown=False)
+            outcome = NeedsReauth(f"{account} {state}: reconnect it, then retry.")
+        elif was_unknown:
+            found = _reconcile(publication, adapter, content)
+            if found is None:
+                reconciled = True
                 outcome = adapter.step(publication, content, journal)
+            else:
+                outcome = found
         else:
             outcome = adapter.step(publication, content, journal)
     except ClaimLost:
         return None
     except TokenMissing:
-        outcome = NeedsReauth(
-            f"{publication.account} has no access token: reconnect it, then retry."
-        )
+        outcome = NeedsReauth(f"{account} has no access token: reconnect it, then retry.")
     except Exception as exc:  # an unexpected failure must not lose the publication
         logger.exception("publication_step_crashed", publication_id=publication.pk)
         outcome = Retry(UNKNOWN_RECHECK_SECONDS, f"Unexpected error: {type(exc).__name__}")
-    return _record(publication, run_token, outcome)
+        if journal.marked:
+            outcome = Unknown(outcome.error)
+    if reconciled and isinstance(outcome, Unknown) and outcome.answer == "GraphDuplicateError":
+        # The Page has no such post since the attempt began, yet Meta refuses the text as a
+        # duplicate: an older identical post. The refusal stands.
+        outcome = Fail(
+            "Facebook refuses this text as a duplicate of a recent post on the Page. Change "
+            "the text, then retry.",
+            call=outcome.call,
+            answer=outcome.answer,
+        )
+    # A run that never got to look (the account is not active) leaves an open outcome open.
+    still_unknown = was_unknown and not reconciled and not isinstance(outcome, Published)
+    return _record(publication, run_token, outcome, adapter, still_unknown=still_unknown)
 
 
-def _record(publication: Publication, run_token: str, outcome: Outcome) -> str | None:
+def _reconcile(
+    publication: Publication, adapter: PlatformAdapter, content: PostContent
+) -> Published | Unknown | None:
+    """Whether the attempt whose outcome is unknown went out: Published, None (it did not), or
+    Unknown (the network cannot say now)."""
+    window = Window.for_publication(publication)
+    taken = frozenset(
+        Publication.objects.filter(
+            account_id=publication.account_id, status=P.PUBLISHED, published_at__gte=window.since
+        )
+        .exclude(pk=publication.pk)
+        .exclude(platform_post_id="")
+        .values_list("platform_post_id", flat=True)
+    )
+    try:
+        found = adapter.reconcile(publication, content, Window(window.since, taken))
+    except CannotTell as exc:
+        return Unknown(str(exc), answer="CannotTell")
+    if found is not None:
+        logger.info("publication_reconciled", publication_id=publication.pk)
+    return found
+
+
+def _record(
+    publication: Publication,
+    run_token: str,
+    outcome: Outcome,
+    adapter: PlatformAdapter,
+    *,
+    still_unknown: bool,
+) -> str | None:
     now = timezone.now()
-    fields: dict[str, Any] = {"claim_token": "", "claimed_at": None}
+    fields: dict[str, Any] = {
+        "claim_token": "",
+        "claimed_at": None,
+        # Only an Unknown leaves the outcome open, or a run that never got to look.
+        "outcome_unknown": isinstance(outcome, Unknown) or still_unknown,
+    }
     follow_up: int | None = None
+    note = ""
     if isinstance(outcome, Published):
+        to = P.PUBLISHED
+        kind = K.RECONCILED if outcome.answer in ("found", "PUBLISHED") else K.PUBLISHED
         fields.update(
-            status=P.PUBLISHED,
             platform_post_id=outcome.platform_post_id,
             permalink=outcome.permalink,
             published_at=now,
-            outcome_unknown=False,
             wait_reason="",
             last_error="",
             error_code=None,
             error_subcode=None,
             next_attempt_at=None,
         )
+        note = outcome.note
     elif isinstance(outcome, Wait):
+        to, kind = P.WAITING, K.WAITING
         fields.update(
-            status=P.WAITING,
             next_attempt_at=now + timedelta(seconds=outcome.seconds),
             wait_reason=outcome.reason[:300],
         )
         follow_up = outcome.seconds
     elif isinstance(outcome, Unknown) and publication.attempts >= settings.PUBLISHING_MAX_ATTEMPTS:
+        to, kind = P.FAILED, K.FAILED
         fields.update(
-            status=P.FAILED,
             next_attempt_at=None,
-            last_error=f"Could not confirm whether the post went out ({outcome.error}). "
-            "Check the account before retrying.",
+            last_error=f"Could not confirm whether the post went out ({outcome.error}). Look at "
+            f"the account's recent posts before retrying: {adapter.account_url(publication)}",
         )
     elif isinstance(outcome, Unknown):
-        # Keep outcome_unknown set: the next run reconciles first.
+        to, kind = P.WAITING, K.CHECKING
         fields.update(
-            status=P.WAITING,
-            outcome_unknown=True,
             last_error=outcome.error,
             next_attempt_at=now + timedelta(seconds=UNKNOWN_RECHECK_SECONDS),
             wait_reason="Checking with the network whether the post went out before trying again.",
         )
         follow_up = UNKNOWN_RECHECK_SECONDS
-    elif isinstance(outcome, Retry):
-        if publication.attempts >= settings.PUBLISHING_MAX_ATTEMPTS:
-            fields.update(
-                status=P.FAILED,
-                last_error=f"Gave up after {publication.attempts} attempts: {outcome.error}",
-                error_code=outcome.code,
-                error_subcode=outcome.subcode,
-                next_attempt_at=None,
-            )
-        else:
-            at = now + timedelta(seconds=outcome.seconds)
-            fields.update(
-                status=P.WAITING,
-                next_attempt_at=at,
-                last_error=outcome.error,
-                error_code=outcome.code,
-                error_subcode=outcome.subcode,
-                wait_reason=f"Retrying after a temporary error ({outcome.error})"[:300],
-            )
-            follow_up = outcome.seconds
-    elif isinstance(outcome, Fail | NeedsReauth):
+    elif isinstance(outcome, Retry) and publication.attempts >= settings.PUBLISHING_MAX_ATTEMPTS:
+        to, kind = P.FAILED, K.FAILED
         fields.update(
-            status=P.FAILED,
+            last_error=f"Gave up after {publication.attempts} attempts: {outcome.error}",
+            error_code=outcome.code,
+            error_subcode=outcome.subcode,
+            next_attempt_at=None,
+        )
+    elif isinstance(outcome, Retry):
+        to, kind = P.WAITING, K.RETRYING
+        fields.update(
+            next_attempt_at=now + timedelta(seconds=outcome.seconds),
+            last_error=outcome.error,
+            error_code=outcome.code,
+            error_subcode=outcome.subcode,
+            wait_reason=f"Retrying after a temporary error ({outcome.error})"[:300],
+        )
+        follow_up = outcome.seconds
+    else:  # Fail | NeedsReauth
+        to, kind = P.FAILED, K.FAILED
+        fields.update(
             last_error=outcome.error,
             error_code=outcome.code,
             error_subcode=outcome.subcode,
             next_attempt_at=None,
             wait_reason="",
         )
-    updated = Publication.objects.filter(pk=publication.pk, claim_token=run_token).update(**fields)
-    if not updated:
+    step = Step(
+        attempt=publication.attempts,
+        graph_call=outcome.call,
+        answer=outcome.answer,
+        error_code=fields.get("error_code"),
+        error_subcode=fields.get("error_subcode"),
+        note=note or str(fields.get("wait_reason") or fields.get("last_error") or ""),
+    )
+    with transaction.atomic():
+        moved = publication_move(
+            publication, to, kind=kind, guard={"claim_token": run_token}, fields=fields, step=step
+        )
+        if moved and to in (P.PUBLISHED, P.FAILED):
+            post_refresh_status(post_id=publication.post_id)
+    if not moved:
         return None
     publication_outcome_record(
-        platform=publication.account.platform,
-        status=str(fields["status"]),
-        outcome=type(outcome).__name__,
+        platform=publication.account.platform, status=str(to), outcome=type(outcome).__name__
     )
     if isinstance(outcome, NeedsReauth):
         accounts_mark_needs_reauth(
@@ -258,12 +352,11 @@ def _record(publication: Publication, run_token: str, outcome: Outcome) -> str |
         "publication_step",
         publication_id=publication.pk,
         outcome=type(outcome).__name__,
-        status=fields["status"],
+        status=to,
         attempt=publication.attempts,
     )
-    post_refresh_status(post_id=publication.post_id)
     if follow_up is not None and follow_up <= settings.PUBLISHING_FOLLOW_UP_MAX_SECONDS:
         from apps.posts.tasks import publication_follow_up
 
         publication_follow_up.apply_async((publication.pk,), countdown=follow_up)
-    return str(fields["status"])
+    return str(to)

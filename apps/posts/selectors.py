@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import Tenant
 from apps.assets.models import BrandAsset
 from apps.core.models import get_for_tenant_or_404
-from apps.posts.models import Post, PostAsset, Publication, ReviewEvent
+from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.posts.platforms import ADAPTERS, PostContent, Preview, Problem
 from apps.posts.services import PostInput
 from apps.social.models import ConnectedAccount
@@ -68,7 +68,12 @@ def post_get(*, tenant: Tenant, post_id: int) -> Post:
         Post.objects.select_related("created_by", "reviewed_by").prefetch_related(
             Prefetch("post_assets", queryset=PostAsset.objects.select_related("asset")),
             Prefetch("targets", queryset=ConnectedAccount.objects.order_by("platform", "name")),
-            Prefetch("publications", queryset=Publication.objects.select_related("account")),
+            Prefetch(
+                "publications",
+                queryset=Publication.objects.select_related("account").prefetch_related(
+                    Prefetch("events", queryset=PublicationEvent.objects.select_related("actor"))
+                ),
+            ),
             Prefetch("events", queryset=ReviewEvent.objects.select_related("actor")),
         ),
         tenant=tenant,

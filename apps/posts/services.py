@@ -21,8 +21,14 @@ from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.services import owners_notify
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError, NotPermitted
-from apps.posts.models import Post, PostAsset, Publication, ReviewEvent
+from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.posts.platforms import PostContent, Problem, adapter_for
+from apps.posts.publication_states import (
+    Step,
+    publication_move,
+    publications_create,
+    publications_move,
+)
 from apps.social.models import ConnectedAccount
 from apps.webhooks.services import webhook_post_event
 
@@ -275,7 +281,7 @@ def post_update(*, membership: Membership, post: Post, data: PostInput) -> Post:
             )
         _write_content(post, data, targets, assets)
         if post.status in (S.PENDING_REVIEW, S.APPROVED, S.SCHEDULED):
-            _cancel_publications(post)
+            _cancel_publications(post, membership.user)
             _transition(
                 post,
                 S.DRAFT,
@@ -332,27 +338,38 @@ def _schedule(post: Post, *, actor: User | None) -> Post:
     none was set, or when it has passed)."""
     now = timezone.now()
     due = max(post.scheduled_for or now, now)
-    existing = {p.account_id: p for p in post.publications.all()}
-    for account in post.targets.all():
-        publication = existing.get(account.pk)
-        if publication is None:
-            Publication.objects.create(
-                tenant_id=post.tenant_id, post=post, account=account, next_attempt_at=due
-            )
-        elif publication.status == Publication.Status.CANCELLED:
-            Publication.objects.filter(pk=publication.pk).update(
-                status=Publication.Status.PENDING,
-                next_attempt_at=due,
-                attempts=0,
-                last_error="",
-                wait_reason="",
-                container_id="",
-                child_ids=[],
-                outcome_unknown=False,
-            )
-    Publication.objects.filter(post=post).exclude(account__in=post.targets.all()).filter(
-        status=Publication.Status.PENDING
-    ).update(status=Publication.Status.CANCELLED)
+    existing = {p.account_id: p for p in post.publications.select_for_update()}
+    targets = list(post.targets.all())
+    publications_create(
+        post=post, account_ids=[a.pk for a in targets if a.pk not in existing], due=due
+    )
+    publications_move(
+        [p for p in existing.values() if p.status == Publication.Status.CANCELLED],
+        Publication.Status.PENDING,
+        kind=PublicationEvent.Kind.SCHEDULED,
+        fields={
+            "next_attempt_at": due,
+            "attempts": 0,
+            "last_error": "",
+            "wait_reason": "",
+            "container_id": "",
+            "child_ids": [],
+            "outcome_unknown": False,
+            "sent_at": None,
+        },
+        step=Step(actor=actor, note=f"for {due:%Y-%m-%d %H:%M} UTC"),
+    )
+    target_ids = {a.pk for a in targets}
+    publications_move(
+        [
+            p
+            for p in existing.values()
+            if p.status == Publication.Status.PENDING and p.account_id not in target_ids
+        ],
+        Publication.Status.CANCELLED,
+        kind=PublicationEvent.Kind.CANCELLED,
+        step=Step(actor=actor, note="The account is no longer a target of the post."),
+    )
     _transition(
         post,
         S.SCHEDULED,
@@ -406,7 +423,7 @@ def post_reject(*, reviewer: User, post: Post, note: str) -> Post:
             raise IllegalTransition(
                 f"A post that is {post.get_status_display().lower()} cannot be rejected."
             )
-        _cancel_publications(post)
+        _cancel_publications(post, reviewer)
         post.reviewed_by, post.reviewed_at, post.review_note = reviewer, timezone.now(), note
         _transition(
             post,
@@ -448,9 +465,12 @@ def post_reschedule(*, membership: Membership, post: Post, scheduled_for: dateti
     return post
 
 
-def _cancel_publications(post: Post) -> None:
-    post.publications.filter(status=Publication.Status.PENDING).update(
-        status=Publication.Status.CANCELLED
+def _cancel_publications(post: Post, actor: User | None) -> None:
+    publications_move(
+        list(post.publications.select_for_update().filter(status=Publication.Status.PENDING)),
+        Publication.Status.CANCELLED,
+        kind=PublicationEvent.Kind.CANCELLED,
+        step=Step(actor=actor),
     )
 
 
@@ -468,7 +488,7 @@ def post_cancel(*, actor: User, post: Post, membership: Membership | None = None
             status__in=[Publication.Status.PENDING, Publication.Status.CANCELLED]
         ).exists():
             raise IllegalTransition("Publishing has started; the post can no longer be cancelled.")
-        _cancel_publications(post)
+        _cancel_publications(post, actor)
         return _transition(post, S.CANCELLED, kind=ReviewEvent.Kind.CANCELLED, actor=actor)
 
 
@@ -522,17 +542,24 @@ def publication_retry(*, actor: User, publication: Publication) -> Publication:
         publication = Publication.objects.select_for_update().get(pk=publication.pk)
         if publication.status != Publication.Status.FAILED:
             raise IllegalTransition("Only a failed publication can be retried.")
-        Publication.objects.filter(pk=publication.pk).update(
-            status=Publication.Status.PENDING,
-            attempts=0,
-            next_attempt_at=timezone.now(),
-            last_error="",
-            error_code=None,
-            error_subcode=None,
-            wait_reason="",
-            # A failed container (ERROR/EXPIRED) cannot be published: start from a new one.
-            container_id="",
-            child_ids=[],
+        fields: dict[str, object] = {
+            "attempts": 0,
+            "next_attempt_at": timezone.now(),
+            "last_error": "",
+            "error_code": None,
+            "error_subcode": None,
+            "wait_reason": "",
+        }
+        if not publication.outcome_unknown:
+            # A failed container (ERROR/EXPIRED) cannot be published: start from a new one. One
+            # whose outcome is still unknown is kept: the retry reconciles with it first.
+            fields.update(container_id="", child_ids=[])
+        publication_move(
+            publication,
+            Publication.Status.PENDING,
+            kind=PublicationEvent.Kind.RETRIED,
+            fields=fields,
+            step=Step(actor=actor, note=f"Retried by {actor}"),
         )
         _transition(
             post,
@@ -548,11 +575,40 @@ def publication_retry(*, actor: User, publication: Publication) -> Publication:
     return publication
 
 
+def posts_publishing_started(*, post_ids: Iterable[int]) -> None:
+    """scheduled → publishing for the posts whose publications were just claimed: one UPDATE and
+    one INSERT of review events for the whole batch (the dispatcher claims hundreds at once)."""
+    assert S.PUBLISHING in TRANSITIONS[S.SCHEDULED]  # noqa: S101 - the table is the rule
+    with transaction.atomic():
+        posts = list(
+            Post.objects.select_for_update()
+            .filter(pk__in=list(post_ids), status=S.SCHEDULED)
+            .only("pk", "tenant_id")
+        )
+        if not posts:
+            return
+        Post.objects.filter(pk__in=[p.pk for p in posts]).update(
+            status=S.PUBLISHING, updated_at=timezone.now()
+        )
+        ReviewEvent.objects.bulk_create(
+            ReviewEvent(
+                tenant_id=p.tenant_id,
+                post_id=p.pk,
+                kind=ReviewEvent.Kind.PUBLISHING,
+                from_status=S.SCHEDULED,
+                to_status=S.PUBLISHING,
+            )
+            for p in posts
+        )
+
+
 def post_refresh_status(*, post_id: int) -> Post:
     """After a publication changed: the post is publishing while any publication is unfinished,
-    then published, partially published or failed. Owners hear about failures by e-mail."""
-    with transaction.atomic():
-        post = Post.objects.select_for_update().get(pk=post_id)
+    then published, partially published or failed. Owners hear about failures by e-mail. Runs
+    inside the caller's transaction when there is one (no savepoint: the engine's hot path)."""
+    with transaction.atomic(savepoint=False):
+        # The tenant comes along for the webhooks of the move (no second query).
+        post = Post.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=post_id)
         statuses = list(
             post.publications.exclude(status=Publication.Status.CANCELLED).values_list(
                 "status", flat=True
@@ -580,10 +636,11 @@ def post_refresh_status(*, post_id: int) -> Post:
             return post
         if post.status == S.SCHEDULED:
             _transition(post, S.PUBLISHING, kind=ReviewEvent.Kind.PUBLISHING)
+        stamped = []
         if target != S.FAILED and post.published_at is None:
             post.published_at = timezone.now()
-            post.save(update_fields=["published_at"])
-        _transition(post, target, kind=kind)
+            stamped = ["published_at"]
+        _transition(post, target, kind=kind, fields=stamped)
         if target != S.PUBLISHED:
             transaction.on_commit(lambda: _notify_owners(post, "failed"))
     return post

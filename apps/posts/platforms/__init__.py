@@ -1,6 +1,7 @@
 """Platform adapters: one per network, behind one interface (see ``base``)."""
 
 from apps.posts.platforms.base import (
+    CannotTell,
     Engagement,
     Fail,
     Journal,
@@ -14,6 +15,7 @@ from apps.posts.platforms.base import (
     Retry,
     Unknown,
     Wait,
+    Window,
 )
 from apps.posts.platforms.facebook import FacebookPageAdapter
 from apps.posts.platforms.instagram import InstagramAdapter
@@ -32,6 +34,7 @@ def adapter_for(platform: str) -> PlatformAdapter:
 
 __all__ = [
     "ADAPTERS",
+    "CannotTell",
     "Engagement",
     "Fail",
     "Journal",
@@ -45,5 +48,6 @@ __all__ = [
     "Retry",
     "Unknown",
     "Wait",
+    "Window",
     "adapter_for",
 ]

@@ -7,12 +7,15 @@ A new network (LinkedIn organisation pages next) is a new adapter registered in
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from apps.assets.models import BrandAsset
     from apps.posts.models import Publication
+
+
+RECONCILE_SLACK = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -52,14 +55,26 @@ class Preview:
 # --- What one publishing step ended with -------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class Observed:
+    """Which Graph call decided an outcome ("POST /{id}/feed") and what it answered ("ok" or
+    the error class): the publication's history shows both."""
+
+    call: str = ""
+    answer: str = ""
+
+
 @dataclass(frozen=True)
-class Published:
+class Published(Observed):
+    # Empty when the network says the post is live but its id could not be read back (an
+    # Instagram container reported PUBLISHED whose media is not listed yet): live, never failed.
     platform_post_id: str
     permalink: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
-class Wait:
+class Wait(Observed):
     """Not done yet and nothing is wrong: come back in ``seconds`` (processing, a quota)."""
 
     seconds: int
@@ -67,7 +82,7 @@ class Wait:
 
 
 @dataclass(frozen=True)
-class Retry:
+class Retry(Observed):
     """A transient failure: try again in ``seconds`` (counts as an attempt)."""
 
     seconds: int
@@ -77,21 +92,21 @@ class Retry:
 
 
 @dataclass(frozen=True)
-class Unknown:
+class Unknown(Observed):
     """A call that may have created the post got no answer: reconcile before anything else."""
 
     error: str
 
 
 @dataclass(frozen=True)
-class Fail:
+class Fail(Observed):
     error: str
     code: int | None = None
     subcode: int | None = None
 
 
 @dataclass(frozen=True)
-class NeedsReauth:
+class NeedsReauth(Observed):
     """The account's access is gone: it needs reconnection before anything can be published."""
 
     error: str
@@ -124,6 +139,30 @@ class Engagement:
     permalink: str = ""
 
 
+@dataclass(frozen=True)
+class Window:
+    """Where reconciliation looks: what the account got since ``since`` (shortly before the
+    call whose outcome is unknown was sent), all of it, however many result pages that takes.
+    ``taken`` are the ids other publications of the account already recorded: a post that is
+    someone else's cannot be this one's."""
+
+    since: datetime
+    taken: frozenset[str] = frozenset()
+
+    @classmethod
+    def for_publication(
+        cls, publication: "Publication", taken: frozenset[str] = frozenset()
+    ) -> "Window":
+        # From a little before the call was sent: the network's clock may run behind ours.
+        sent = publication.sent_at or publication.created_at
+        return cls(since=sent - RECONCILE_SLACK, taken=taken)
+
+
+class CannotTell(Exception):
+    """Reconciliation could not read what the account got (an error, an unreadable answer, a
+    listing that did not end): the outcome stays unknown."""
+
+
 class PlatformAdapter(Protocol):
     platform: str
     label: str
@@ -132,12 +171,20 @@ class PlatformAdapter(Protocol):
 
     def preview(self, content: PostContent) -> Preview: ...
 
+    def publishes_first(self, publication: "Publication", content: PostContent) -> bool:
+        """Whether the next step's first Graph call creates something visible: the engine then
+        marks the outcome unknown in the same write that starts the run."""
+
     def step(self, publication: "Publication", content: PostContent, journal: Journal) -> Outcome:
         """Advance the publication by one step (e.g. create a container, or publish it)."""
 
     def reconcile(
-        self, publication: "Publication", content: PostContent, since: datetime
+        self, publication: "Publication", content: PostContent, window: Window
     ) -> Published | None:
-        """Whether an earlier attempt already created the post (since ``since``)."""
+        """Whether an earlier attempt already created the post, looking at everything the
+        account got in ``window``. Raises CannotTell when the network cannot say."""
+
+    def account_url(self, publication: "Publication") -> str:
+        """Where a person sees the account's recent posts (to check by hand)."""
 
     def fetch_engagement(self, publication: "Publication") -> Engagement: ...

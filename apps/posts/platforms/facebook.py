@@ -1,11 +1,11 @@
 """Facebook Pages: text and link posts to the feed, one photo, or several photos attached to one
 feed post (uploaded unpublished first)."""
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from apps.assets.media_urls import public_url
 from apps.posts.platforms.base import (
+    CannotTell,
     Engagement,
     Journal,
     Outcome,
@@ -13,8 +13,16 @@ from apps.posts.platforms.base import (
     Preview,
     Problem,
     Published,
+    Window,
 )
-from apps.posts.platforms.meta import hashtags, mentions, outcome_for, page_token
+from apps.posts.platforms.meta import (
+    hashtags,
+    mentions,
+    outcome_for,
+    page_token,
+    profile_url,
+    unclaimed,
+)
 from apps.social import graph
 
 if TYPE_CHECKING:
@@ -23,6 +31,9 @@ if TYPE_CHECKING:
 MAX_CAPTION = 63206
 MAX_PHOTOS = 10
 SHOWN_CHARS = 480  # Facebook folds long posts behind "See more"
+FEED_OK = {"call": "POST /{id}/feed", "answer": "ok"}
+PHOTO_OK = {"call": "POST /{id}/photos", "answer": "ok"}
+LIST_CALL = "GET /{id}/posts"
 
 
 class FacebookPageAdapter:
@@ -78,6 +89,10 @@ class FacebookPageAdapter:
             return f"{content.caption}\n\n{content.link}".strip()
         return content.caption
 
+    def publishes_first(self, publication: "Publication", content: PostContent) -> bool:
+        # Text and one photo: the first call is the post. Several: once every photo is uploaded.
+        return len(content.assets) <= 1 or len(publication.child_ids) >= len(content.assets)
+
     def step(self, publication: "Publication", content: PostContent, journal: Journal) -> Outcome:
         account = publication.account
         token = page_token(account)
@@ -92,7 +107,7 @@ class FacebookPageAdapter:
                     message=content.caption,
                     link=content.link or None,
                 )
-                return Published(post.id, self._permalink(post.id, token))
+                return Published(post.id, self._permalink(post.id, token), **FEED_OK)
             if len(content.assets) == 1:
                 journal.about_to_publish()
                 sent = True
@@ -104,7 +119,7 @@ class FacebookPageAdapter:
                     published=True,
                 )
                 post_id = photo.post_id or photo.id
-                return Published(post_id, self._permalink(post_id, token))
+                return Published(post_id, self._permalink(post_id, token), **PHOTO_OK)
             # Several photos: upload each unpublished (invisible, safe to repeat), then one post.
             uploaded = list(publication.child_ids)
             for asset in content.assets[len(uploaded) :]:
@@ -124,7 +139,7 @@ class FacebookPageAdapter:
                 message=self._message(content),
                 attached_media_ids=uploaded,
             )
-            return Published(post.id, self._permalink(post.id, token))
+            return Published(post.id, self._permalink(post.id, token), **FEED_OK)
         except graph.GraphError as exc:
             return outcome_for(exc, attempt=publication.attempts, sent_publish_call=sent)
 
@@ -135,17 +150,37 @@ class FacebookPageAdapter:
             return ""  # filled in by the engagement sync
 
     def reconcile(
-        self, publication: "Publication", content: PostContent, since: datetime
+        self, publication: "Publication", content: PostContent, window: Window
     ) -> Published | None:
+        """Every post the Page got since the attempt began, matched on what this publication
+        sends: the same text, and the same photos (the ids of the photos it uploaded for a
+        multi-photo post; one photo; none)."""
         account = publication.account
+        token = page_token(account)
+        try:
+            posts = graph.list_page_posts(
+                page_id=account.platform_id, page_token=token, since=window.since
+            )
+        except graph.GraphError as exc:
+            raise CannotTell(exc.user_message) from exc
         message = self._message(content).strip()
-        posts = graph.list_page_posts(
-            page_id=account.platform_id, page_token=page_token(account), since=since
-        )
-        for post in posts:
-            if (post.message or "").strip() == message:
-                return Published(post.id, post.permalink_url or "")
-        return None
+        uploaded = set(publication.child_ids)
+        wanted = len(content.assets)
+
+        def fits(post: graph.PagePost) -> bool:
+            if (post.message or "").strip() != message:
+                return False
+            if wanted > 1 and post.photo_ids:
+                return set(post.photo_ids) == uploaded
+            return post.photo_count == wanted
+
+        found = unclaimed([p for p in posts if fits(p)], lambda p: p.id, window)
+        if found is None:
+            return None
+        return Published(found.id, found.permalink_url or "", call=LIST_CALL, answer="found")
+
+    def account_url(self, publication: "Publication") -> str:
+        return profile_url(publication.account)
 
     def fetch_engagement(self, publication: "Publication") -> Engagement:
         counts = graph.get_page_post_engagement(

@@ -1,14 +1,15 @@
 """Instagram business accounts: a container per image (carousel: children, then the carousel),
 polled until Meta has processed it, then published — within the 24-hour publishing limit."""
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
+import structlog
 from django.conf import settings
 
 from apps.assets.images import instagram_check
 from apps.assets.media_urls import public_url
 from apps.posts.platforms.base import (
+    CannotTell,
     Engagement,
     Fail,
     Journal,
@@ -17,9 +18,19 @@ from apps.posts.platforms.base import (
     Preview,
     Problem,
     Published,
+    Retry,
     Wait,
+    Window,
 )
-from apps.posts.platforms.meta import hashtags, mentions, outcome_for, page_token
+from apps.posts.platforms.meta import (
+    backoff,
+    hashtags,
+    mentions,
+    outcome_for,
+    page_token,
+    profile_url,
+    unclaimed,
+)
 from apps.social import graph
 
 if TYPE_CHECKING:
@@ -30,6 +41,15 @@ MAX_HASHTAGS = 30
 MAX_MENTIONS = 20
 MAX_CAROUSEL = 10
 SHOWN_CHARS = 125  # the feed shows about this much before "… more"
+KNOWN_STATUSES = frozenset(
+    {graph.IG_IN_PROGRESS, graph.IG_FINISHED, graph.IG_ERROR, graph.IG_EXPIRED, graph.IG_PUBLISHED}
+)
+CREATE_OK = {"call": "POST /{id}/media", "answer": "ok"}
+PUBLISH_OK = {"call": "POST /{id}/media_publish", "answer": "ok"}
+STATUS_CALL = "GET /{id}?fields=status_code"
+LIMIT_CALL = "GET /{id}/content_publishing_limit"
+
+logger = structlog.get_logger(__name__)
 
 
 class InstagramAdapter:
@@ -103,6 +123,9 @@ class InstagramAdapter:
             notes=notes,
         )
 
+    def publishes_first(self, publication: "Publication", content: PostContent) -> bool:
+        return False  # a step reads the container's status before it publishes
+
     def step(self, publication: "Publication", content: PostContent, journal: Journal) -> Outcome:
         account = publication.account
         token = page_token(account)
@@ -111,22 +134,39 @@ class InstagramAdapter:
         try:
             if not publication.container_id:
                 self._create_container(publication, content, token, journal)
-                return Wait(poll, "Instagram is processing the image.")
+                return Wait(poll, "Instagram is processing the image.", **CREATE_OK)
             status = graph.get_ig_container_status(
                 container_id=publication.container_id, token=token
             )
             if status.is_published:
-                found = self.reconcile(publication, content, since=publication.created_at)
-                return found or Fail(
-                    "Instagram reports this post as published, but it is not on the account."
-                )
+                return self._live(publication, content, token, Window.for_publication(publication))
             if status.is_failed:
                 reason = status.status or status.status_code
                 return Fail(
-                    f"Instagram could not process the image ({reason}). Retry to send it again."
+                    f"Instagram could not process the image ({reason}). Retry to send it again.",
+                    call=STATUS_CALL,
+                    answer=status.status_code,
+                )
+            if status.status_code not in KNOWN_STATUSES:
+                logger.warning(
+                    "ig_container_status_unknown",
+                    publication_id=publication.pk,
+                    status_code=status.status_code[:40],
+                )
+                return Retry(
+                    backoff(publication.attempts),
+                    f"Instagram reported a container status we do not know "
+                    f"({status.status_code[:40]}); nothing was published, checking again.",
+                    call=STATUS_CALL,
+                    answer=status.status_code[:40],
                 )
             if not status.is_ready:
-                return Wait(poll, "Instagram is still processing the image.")
+                return Wait(
+                    poll,
+                    "Instagram is still processing the image.",
+                    call=STATUS_CALL,
+                    answer=status.status_code,
+                )
             limit = graph.get_ig_publishing_limit(ig_user_id=account.platform_id, token=token)
             if limit.remaining <= 0:
                 hours = max(1, limit.quota_duration // 3600)
@@ -134,13 +174,15 @@ class InstagramAdapter:
                     settings.INSTAGRAM_QUOTA_RETRY_SECONDS,
                     f"Instagram's limit of {limit.quota_total} posts in {hours} hours is reached; "
                     "the post goes out when a slot frees up.",
+                    call=LIMIT_CALL,
+                    answer="ok",
                 )
             journal.about_to_publish()
             sent = True
             media = graph.publish_ig_container(
                 ig_user_id=account.platform_id, token=token, creation_id=publication.container_id
             )
-            return Published(media.id, self._permalink(media.id, token))
+            return Published(media.id, self._permalink(media.id, token), **PUBLISH_OK)
         except graph.GraphError as exc:
             return outcome_for(exc, attempt=publication.attempts, sent_publish_call=sent)
 
@@ -179,23 +221,66 @@ class InstagramAdapter:
             return ""
 
     def reconcile(
-        self, publication: "Publication", content: PostContent, since: datetime
+        self, publication: "Publication", content: PostContent, window: Window
     ) -> Published | None:
+        """The container this publication created says whether it went out: PUBLISHED is live
+        (then the media is looked up among what the account got in ``window``); FINISHED,
+        IN_PROGRESS, ERROR and EXPIRED were not published."""
         if not publication.container_id:
             return None  # nothing was ever sent to publish
         token = page_token(publication.account)
-        status = graph.get_ig_container_status(container_id=publication.container_id, token=token)
-        if not status.is_published:
+        try:
+            status = graph.get_ig_container_status(
+                container_id=publication.container_id, token=token
+            )
+        except graph.GraphError as exc:
+            raise CannotTell(exc.user_message) from exc
+        if status.is_published:
+            return self._live(publication, content, token, window)
+        if status.status_code in KNOWN_STATUSES:
             return None
+        logger.warning(
+            "ig_container_status_unknown",
+            publication_id=publication.pk,
+            status_code=status.status_code[:40],
+        )
+        raise CannotTell("Instagram reported a container status we do not know.")
+
+    def _live(
+        self, publication: "Publication", content: PostContent, token: str, window: Window
+    ) -> Published:
+        """The container is PUBLISHED: the post is live. Its media is the one with this caption
+        and kind that the account got in the window and no other publication recorded."""
         caption = (content.caption or "").strip()
-        for media in graph.list_ig_media(
-            ig_user_id=publication.account.platform_id, token=token, limit=25
-        ):
-            if (media.caption or "").strip() == caption and (
-                media.timestamp is None or media.timestamp >= since
-            ):
-                return Published(media.id, media.permalink or "")
-        return None
+        kind = "CAROUSEL_ALBUM" if len(content.assets) > 1 else "IMAGE"
+        try:
+            media = graph.list_ig_media(
+                ig_user_id=publication.account.platform_id, token=token, since=window.since
+            )
+        except graph.GraphError as exc:
+            logger.warning(
+                "ig_media_lookup_failed",
+                publication_id=publication.pk,
+                error=exc.technical_summary,
+            )
+            media = ()
+        matches = [
+            m
+            for m in media
+            if (m.caption or "").strip() == caption and m.media_type in (None, kind)
+        ]
+        found = unclaimed(matches, lambda m: m.id, window)
+        if found is None:
+            return Published(
+                "",
+                note="Instagram reports the post as published; its link is not listed yet.",
+                call=STATUS_CALL,
+                answer="PUBLISHED",
+            )
+        return Published(found.id, found.permalink or "", call=STATUS_CALL, answer="PUBLISHED")
+
+    def account_url(self, publication: "Publication") -> str:
+        return profile_url(publication.account)
 
     def fetch_engagement(self, publication: "Publication") -> Engagement:
         counts = graph.get_ig_media_engagement(

@@ -11,7 +11,7 @@ import structlog
 from apps.core.logging import SECRET_KEYS
 
 from .client import GraphClient, GraphResponse
-from .errors import GraphMalformedResponseError
+from .errors import GraphListingIncomplete, GraphMalformedResponseError
 
 logger = structlog.get_logger(__name__)
 
@@ -149,11 +149,14 @@ def paginate(
     ids: tuple[str, ...] = (),
     token: str,
     params: dict[str, str],
+    complete: bool = False,
 ) -> Iterator[tuple[Shape, JSONObject]]:
     """Every item of a listing, following `paging.next` until it is absent.
 
     A page may be empty and still have `next`, so only the absence of `next` ends the listing.
-    A link seen before (a loop) or more than `config.max_pages` pages stop it with a warning.
+    A link seen before (a loop) or more than `config.max_pages` pages stop it with a warning;
+    with `complete=True` (a caller that must see everything, like reconciliation) they raise
+    GraphListingIncomplete instead.
     """
     response = client.request("GET", endpoint, ids=ids, token=token, params=params)
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
@@ -175,6 +178,12 @@ def paginate(
             reason = "max_pages"
         if reason:
             logger.warning("graph_paging_stopped", endpoint=endpoint, reason=reason, pages=pages)
+            if complete:
+                raise GraphListingIncomplete(
+                    f"the listing stopped after {pages} pages ({reason})",
+                    method="GET",
+                    endpoint=endpoint,
+                )
             return
         seen.add(key)
         pages += 1

@@ -243,6 +243,10 @@ class GraphClient:
                 "'paging.next' is not a URL", method=method, endpoint=endpoint
             )
         base = httpx.URL(self.config.graph_url)
+        if parsed.host and parsed.host != base.host:
+            # Only ever the configured host gets our token; the link's path and cursors are
+            # followed there (an emulator behind another name, or a proxy's rewritten link).
+            logger.warning("graph_paging_foreign_host", endpoint=endpoint, host=parsed.host[:100])
         for key, value in parsed.params.multi_items():
             if key.lower() not in _SECRET_PARAMS:
                 query[key] = value

@@ -12,6 +12,7 @@ codes: each class says what to do (see docs/graph-client.md):
 - GraphDuplicateError        Meta refused a duplicate post: fail (change the content)
 - GraphInvalidRequestError   Meta refused the request: fail with the message
 - GraphMalformedResponseError  an answer we could not read: fail (reconcile if outcome_unknown)
+  GraphListingIncomplete       ...a listing that must be complete stopped early (a loop, too long)
 
 `str(exc)` is the text for people (owners, staff); the technical detail (Meta's own message,
 codes, fbtrace_id) is on attributes and in the exception's note, so tracebacks show it. No text
@@ -207,6 +208,15 @@ class GraphMalformedResponseError(GraphError):
     default_user_message = (
         "Facebook sent an answer we could not understand. Try again later; if it keeps "
         "happening, contact support."
+    )
+
+
+class GraphListingIncomplete(GraphMalformedResponseError):
+    """A listing that had to be read to its end stopped early (its `paging.next` links looped,
+    or there were more pages than the client follows): what it returned is not everything."""
+
+    default_user_message = (
+        "Facebook's list of recent posts could not be read to its end. We will check again."
     )
 
 

@@ -18,6 +18,7 @@ from .results import (
     PagePhoto,
     PagePost,
     PagePostEngagement,
+    PostAttachment,
     PublishedPost,
 )
 
@@ -29,7 +30,10 @@ _PORTFOLIO_UNREADABLE = (GraphPermissionError, GraphInvalidRequestError)
 
 INSTAGRAM_FIELDS = "instagram_business_account{id,username,profile_picture_url}"
 PAGE_FIELDS = f"id,name,access_token,category,picture{{url}},tasks,{INSTAGRAM_FIELDS}"
-POST_FIELDS = "id,message,created_time,permalink_url"
+POST_FIELDS = (
+    "id,message,created_time,permalink_url,"
+    "attachments{media_type,target{id},subattachments{media_type,target{id}}}"
+)
 ENGAGEMENT_FIELDS = (
     "id,permalink_url,likes.summary(true),comments.summary(true),shares,reactions.summary(true)"
 )
@@ -286,30 +290,64 @@ def list_page_posts(
     *,
     page_id: str,
     page_token: str,
-    since: datetime | None = None,
-    limit: int = 25,
+    since: datetime,
     client: GraphClient | None = None,
 ) -> tuple[PagePost, ...]:
-    """The Page's most recent posts (one result page, newest first), for reconciliation."""
-    params = {"fields": POST_FIELDS, "limit": str(limit)}
-    if since is not None:
-        params["since"] = str(int(since.timestamp()))
-    response = (client or get_client()).request(
-        "GET", "/{id}/posts", ids=(page_id,), token=page_token, params=params
-    )
-    shape = Shape(response)
+    """Every post the Page got from `since` on (Graph's time-based paging, every result page
+    followed to the end), newest first: what reconciliation looks through. There is no `until`:
+    what landed after is read too, so a clock at Meta that runs ahead cannot hide a post.
+
+    Raises GraphListingIncomplete when the listing cannot be read to its end.
+    """
+    client = client or get_client()
+    params = {
+        "fields": POST_FIELDS,
+        "limit": str(client.config.page_size),
+        "since": str(int(since.timestamp())),
+    }
     posts = []
-    for raw in shape.items(shape.root(), "data"):
-        item = shape.as_object(raw, "an item of 'data'")
+    for shape, item in paginate(
+        client, "/{id}/posts", ids=(page_id,), token=page_token, params=params, complete=True
+    ):
         posts.append(
             PagePost(
                 id=shape.object_id(item),
                 message=shape.opt_string(item, "message"),
                 created_time=shape.opt_timestamp(item, "created_time"),
                 permalink_url=shape.opt_string(item, "permalink_url"),
+                attachments=_attachments(shape, item),
             )
         )
     return tuple(posts)
+
+
+def _attachments(shape: Shape, item: JSONObject) -> tuple[PostAttachment, ...]:
+    """The post's attachments as Meta lists them (`attachments{media_type,target{id},
+    subattachments{…}}`): a photo, an album of photos, a link share."""
+    found = []
+    box = shape.opt_child(item, "attachments")
+    for raw in shape.opt_items(box, "data") if box else []:
+        attachment = shape.as_object(raw, "an attachment")
+        target = shape.opt_child(attachment, "target")
+        subs = shape.opt_child(attachment, "subattachments")
+        children = []
+        for raw_sub in shape.opt_items(subs, "data") if subs else []:
+            sub = shape.as_object(raw_sub, "a subattachment")
+            sub_target = shape.opt_child(sub, "target")
+            children.append(
+                PostAttachment(
+                    media_type=shape.opt_string(sub, "media_type") or "",
+                    target_id=shape.opt_object_id(sub_target, "id") if sub_target else None,
+                )
+            )
+        found.append(
+            PostAttachment(
+                media_type=shape.opt_string(attachment, "media_type") or "",
+                target_id=shape.opt_object_id(target, "id") if target else None,
+                children=tuple(children),
+            )
+        )
+    return tuple(found)
 
 
 # --- engagement ------------------------------------------------------------------------------

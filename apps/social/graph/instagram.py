@@ -2,8 +2,9 @@
 engagement (all through graph.facebook.com with the Page's token)."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from ._shape import Shape
+from ._shape import Shape, paginate
 from .client import GraphClient, get_client
 from .results import (
     IgContainer,
@@ -124,20 +125,23 @@ def get_ig_publishing_limit(
 
 
 def list_ig_media(
-    *, ig_user_id: str, token: str, limit: int = 25, client: GraphClient | None = None
+    *, ig_user_id: str, token: str, since: datetime, client: GraphClient | None = None
 ) -> tuple[IgMedia, ...]:
-    """The account's most recent media (one result page, newest first), for reconciliation."""
-    response = (client or get_client()).request(
-        "GET",
-        "/{id}/media",
-        ids=(ig_user_id,),
-        token=token,
-        params={"fields": MEDIA_FIELDS, "limit": str(limit)},
-    )
-    shape = Shape(response)
+    """Every media item the account got from `since` on (time-based paging, every result page
+    followed to the end), newest first: what reconciliation looks through.
+
+    Raises GraphListingIncomplete when the listing cannot be read to its end.
+    """
+    client = client or get_client()
+    params = {
+        "fields": MEDIA_FIELDS,
+        "limit": str(client.config.page_size),
+        "since": str(int(since.timestamp())),
+    }
     media = []
-    for raw in shape.items(shape.root(), "data"):
-        item = shape.as_object(raw, "an item of 'data'")
+    for shape, item in paginate(
+        client, "/{id}/media", ids=(ig_user_id,), token=token, params=params, complete=True
+    ):
         media.append(
             IgMedia(
                 id=shape.object_id(item),

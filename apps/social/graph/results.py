@@ -96,6 +96,24 @@ class PagePhoto:
 
 
 @dataclass(frozen=True, slots=True)
+class PostAttachment:
+    """What a Page post carries: `media_type` "photo" (`target_id`: the photo), "album"
+    (`children`: its photos), "link", "share", …"""
+
+    media_type: str
+    target_id: str | None = None
+    children: tuple["PostAttachment", ...] = ()
+
+    @property
+    def photo_ids(self) -> tuple[str, ...]:
+        if self.children:
+            return tuple(c.target_id for c in self.children if c.target_id)
+        if self.media_type == "photo" and self.target_id:
+            return (self.target_id,)
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
 class PagePost:
     """A post of a Page, as read back for reconciliation."""
 
@@ -103,6 +121,18 @@ class PagePost:
     message: str | None
     created_time: datetime | None
     permalink_url: str | None
+    attachments: tuple[PostAttachment, ...] = ()
+
+    @property
+    def photo_ids(self) -> tuple[str, ...]:
+        return tuple(i for a in self.attachments for i in a.photo_ids)
+
+    @property
+    def photo_count(self) -> int:
+        """Photos attached (an album counts each; a photo whose id is hidden still counts)."""
+        return sum(
+            len(a.children) or (1 if a.media_type == "photo" else 0) for a in self.attachments
+        )
 
 
 @dataclass(frozen=True, slots=True)
