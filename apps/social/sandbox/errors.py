@@ -255,6 +255,27 @@ def page_publish_permission() -> GraphError:
     )
 
 
+def page_task_required() -> GraphError:
+    # Meta documents that publishing needs a person who can perform the CREATE_CONTENT task on
+    # the Page, but not the words of the refusal; this text is the sandbox's (see docs).
+    return GraphError(
+        "(#200) The user must have the CREATE_CONTENT task on the page to perform this action",
+        code=200,
+        oauth_error="insufficient_scope",
+    )
+
+
+def ig_page_task_required() -> GraphError:
+    # Meta: "The app user whose token is used in the request must be able to perform MANAGE or
+    # CREATE_CONTENT tasks on the Page connected to the targeted Instagram account."
+    return GraphError(
+        "(#200) The user must have the MANAGE or CREATE_CONTENT task on the Page connected to "
+        "this Instagram account to perform this action",
+        code=200,
+        oauth_error="insufficient_scope",
+    )
+
+
 def rate_limited(code: int) -> GraphError:
     return GraphError(RATE_LIMIT_MESSAGES.get(code, _generic_message(code)), code=code)
 

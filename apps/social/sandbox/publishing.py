@@ -106,6 +106,10 @@ class Publisher:
             raise errors.page_publish_permission()
         if not claims.has_scope("pages_manage_posts", "pages_read_engagement"):
             raise errors.page_publish_permission()
+        # Checked on every call, not when the token was issued: a person who loses the task
+        # keeps a valid Page token that can no longer publish.
+        if "CREATE_CONTENT" not in page.tasks:
+            raise errors.page_task_required()
 
     def _require_ig_publisher(self, viewer: Viewer, account: IgAccountRecord) -> None:
         claims = viewer.claims
@@ -120,6 +124,9 @@ class Publisher:
             )
         if not claims.has_scope("instagram_basic", "instagram_content_publish"):
             raise errors.missing_permission("instagram_basic and instagram_content_publish")
+        page = self.state.pages.get(account.page_id)
+        if page is None or not {"CREATE_CONTENT", "MANAGE"} & set(page.tasks):
+            raise errors.ig_page_task_required()
 
     # --- Facebook Page ----------------------------------------------------------------------------
 

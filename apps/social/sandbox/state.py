@@ -126,6 +126,12 @@ class UserRecord:
     email: str
 
 
+# The tasks a person can have on a Page (Meta's Page roles, split up).
+PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MANAGE", "MESSAGING", "MODERATE")
+# What the demo user can do on a Page unless told otherwise (a Page "editor": all but MANAGE).
+DEFAULT_PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE")
+
+
 @dataclass(slots=True)
 class PageRecord:
     id: str
@@ -138,9 +144,8 @@ class PageRecord:
     about: str = ""
     fan_count: int = 0
     username: str | None = None
-    tasks: list[str] = field(
-        default_factory=lambda: ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE"]
-    )
+    # The demo user's tasks on this Page (shown in `tasks`; publishing needs CREATE_CONTENT).
+    tasks: list[str] = field(default_factory=lambda: list(DEFAULT_PAGE_TASKS))
     extra: bool = False  # created through the control API, not part of the demo seed
 
 
@@ -519,6 +524,12 @@ class SandboxState:
                 "clock_offset": self.clock_offset,
                 "extra_pages": [asdict(p) for p in self.pages.values() if p.extra],
                 "extra_ig_accounts": [asdict(a) for a in self.ig_accounts.values() if a.extra],
+                # Tasks changed at runtime on the demo Pages (extra Pages carry their own).
+                "page_tasks": {
+                    p.id: p.tasks
+                    for p in self.pages.values()
+                    if not p.extra and tuple(p.tasks) != DEFAULT_PAGE_TASKS
+                },
                 "posts": [asdict(p) for p in self.posts.values()],
                 "photos": [asdict(p) for p in self.photos.values()],
                 "containers": [asdict(c) for c in self.containers.values()],
@@ -564,6 +575,9 @@ class SandboxState:
                 for raw in data.get("extra_pages", []):
                     page = PageRecord(**raw)
                     self.pages[page.id] = page
+                for page_id, tasks in data.get("page_tasks", {}).items():
+                    if page_id in self.pages:
+                        self.pages[page_id].tasks = [str(t) for t in tasks]
                 for raw in data.get("extra_ig_accounts", []):
                     account = IgAccountRecord(**raw)
                     self.ig_accounts[account.id] = account
