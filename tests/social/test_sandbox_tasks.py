@@ -147,3 +147,69 @@ def test_bad_task_changes_are_refused(
 
     assert response.status_code == status, response.text
     assert "CREATE_CONTENT" in sandbox.control("GET", f"pages/{BISTRO_PAGE_ID}")["tasks"]
+
+
+# --- token lifetimes ----------------------------------------------------------------------------
+
+
+def long_lived_user_token(sandbox: SandboxApi) -> str:
+    """Through the product's own path: dialog, code exchange, `fb_exchange_token`."""
+    short = sandbox.exchange(sandbox.dialog_code()).json()["access_token"]
+    response = sandbox.http.get(
+        "/v25.0/oauth/access_token",
+        params={
+            "grant_type": "fb_exchange_token",
+            "client_id": "sandbox-app",
+            "client_secret": "sandbox-secret",
+            "fb_exchange_token": short,
+        },
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def test_a_page_token_outlives_the_long_lived_user_token_it_came_from(
+    sandbox: SandboxApi,
+) -> None:
+    user = long_lived_user_token(sandbox)
+    pages = sandbox.get("/me/accounts", user, fields="id,access_token").json()["data"]
+    page = next(p["access_token"] for p in pages if p["id"] == BISTRO_PAGE_ID)
+    issued = sandbox.debug(user)
+    assert 59 * 86400 < issued["expires_at"] - issued["issued_at"] <= 60 * 86400
+    assert issued["data_access_expires_at"] - issued["issued_at"] == 90 * 86400
+
+    sandbox.advance(61 * 86400)
+
+    expired = graph_error(sandbox.get("/me", user))
+    assert (expired["code"], expired["error_subcode"]) == (190, 463)
+    assert expired["message"].startswith("Error validating access token: Session has expired")
+    user_info = sandbox.debug(user)
+    assert user_info["is_valid"] is False
+    assert (user_info["error"]["code"], user_info["error"]["subcode"]) == (190, 463)
+    page_info = sandbox.debug(page)
+    assert (page_info["is_valid"], page_info["type"], page_info["expires_at"]) == (True, "PAGE", 0)
+    assert page_info["profile_id"] == BISTRO_PAGE_ID
+    assert "error" not in page_info
+    published = sandbox.post(f"/{BISTRO_PAGE_ID}/feed", page, message="61 days later")
+    assert published.status_code == 200, published.text
+    assert sandbox.post(f"/{BISTRO_IG_ID}/media", page, image_url=IMAGE).status_code == 200
+
+
+def test_data_access_expiry_is_reported_but_does_not_stop_a_page_token(
+    sandbox: SandboxApi,
+) -> None:
+    """Meta documents that data access expires after 90 days without the person using the app;
+    it does not document Page tokens failing for it, so the sandbox only reports it."""
+    user = long_lived_user_token(sandbox)
+    pages = sandbox.get("/me/accounts", user, fields="id,access_token").json()["data"]
+    page = next(p["access_token"] for p in pages if p["id"] == BISTRO_PAGE_ID)
+    issued_at = sandbox.debug(page)["issued_at"]
+
+    sandbox.advance(91 * 86400)
+
+    info = sandbox.debug(page)
+    assert info["is_valid"] is True
+    assert info["data_access_expires_at"] == issued_at + 90 * 86400
+    assert info["data_access_expires_at"] < sandbox.control("GET", "clock")["now"]
+    assert sandbox.post(f"/{BISTRO_PAGE_ID}/feed", page, message="91 days").status_code == 200
