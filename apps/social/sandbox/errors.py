@@ -236,6 +236,19 @@ def invalid_param(message: str, *, subcode: int | None = None) -> GraphError:
     return GraphError(message, code=100, subcode=subcode)
 
 
+def invalid_cursor(name: str) -> GraphError:
+    return GraphError(f"(#100) The {name} parameter is not a valid cursor", code=100)
+
+
+def invalid_time(name: str, value: str) -> GraphError:
+    # Meta's exact words for an unparsable `since` / `until` are not documented.
+    return GraphError(
+        f"(#100) The parameter {name} must be a Unix timestamp or a strtotime() string, "
+        f"not '{value[:60]}'",
+        code=100,
+    )
+
+
 def missing_permission(permission: str) -> GraphError:
     return GraphError(
         f"(#10) Application does not have permission for this action; requires {permission}",
@@ -274,6 +287,10 @@ def ig_page_task_required() -> GraphError:
         code=200,
         oauth_error="insufficient_scope",
     )
+
+
+def duplicate_status() -> GraphError:
+    return GraphError("(#506) Duplicate status message", code=506)
 
 
 def rate_limited(code: int) -> GraphError:

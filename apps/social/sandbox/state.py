@@ -51,6 +51,10 @@ class SandboxConfig:
     fetch_timeout_seconds: float = 10.0
     # /me/accounts (and the Business Page lists) answer one empty page that still has `next`.
     empty_page_quirk: bool = False
+    # Meta's "(#506) Duplicate status message": a `POST /{page-id}/feed` whose message equals
+    # that of a feed post of the same Page created this many seconds ago or less is refused.
+    # Meta does not document its window; a day is what integrators report. 0: off.
+    duplicate_window_seconds: int = 86_400
     # Instagram publishing with a Page token of the linked Page only (Meta also takes a user
     # token with instagram_content_publish; this switch makes the sandbox the stricter one).
     ig_requires_page_token: bool = True
@@ -194,6 +198,8 @@ class PostRecord:
     status_type: str
     # Identical content on the same Page: how the read-out exposes duplicate publishing.
     content_key: str = ""
+    # The edge that created it: "feed" (status, link, attached_media) or "photos".
+    edge: str = "feed"
 
 
 @dataclass(slots=True)
