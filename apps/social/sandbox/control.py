@@ -15,8 +15,10 @@ from .nodes import container_status
 from .oauth import KNOWN_SCOPES
 from .state import (
     CONTAINER_FAULTS,
+    DEFAULT_PAGE_TASKS,
     DEMO_USER_ID,
     FAULT_KINDS,
+    PAGE_TASKS,
     RUNTIME_KEYS,
     Fault,
     IgAccountRecord,
@@ -249,11 +251,32 @@ def mint_token(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def parse_tasks(value: Any) -> list[str]:
+    """A Page's task list from JSON: known task names, at least one, in Meta's order."""
+    if not isinstance(value, list) or not value or any(t not in PAGE_TASKS for t in value):
+        raise ControlError(f"tasks is a non-empty list of {list(PAGE_TASKS)}")
+    return [t for t in PAGE_TASKS if t in value]
+
+
+def page_view(state: SandboxState, page: PageRecord) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": page.id,
+        "name": page.name,
+        "tasks": list(page.tasks),
+        "in_accounts": page.in_accounts,
+    }
+    account = state.ig_of_page(page.id)
+    if account is not None:
+        entry["instagram_business_account"] = {"id": account.id, "username": account.username}
+    return entry
+
+
 def add_pages(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
     """More Pages for the demo user (benchmarks publish to a hundred accounts)."""
     count = data.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
         raise ControlError("count is an integer from 1 to 1000")
+    tasks = parse_tasks(data["tasks"]) if "tasks" in data else list(DEFAULT_PAGE_TASKS)
     with_instagram = bool(data.get("instagram", True))
     in_accounts = bool(data.get("in_accounts", True))
     prefix = str(data.get("name_prefix") or "Load Test Page")
@@ -270,21 +293,54 @@ def add_pages(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
                 manager_ids=[DEMO_USER_ID],
                 ig_id=ig_id,
                 in_accounts=in_accounts,
+                tasks=list(tasks),
                 extra=True,
             )
             state.pages[page_id] = page
-            entry: dict[str, Any] = {"id": page_id, "name": page.name}
             if ig_id:
-                username = f"loadtest{number}"
                 state.ig_accounts[ig_id] = IgAccountRecord(
-                    ig_id, username, page.name, page_id, extra=True
+                    ig_id, f"loadtest{number}", page.name, page_id, extra=True
                 )
-                entry["instagram_business_account"] = {"id": ig_id, "username": username}
             if not in_accounts:
                 state.businesses[next(iter(state.businesses))].owned_page_ids.append(page_id)
-            created.append(entry)
+            created.append(page_view(state, page))
         state.save()
     return {"pages": created}
+
+
+def change_page(state: SandboxState, page_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Change a Page at runtime (today: the demo user's tasks on it). Tokens already issued stay
+    valid, as with Meta; what they may do follows the new tasks at once."""
+    unknown = sorted(set(data) - {"tasks"})
+    if unknown:
+        raise ControlError(f"cannot change {unknown}; changeable: ['tasks']")
+    with state.lock:
+        page = state.pages.get(page_id)
+        if page is None:
+            raise ControlError(f"no Page {page_id}", status=404)
+        if "tasks" in data:
+            page.tasks = parse_tasks(data["tasks"])
+        state.save()
+        return page_view(state, page)
+
+
+def _pages(state: SandboxState, method: str, parts: list[str], body: dict[str, Any]) -> Any:
+    if len(parts) == 1:
+        if method == "POST":
+            return add_pages(state, body)
+        if method == "GET":
+            with state.lock:
+                return {"pages": [page_view(state, p) for p in state.pages.values()]}
+    if len(parts) == 2:
+        if method == "POST":
+            return change_page(state, parts[1], body)
+        if method == "GET":
+            with state.lock:
+                page = state.pages.get(parts[1])
+                if page is None:
+                    raise ControlError(f"no Page {parts[1]}", status=404)
+                return page_view(state, page)
+    raise ControlError(f"no control endpoint {method} /_sandbox/{'/'.join(parts)}", status=404)
 
 
 def signed_request(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
@@ -380,8 +436,8 @@ def handle_control(
             }
     if name == "tokens" and method == "POST":
         return 200, mint_token(state, body)
-    if name == "pages" and method == "POST":
-        return 200, add_pages(state, body)
+    if name == "pages":
+        return 200, _pages(state, method, parts, body)
     if name == "signed_request" and method == "POST":
         return 200, signed_request(state, body)
     raise ControlError(f"no control endpoint {method} {path}", status=404)

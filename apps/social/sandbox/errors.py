@@ -236,6 +236,19 @@ def invalid_param(message: str, *, subcode: int | None = None) -> GraphError:
     return GraphError(message, code=100, subcode=subcode)
 
 
+def invalid_cursor(name: str) -> GraphError:
+    return GraphError(f"(#100) The {name} parameter is not a valid cursor", code=100)
+
+
+def invalid_time(name: str, value: str) -> GraphError:
+    # Meta's exact words for an unparsable `since` / `until` are not documented.
+    return GraphError(
+        f"(#100) The parameter {name} must be a Unix timestamp or a strtotime() string, "
+        f"not '{value[:60]}'",
+        code=100,
+    )
+
+
 def missing_permission(permission: str) -> GraphError:
     return GraphError(
         f"(#10) Application does not have permission for this action; requires {permission}",
@@ -253,6 +266,31 @@ def page_publish_permission() -> GraphError:
         code=200,
         oauth_error="insufficient_scope",
     )
+
+
+def page_task_required() -> GraphError:
+    # Meta documents that publishing needs a person who can perform the CREATE_CONTENT task on
+    # the Page, but not the words of the refusal; this text is the sandbox's (see docs).
+    return GraphError(
+        "(#200) The user must have the CREATE_CONTENT task on the page to perform this action",
+        code=200,
+        oauth_error="insufficient_scope",
+    )
+
+
+def ig_page_task_required() -> GraphError:
+    # Meta: "The app user whose token is used in the request must be able to perform MANAGE or
+    # CREATE_CONTENT tasks on the Page connected to the targeted Instagram account."
+    return GraphError(
+        "(#200) The user must have the MANAGE or CREATE_CONTENT task on the Page connected to "
+        "this Instagram account to perform this action",
+        code=200,
+        oauth_error="insufficient_scope",
+    )
+
+
+def duplicate_status() -> GraphError:
+    return GraphError("(#506) Duplicate status message", code=506)
 
 
 def rate_limited(code: int) -> GraphError:

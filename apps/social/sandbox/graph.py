@@ -19,6 +19,7 @@ from .nodes import Renderer
 from .oauth import OAuth, token_problem
 from .publishing import QUOTA_DURATION, Publisher
 from .state import PageRecord, SandboxState
+from .timeparams import parse_time_param
 from .tokens import TokenClaims, TokenParseError, appsecret_proof
 
 DEFAULT_LIMIT = 25
@@ -39,19 +40,51 @@ TEMPLATES = {
 }
 
 
-def _cursor(index: int) -> str:
-    return base64.urlsafe_b64encode(f"sbx:{index}".encode()).decode().rstrip("=")
+START_CURSOR = ""  # the cursor of "before the first item" (the empty-page quirk's `next`)
 
 
-def _uncursor(text: str, name: str) -> int:
+def _cursor(item_id: str) -> str:
+    """An opaque cursor naming the item it stands on, so that it stays put when newer items
+    are added in front of it (Meta's cursors are stable in the same way)."""
+    return base64.urlsafe_b64encode(f"sbx:{item_id}".encode()).decode().rstrip("=")
+
+
+def _uncursor(text: str, name: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        prefix, _, number = raw.partition(":")
-        if prefix != "sbx":
-            raise ValueError(raw)
-        return int(number)
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-        raise errors.invalid_param(f"(#100) The {name} parameter is not a valid cursor") from exc
+        raise errors.invalid_cursor(name) from exc
+    prefix, sep, item_id = raw.partition(":")
+    if prefix != "sbx" or not sep:
+        raise errors.invalid_cursor(name)
+    return item_id
+
+
+def _parse_limit(text: str | None, *, strict_max: bool) -> int:
+    """`limit` as Meta takes it: default 25, 0 asks for no items, at most 100 (Page post edges
+    refuse more; the other edges give 100)."""
+    if text is None or text.strip() == "":
+        return DEFAULT_LIMIT
+    value = text.strip()
+    if not value.isdigit():
+        raise errors.invalid_param(
+            f"(#100) The parameter limit must be a non-negative integer, not '{value[:40]}'"
+        )
+    limit = int(value)
+    if limit > MAX_LIMIT:
+        if strict_max:
+            # Meta's answer on the Page post edges (seen in the wild; not documented).
+            raise errors.invalid_param(
+                f"(#100) The 'limit' parameter should not exceed {MAX_LIMIT}"
+            )
+        limit = MAX_LIMIT
+    return limit
+
+
+def _id_order(item_id: str) -> tuple[int, str]:
+    """Ids are numbers (`{page}_{post}` for Page posts): later ids are newer."""
+    tail = item_id.rpartition("_")[2]
+    return (int(tail) if tail.isdigit() else 0, item_id)
 
 
 def bearer_token(req: Request) -> tuple[str | None, bool]:
@@ -312,22 +345,33 @@ class Graph:
         render: Callable[[Any], dict[str, Any]],
         *,
         quirk: bool = False,
+        strict_limit: bool = False,
     ) -> dict[str, Any]:
-        """Meta's cursor paging: `data`, `paging.cursors`, `paging.next` unless on the last page."""
-        try:
-            limit = int(req.param("limit") or DEFAULT_LIMIT)
-        except ValueError as exc:
-            raise errors.invalid_param("(#100) The parameter limit must be a number") from exc
-        limit = min(max(limit, 1), MAX_LIMIT)
+        """Meta's cursor paging over `items` (already in the edge's order): `data`,
+        `paging.cursors`, `paging.previous` after the first page, `paging.next` unless on the
+        last page. The links carry the call's other parameters (`since`, `until`, `limit`,
+        `fields`, the token), so a time window is kept while paging."""
+        limit = _parse_limit(req.param("limit"), strict_max=strict_limit)
         after, before = req.param("after"), req.param("before")
         if quirk and self.state.config.empty_page_quirk and after is None and before is None:
             # Meta sometimes answers a page with no data that still links to more.
-            return {"data": [], "paging": {"next": self._page_url(req, after=_cursor(-1))}}
+            next_url = self._page_url(req, after=_cursor(START_CURSOR))
+            return {"data": [], "paging": {"next": next_url}}
+        positions = {item.id: index for index, item in enumerate(items)}
         if after is not None:
-            start = max(_uncursor(after, "after") + 1, 0)
+            item_id = _uncursor(after, "after")
+            if item_id == START_CURSOR:
+                start = 0
+            elif item_id in positions:
+                start = positions[item_id] + 1
+            else:
+                raise errors.invalid_cursor("after")
             end = min(len(items), start + limit)
         elif before is not None:
-            end = min(max(_uncursor(before, "before"), 0), len(items))
+            item_id = _uncursor(before, "before")
+            if item_id not in positions:
+                raise errors.invalid_cursor("before")
+            end = positions[item_id]
             start = max(end - limit, 0)
         else:
             start, end = 0, min(len(items), limit)
@@ -336,14 +380,38 @@ class Graph:
             body: dict[str, Any] = {"data": [render(item) for item in chunk]}
         if chunk:
             paging: dict[str, Any] = {
-                "cursors": {"before": _cursor(start), "after": _cursor(end - 1)}
+                "cursors": {"before": _cursor(chunk[0].id), "after": _cursor(chunk[-1].id)}
             }
             if start > 0:
-                paging["previous"] = self._page_url(req, before=_cursor(start))
+                paging["previous"] = self._page_url(req, before=_cursor(chunk[0].id))
             if end < len(items):
-                paging["next"] = self._page_url(req, after=_cursor(end - 1))
+                paging["next"] = self._page_url(req, after=_cursor(chunk[-1].id))
             body["paging"] = paging
         return body
+
+    def _time_window(self, req: Request) -> tuple[int | None, int | None]:
+        """`since` / `until` (Unix seconds or a strtotime()-like text), or the (#100) error."""
+        now = self.state.now()
+        return (
+            parse_time_param(req.param("since"), "since", now),
+            parse_time_param(req.param("until"), "until", now),
+        )
+
+    def _in_window(
+        self, records: list[Any], stamp: Callable[[Any], float], req: Request
+    ) -> list[Any]:
+        """Newest first, within `since` ≤ created ≤ `until` (both bounds inclusive, to the
+        second as the API shows times)."""
+        since, until = self._time_window(req)
+        kept = [
+            r
+            for r in records
+            if (since is None or int(stamp(r)) >= since)
+            and (until is None or int(stamp(r)) <= until)
+        ]
+        # The same moment can hold several items: the newer one (higher id) first.
+        kept.sort(key=lambda r: (stamp(r), _id_order(r.id)), reverse=True)
+        return kept
 
     def _render_each(
         self, req: Request, viewer: Viewer, node_type: str
@@ -393,26 +461,29 @@ class Graph:
         return {"success": True}
 
     def _page_posts(self, req: Request, ctx: CallContext, viewer: Viewer, page: Any) -> Any:
+        render = self._render_each(req, viewer, "PagePost")
         with self.state.lock:
             posts = [p for p in self.state.posts.values() if p.page_id == page.id and p.published]
-        posts.sort(key=lambda p: p.created_time, reverse=True)
-        return self.paginate(req, posts, self._render_each(req, viewer, "PagePost"))
+        posts = self._in_window(posts, lambda p: p.created_time, req)
+        return self.paginate(req, posts, render, strict_limit=True)
 
     def _page_photos(self, req: Request, ctx: CallContext, viewer: Viewer, page: Any) -> Any:
+        render = self._render_each(req, viewer, "Photo")
         with self.state.lock:
             photos = [p for p in self.state.photos.values() if p.page_id == page.id and p.published]
-        photos.sort(key=lambda p: p.created_time, reverse=True)
-        return self.paginate(req, photos, self._render_each(req, viewer, "Photo"))
+        photos = self._in_window(photos, lambda p: p.created_time, req)
+        return self.paginate(req, photos, render)
 
     def _ig_media_list(self, req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+        render = self._render_each(req, viewer, "IGMedia")
         with self.state.lock:
             media = [
                 m
                 for m in self.state.ig_media.values()
                 if m.ig_user_id == account.id and not m.is_carousel_child
             ]
-        media.sort(key=lambda m: m.timestamp, reverse=True)
-        return self.paginate(req, media, self._render_each(req, viewer, "IGMedia"))
+        media = self._in_window(media, lambda m: m.timestamp, req)
+        return self.paginate(req, media, render)
 
     def _publishing_limit(
         self, req: Request, ctx: CallContext, viewer: Viewer, account: Any

@@ -7,6 +7,7 @@ A field that exists but has no value, or needs a permission the token lacks, is 
 
 import hashlib
 import math
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,56 @@ _RESTRICTED_USER_FIELDS = frozenset(
         "installed",
     }
 )
+
+
+# What a StoryAttachment (a Page post's `attachments`) and its parts may be asked for.
+ATTACHMENT_FIELDS = frozenset(
+    {
+        "description",
+        "media",
+        "media_type",
+        "subattachments",
+        "target",
+        "title",
+        "type",
+        "unshimmed_url",
+        "url",
+    }
+)
+_PART_FIELDS: dict[str, tuple[str, frozenset[str]]] = {
+    "target": ("StoryAttachmentTarget", frozenset({"id", "url", "unshimmed_url"})),
+    "media": ("StoryAttachmentMedia", frozenset({"image", "source"})),
+    "image": ("ImageSource", frozenset({"src", "width", "height"})),
+}
+
+
+def project(
+    value: dict[str, Any], specs: list[FieldSpec] | None, node_type: str, known: frozenset[str]
+) -> dict[str, Any]:
+    """The parts of a plain JSON value asked for by nested fields (`target{id}`), checked
+    against what that type has: an unknown name is Meta's nonexisting-field error."""
+    if specs is None:
+        return value
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name not in known:
+            raise nonexisting_field(spec.name, node_type)
+        if spec.name not in value:
+            continue
+        inner = value[spec.name]
+        if spec.name == "subattachments":
+            out[spec.name] = {
+                "data": [
+                    project(item, spec.children, "StoryAttachment", ATTACHMENT_FIELDS)
+                    for item in inner["data"]
+                ]
+            }
+        elif spec.name in _PART_FIELDS and isinstance(inner, dict):
+            part_type, part_known = _PART_FIELDS[spec.name]
+            out[spec.name] = project(inner, spec.children, part_type, part_known)
+        else:
+            out[spec.name] = inner
+    return out
 
 
 def engagement(object_id: str, created: float, now: float) -> dict[str, int]:
@@ -256,6 +307,13 @@ class Renderer:
             photo = self.state.photos.get(post.photo_ids[0])
             return (photo.source.url if photo else None) or self.picture_url(post.photo_ids[0])
 
+        def attachments(post: PostRecord, spec: FieldSpec) -> Any:
+            attachment = self.post_attachment(post)
+            if attachment is None:
+                return MISSING  # a text post carries nothing (Meta leaves the field out)
+            picked = project(attachment, spec.children, "StoryAttachment", ATTACHMENT_FIELDS)
+            return {"data": [picked]}
+
         def page_from(post: PostRecord, spec: FieldSpec) -> Any:
             page = self.state.pages.get(post.page_id)
             return {"name": page.name if page else "", "id": post.page_id}
@@ -272,12 +330,66 @@ class Renderer:
             "link": lambda p, s: p.link or MISSING,
             "object_id": lambda p, s: p.photo_ids[0] if len(p.photo_ids) == 1 else MISSING,
             "full_picture": full_picture,
+            "attachments": attachments,
             "from": page_from,
             "likes": lambda p, s: self._summary_edge("likes", counts(p), s),
             "comments": lambda p, s: self._summary_edge("comments", counts(p), s),
             "reactions": lambda p, s: self._summary_edge("reactions", counts(p), s),
             "shares": shares,
         }
+
+    def photo_attachment(self, photo: PhotoRecord, *, url: str) -> dict[str, Any]:
+        source = photo.source
+        attachment: dict[str, Any] = {
+            "media": {
+                "image": {
+                    "height": source.height or 0,
+                    "src": source.url or self.picture_url(photo.id),
+                    "width": source.width or 0,
+                }
+            },
+            "media_type": "photo",
+            "target": {"id": photo.id, "url": self.view_url(photo.id)},
+            "type": "photo",
+            "url": url,
+        }
+        if photo.caption:
+            attachment["description"] = photo.caption
+        return attachment
+
+    def post_attachment(self, post: PostRecord) -> dict[str, Any] | None:
+        """The one StoryAttachment of a Page post, in Meta's shape: a photo, an album of
+        photos (`subattachments`), or a shared link; None for a text post."""
+        photos = [self.state.photos[i] for i in post.photo_ids if i in self.state.photos]
+        if len(photos) == 1:
+            return self.photo_attachment(photos[0], url=self.view_url(photos[0].id))
+        if photos:
+            first = self.photo_attachment(photos[0], url="")
+            album: dict[str, Any] = {
+                "media": first["media"],
+                "media_type": "album",
+                "subattachments": {
+                    "data": [self.photo_attachment(p, url=self.view_url(p.id)) for p in photos]
+                },
+                "target": {"id": post.id.rpartition("_")[2], "url": self.view_url(post.id)},
+                "title": f"Photos from {self.state.pages[post.page_id].name}'s post",
+                "type": "album",
+                "url": self.view_url(post.id),
+            }
+            if post.message:
+                album["description"] = post.message
+            return album
+        if post.link:
+            host = urllib.parse.urlsplit(post.link).netloc
+            return {
+                "media_type": "link",
+                "target": {"url": post.link},
+                "title": host,
+                "type": "share",
+                "unshimmed_url": post.link,
+                "url": post.link,
+            }
+        return None
 
     def _photo_fields(self) -> dict[str, Resolver]:
         def counts(photo: PhotoRecord) -> dict[str, int]:

@@ -186,6 +186,16 @@ def view_page(state: SandboxState, object_id: str) -> str | None:
                 f"{escape(media.id)}</p><p>{escape(media.caption or '')}</p>{images}"
             )
             return _page(account.username, body)
+        photo = state.photos.get(object_id)
+        if photo is not None:
+            owner = state.pages[photo.page_id]
+            src = photo.source.url or f"/_sandbox/pictures/{photo.id}"
+            body = (
+                f"<h1>{escape(owner.name)}</h1><p class='muted'>{graph_time(photo.created_time)}"
+                f" · photo {escape(photo.id)}</p><p>{escape(photo.caption)}</p>"
+                f"<p><img alt='' style='max-width:100%' src='{escape(src)}'></p>"
+            )
+            return _page(owner.name, body)
         page_record = state.pages.get(object_id)
         if page_record is not None:
             return _page(page_record.name, f"<h1>{escape(page_record.name)}</h1>")

@@ -106,6 +106,10 @@ class Publisher:
             raise errors.page_publish_permission()
         if not claims.has_scope("pages_manage_posts", "pages_read_engagement"):
             raise errors.page_publish_permission()
+        # Checked on every call, not when the token was issued: a person who loses the task
+        # keeps a valid Page token that can no longer publish.
+        if "CREATE_CONTENT" not in page.tasks:
+            raise errors.page_task_required()
 
     def _require_ig_publisher(self, viewer: Viewer, account: IgAccountRecord) -> None:
         claims = viewer.claims
@@ -120,6 +124,9 @@ class Publisher:
             )
         if not claims.has_scope("instagram_basic", "instagram_content_publish"):
             raise errors.missing_permission("instagram_basic and instagram_content_publish")
+        page = self.state.pages.get(account.page_id)
+        if page is None or not {"CREATE_CONTENT", "MANAGE"} & set(page.tasks):
+            raise errors.ig_page_task_required()
 
     # --- Facebook Page ----------------------------------------------------------------------------
 
@@ -132,6 +139,7 @@ class Publisher:
         photo_ids: list[str],
         published: bool,
         status_type: str,
+        edge: str,
     ) -> PostRecord:
         number = self.state.next_number()
         images = [
@@ -148,9 +156,26 @@ class Publisher:
             created_time=self.state.now(),
             status_type=status_type,
             content_key=content_key(page.id, message, link, images),
+            edge=edge,
         )
         self.state.posts[post.id] = post
         return post
+
+    def _repeats_a_status(self, page: PageRecord, message: str) -> bool:
+        """Meta's duplicate check: the same status text as a feed post of this Page created
+        within `duplicate_window_seconds` (photo captions from /photos are not statuses)."""
+        window = self.state.config.duplicate_window_seconds
+        text = message.strip()
+        if window <= 0 or not text:
+            return False
+        horizon = self.state.now() - window
+        return any(
+            post.page_id == page.id
+            and post.edge == "feed"
+            and post.created_time >= horizon
+            and post.message.strip() == text
+            for post in self.state.posts.values()
+        )
 
     def page_feed(self, req: Request, ctx: CallContext, page: PageRecord, viewer: Viewer) -> Any:
         self._require_page_token(viewer, page)
@@ -177,6 +202,8 @@ class Publisher:
                         f"(#100) attached_media[{index}] must be an unpublished photo of this "
                         "Page that no post uses yet"
                     )
+            if self._repeats_a_status(page, message):
+                raise errors.duplicate_status()
             status_type = (
                 "added_photos" if media_ids else "shared_story" if link else "mobile_status_update"
             )
@@ -187,6 +214,7 @@ class Publisher:
                 photo_ids=media_ids,
                 published=published,
                 status_type=status_type,
+                edge="feed",
             )
             for media_id in media_ids:
                 self.state.photos[media_id].used_in_post_id = post.id
@@ -242,6 +270,7 @@ class Publisher:
                     photo_ids=[photo.id],
                     published=True,
                     status_type="added_photos",
+                    edge="photos",
                 )
                 photo.post_id = post.id
                 photo.used_in_post_id = post.id

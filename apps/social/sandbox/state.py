@@ -51,6 +51,10 @@ class SandboxConfig:
     fetch_timeout_seconds: float = 10.0
     # /me/accounts (and the Business Page lists) answer one empty page that still has `next`.
     empty_page_quirk: bool = False
+    # Meta's "(#506) Duplicate status message": a `POST /{page-id}/feed` whose message equals
+    # that of a feed post of the same Page created this many seconds ago or less is refused.
+    # Meta does not document its window; a day is what integrators report. 0: off.
+    duplicate_window_seconds: int = 86_400
     # Instagram publishing with a Page token of the linked Page only (Meta also takes a user
     # token with instagram_content_publish; this switch makes the sandbox the stricter one).
     ig_requires_page_token: bool = True
@@ -126,6 +130,12 @@ class UserRecord:
     email: str
 
 
+# The tasks a person can have on a Page (Meta's Page roles, split up).
+PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MANAGE", "MESSAGING", "MODERATE")
+# What the demo user can do on a Page unless told otherwise (a Page "editor": all but MANAGE).
+DEFAULT_PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE")
+
+
 @dataclass(slots=True)
 class PageRecord:
     id: str
@@ -138,9 +148,8 @@ class PageRecord:
     about: str = ""
     fan_count: int = 0
     username: str | None = None
-    tasks: list[str] = field(
-        default_factory=lambda: ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE"]
-    )
+    # The demo user's tasks on this Page (shown in `tasks`; publishing needs CREATE_CONTENT).
+    tasks: list[str] = field(default_factory=lambda: list(DEFAULT_PAGE_TASKS))
     extra: bool = False  # created through the control API, not part of the demo seed
 
 
@@ -189,6 +198,8 @@ class PostRecord:
     status_type: str
     # Identical content on the same Page: how the read-out exposes duplicate publishing.
     content_key: str = ""
+    # The edge that created it: "feed" (status, link, attached_media) or "photos".
+    edge: str = "feed"
 
 
 @dataclass(slots=True)
@@ -519,6 +530,12 @@ class SandboxState:
                 "clock_offset": self.clock_offset,
                 "extra_pages": [asdict(p) for p in self.pages.values() if p.extra],
                 "extra_ig_accounts": [asdict(a) for a in self.ig_accounts.values() if a.extra],
+                # Tasks changed at runtime on the demo Pages (extra Pages carry their own).
+                "page_tasks": {
+                    p.id: p.tasks
+                    for p in self.pages.values()
+                    if not p.extra and tuple(p.tasks) != DEFAULT_PAGE_TASKS
+                },
                 "posts": [asdict(p) for p in self.posts.values()],
                 "photos": [asdict(p) for p in self.photos.values()],
                 "containers": [asdict(c) for c in self.containers.values()],
@@ -564,6 +581,9 @@ class SandboxState:
                 for raw in data.get("extra_pages", []):
                     page = PageRecord(**raw)
                     self.pages[page.id] = page
+                for page_id, tasks in data.get("page_tasks", {}).items():
+                    if page_id in self.pages:
+                        self.pages[page_id].tasks = [str(t) for t in tasks]
                 for raw in data.get("extra_ig_accounts", []):
                     account = IgAccountRecord(**raw)
                     self.ig_accounts[account.id] = account
