@@ -15,6 +15,7 @@ from .nodes import container_status
 from .oauth import KNOWN_SCOPES
 from .state import (
     CONTAINER_FAULTS,
+    DEFAULT_EFFECT,
     DEFAULT_PAGE_TASKS,
     DEMO_USER_ID,
     FAULT_KINDS,
@@ -75,6 +76,7 @@ def parse_fault(data: Any) -> Fault:
     if not 0 < float(probability) <= 1:
         raise ControlError("probability is a number between 0 and 1")
     params = {k: v for k, v in data.items() if k not in FAULT_KEYS}
+    params["effect"] = _effect(kind, params.get("effect"))
     _check_params(kind, params)
     return Fault(
         id=new_fault_id(),
@@ -85,6 +87,24 @@ def parse_fault(data: Any) -> Fault:
         probability=float(probability),
         params=params,
     )
+
+
+def _effect(kind: str, raw: Any) -> str:
+    """`effect` made "before" or "after"; `true`/`false` (malformed's old switch) still work."""
+    default = DEFAULT_EFFECT[kind]
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        effect = "after" if raw else "before"
+    elif raw in ("before", "after"):
+        effect = str(raw)
+    else:
+        raise ControlError('effect is "before" (nothing is done) or "after" (the call acts)')
+    if kind in ("timeout_after_effect", "timeout_before_effect") and effect != default:
+        raise ControlError(f"a {kind} fault has effect {default!r}; use kind timeout with effect")
+    if kind in CONTAINER_FAULTS and effect != "after":
+        raise ControlError(f'a {kind} fault acts on the container created: effect is "after"')
+    return effect
 
 
 def _check_params(kind: str, params: dict[str, Any]) -> None:
