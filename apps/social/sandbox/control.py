@@ -13,8 +13,10 @@ from typing import Any
 from .context import graph_time
 from .nodes import container_status
 from .oauth import KNOWN_SCOPES
+from .publishing import content_key
 from .state import (
     CONTAINER_FAULTS,
+    DEFAULT_EFFECT,
     DEFAULT_PAGE_TASKS,
     DEMO_USER_ID,
     FAULT_KINDS,
@@ -24,6 +26,7 @@ from .state import (
     IgAccountRecord,
     IgMediaRecord,
     PageRecord,
+    PostRecord,
     SandboxState,
     coerce_config_value,
     new_fault_id,
@@ -75,6 +78,7 @@ def parse_fault(data: Any) -> Fault:
     if not 0 < float(probability) <= 1:
         raise ControlError("probability is a number between 0 and 1")
     params = {k: v for k, v in data.items() if k not in FAULT_KEYS}
+    params["effect"] = _effect(kind, params.get("effect"))
     _check_params(kind, params)
     return Fault(
         id=new_fault_id(),
@@ -85,6 +89,24 @@ def parse_fault(data: Any) -> Fault:
         probability=float(probability),
         params=params,
     )
+
+
+def _effect(kind: str, raw: Any) -> str:
+    """`effect` made "before" or "after"; `true`/`false` (malformed's old switch) still work."""
+    default = DEFAULT_EFFECT[kind]
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        effect = "after" if raw else "before"
+    elif raw in ("before", "after"):
+        effect = str(raw)
+    else:
+        raise ControlError('effect is "before" (nothing is done) or "after" (the call acts)')
+    if kind in ("timeout_after_effect", "timeout_before_effect") and effect != default:
+        raise ControlError(f"a {kind} fault has effect {default!r}; use kind timeout with effect")
+    if kind in CONTAINER_FAULTS and effect != "after":
+        raise ControlError(f'a {kind} fault acts on the container created: effect is "after"')
+    return effect
 
 
 def _check_params(kind: str, params: dict[str, Any]) -> None:
@@ -118,16 +140,48 @@ def _media_sources(state: SandboxState, media: IgMediaRecord) -> list[dict[str, 
     return [source.to_dict() for source in sources if source is not None]
 
 
+def _post_kind(post: PostRecord) -> str:
+    if len(post.photo_ids) > 1:
+        return "album"
+    if post.photo_ids:
+        return "photo"
+    return "link" if post.link else "text"
+
+
+def _media_key(state: SandboxState, media: IgMediaRecord) -> str:
+    """Same account, same caption, same images (by sha256 when fetched, else by URL)."""
+    container = state.containers.get(media.container_id)
+    ids = (container.children or [container.id]) if container else []
+    images = []
+    for container_id in ids:
+        child = state.containers.get(container_id)
+        if child is not None:
+            images.append((child.image.sha256 if child.image else None) or child.image_url or "")
+    return content_key(media.ig_user_id, media.caption or "", None, images)
+
+
+def _repeats(counter: Counter[Any]) -> int:
+    """How many items are extra copies of another one."""
+    return sum(count - 1 for key, count in counter.items() if count > 1 and key)
+
+
 def published(state: SandboxState, base_url: str) -> dict[str, Any]:
-    """Everything published, with enough detail to prove nothing was published twice."""
+    """Everything published, with enough detail to prove nothing was published twice: per post
+    and per Instagram media how many others carry the same content (and the same text)."""
     now = state.now()
     with state.lock:
         content = Counter(p.content_key for p in state.posts.values())
+        messages = Counter(
+            (p.page_id, p.message.strip()) if p.message.strip() else None
+            for p in state.posts.values()
+        )
         posts = [
             {
                 "id": p.id,
                 "target_id": p.page_id,
                 "target_name": state.pages[p.page_id].name if p.page_id in state.pages else "",
+                "kind": _post_kind(p),
+                "edge": p.edge,
                 "message": p.message,
                 "link": p.link,
                 "photo_ids": p.photo_ids,
@@ -141,6 +195,9 @@ def published(state: SandboxState, base_url: str) -> dict[str, Any]:
                 "permalink_url": f"{base_url}/_sandbox/view/{p.id}",
                 "content_key": p.content_key,
                 "same_content_count": content[p.content_key],
+                "same_message_count": messages[(p.page_id, p.message.strip())]
+                if p.message.strip()
+                else 1,
             }
             for p in sorted(state.posts.values(), key=lambda p: p.created_time)
         ]
@@ -179,6 +236,16 @@ def published(state: SandboxState, base_url: str) -> dict[str, Any]:
                     "publish_attempts": c.publish_attempts,
                 }
             )
+        top_media = sorted(
+            (m for m in state.ig_media.values() if not m.is_carousel_child),
+            key=lambda m: m.timestamp,
+        )
+        media_keys = {m.id: _media_key(state, m) for m in top_media}
+        media_content = Counter(media_keys.values())
+        captions = Counter(
+            (m.ig_user_id, (m.caption or "").strip()) if (m.caption or "").strip() else None
+            for m in top_media
+        )
         media = [
             {
                 "id": m.id,
@@ -195,11 +262,14 @@ def published(state: SandboxState, base_url: str) -> dict[str, Any]:
                 "timestamp": graph_time(m.timestamp),
                 "created_at": m.timestamp,
                 "permalink": f"{base_url}/_sandbox/view/{m.id}",
+                "content_key": media_keys[m.id],
+                "same_content_count": media_content[media_keys[m.id]],
+                "same_caption_count": captions[(m.ig_user_id, (m.caption or "").strip())]
+                if (m.caption or "").strip()
+                else 1,
             }
-            for m in sorted(state.ig_media.values(), key=lambda m: m.timestamp)
-            if not m.is_carousel_child
+            for m in top_media
         ]
-    duplicate_posts = sum(count - 1 for count in content.values() if count > 1)
     twice = [c["id"] for c in containers if c["publish_count"] > 1]
     return {
         "page_posts": posts,
@@ -208,10 +278,18 @@ def published(state: SandboxState, base_url: str) -> dict[str, Any]:
         "containers": containers,
         "summary": {
             "page_posts": len(posts),
+            "page_posts_by_kind": dict(Counter(p["kind"] for p in posts)),
             "photos": len(photos),
+            "photos_unattached": sum(
+                1 for p in photos if not p["published"] and not p["used_in_post_id"]
+            ),
             "instagram_media": len(media),
+            "instagram_media_by_type": dict(Counter(m["media_type"] for m in media)),
             "containers": len(containers),
-            "posts_with_repeated_content": duplicate_posts,
+            "posts_with_repeated_content": _repeats(content),
+            "posts_with_repeated_message": _repeats(messages),
+            "instagram_media_with_repeated_content": _repeats(media_content),
+            "instagram_media_with_repeated_caption": _repeats(captions),
             "containers_published_twice": twice,
         },
     }

@@ -88,10 +88,9 @@ def project(
     against what that type has: an unknown name is Meta's nonexisting-field error."""
     if specs is None:
         return value
+    _check_names(specs, node_type, known)
     out: dict[str, Any] = {}
     for spec in specs:
-        if spec.name not in known:
-            raise nonexisting_field(spec.name, node_type)
         if spec.name not in value:
             continue
         inner = value[spec.name]
@@ -108,6 +107,20 @@ def project(
         else:
             out[spec.name] = inner
     return out
+
+
+def _check_names(specs: list[FieldSpec], node_type: str, known: frozenset[str]) -> None:
+    """Every name asked for exists on its type, whether this value has it or not (Meta checks
+    the request, not the data)."""
+    for spec in specs:
+        if spec.name not in known:
+            raise nonexisting_field(spec.name, node_type)
+        if not spec.children:
+            continue
+        if spec.name == "subattachments":
+            _check_names(spec.children, "StoryAttachment", ATTACHMENT_FIELDS)
+        elif spec.name in _PART_FIELDS:
+            _check_names(spec.children, *_PART_FIELDS[spec.name])
 
 
 def engagement(object_id: str, created: float, now: float) -> dict[str, int]:

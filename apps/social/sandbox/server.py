@@ -37,6 +37,7 @@ from .state import (
     CONTAINER_FAULTS,
     DEMO_USER_ID,
     FAULT_KINDS,
+    TIMEOUT_FAULTS,
     VERSION_PREFIX,
     Fault,
     SandboxConfig,
@@ -279,23 +280,20 @@ class SandboxApp:
             self._hold(self._latency(req.method, req.path))
             fault = state.take_fault(req.method, req.path, CALL_FAULTS)
             self.graph.peek(req, ctx)
-            if fault is not None and fault.kind == "timeout_before_effect":
+            kind = fault.kind if fault is not None else None
+            after = fault is not None and fault.effect == "after"
+            if fault is not None and kind in TIMEOUT_FAULTS and not after:
                 self._hold(float(fault.params.get("seconds", 0)))
                 self._log(req, ctx, started, None, None, fault, dropped=True)
                 raise DropConnection
-            if fault is not None and fault.kind == "revoke_token":
+            if fault is not None and kind == "revoke_token" and not after:
                 self._revoke(ctx, fault)
-            # A malformed answer normally follows a call that took effect (`effect: false`: not).
-            takes_effect = not (
-                fault is not None
-                and fault.kind == "malformed"
-                and not fault.params.get("effect", True)
-            )
+            # An error, a throttle or a broken answer "before" the effect stands instead of the
+            # call; "after" it, the call is done first and its answer replaced.
+            instead = kind in ("error", "rate_limit", "malformed") and not after
             error: GraphError | None = None
             body: Any = None
-            if fault is not None and fault.kind in ("error", "rate_limit"):
-                error = self._fault_error(fault)
-            elif takes_effect:
+            if not instead:
                 error = self._throttle(ctx)
                 if error is None:
                     try:
@@ -305,9 +303,15 @@ class SandboxApp:
                     except Exception:
                         self._report_bug(req)
                         error = errors.unknown_error()
+            if fault is not None and kind in ("error", "rate_limit"):
+                if error is not None and after:
+                    ctx.notes["call_error"] = error.code
+                error = self._fault_error(fault)
+            if fault is not None and kind == "revoke_token" and after:
+                self._revoke(ctx, fault)
             response = self._build(req, ctx, body, error, fault)
             self._log(req, ctx, started, response.status, error, fault)
-            if fault is not None and fault.kind == "timeout_after_effect":
+            if fault is not None and kind in TIMEOUT_FAULTS:
                 self._hold(float(fault.params.get("seconds", 0)))
                 if not fault.params.get("respond", False):
                     raise DropConnection
@@ -474,9 +478,13 @@ class SandboxApp:
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
             "token": ctx.token_kind,
             "fault": fault.kind if fault else None,
+            "effect": fault.effect if fault else None,
             "dropped": dropped
             or bool(
-                fault and fault.kind == "timeout_after_effect" and not fault.params.get("respond")
+                fault
+                and fault.kind in TIMEOUT_FAULTS
+                and fault.effect == "after"
+                and not fault.params.get("respond")
             ),
         }
         entry.update(ctx.notes)

@@ -251,6 +251,7 @@ FAULT_KINDS = frozenset(
     {
         "error",
         "rate_limit",
+        "timeout",
         "timeout_after_effect",
         "timeout_before_effect",
         "malformed",
@@ -260,6 +261,21 @@ FAULT_KINDS = frozenset(
     }
 )
 CONTAINER_FAULTS = frozenset({"container_error", "container_expired"})
+TIMEOUT_FAULTS = frozenset({"timeout", "timeout_after_effect", "timeout_before_effect"})
+# Whether a fault strikes before the call takes effect (nothing is done) or after it (the post
+# is live, the container published, ...). Defaults keep each kind's historical meaning.
+EFFECTS = ("before", "after")
+DEFAULT_EFFECT = {
+    "error": "before",
+    "rate_limit": "before",
+    "timeout": "before",
+    "timeout_after_effect": "after",
+    "timeout_before_effect": "before",
+    "malformed": "after",
+    "container_error": "after",
+    "container_expired": "after",
+    "revoke_token": "before",
+}
 
 
 @dataclass(slots=True)
@@ -278,6 +294,11 @@ class Fault:
         if self.method not in ("*", method):
             return False
         return fnmatch.fnmatchcase(path, strip_version(self.path) if self.path != "*" else "*")
+
+    @property
+    def effect(self) -> str:
+        """ "before" or "after" the call's effect (see DEFAULT_EFFECT)."""
+        return str(self.params.get("effect") or DEFAULT_EFFECT.get(self.kind, "before"))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
