@@ -322,6 +322,8 @@ PUBLISHING_RETRY_BASE_SECONDS = env.int("PUBLISHING_RETRY_BASE_SECONDS", default
 PUBLISHING_BATCH_SIZE = env.int("PUBLISHING_BATCH_SIZE", default=200)
 # Waits up to this long are followed up by a delayed task; longer ones by the dispatcher.
 PUBLISHING_FOLLOW_UP_MAX_SECONDS = env.int("PUBLISHING_FOLLOW_UP_MAX_SECONDS", default=300)
+# A call whose outcome is unknown is reconciled this long after (Meta's lists may lag a little).
+PUBLISHING_UNKNOWN_RECHECK_SECONDS = env.int("PUBLISHING_UNKNOWN_RECHECK_SECONDS", default=30)
 INSTAGRAM_CONTAINER_POLL_SECONDS = env.int("INSTAGRAM_CONTAINER_POLL_SECONDS", default=60)
 INSTAGRAM_QUOTA_RETRY_SECONDS = env.int("INSTAGRAM_QUOTA_RETRY_SECONDS", default=3600)
 ENGAGEMENT_SYNC_DAYS = env.int("ENGAGEMENT_SYNC_DAYS", default=30)
@@ -360,6 +362,8 @@ FACEBOOK_SCOPES = env.list(
 )
 GRAPH_TIMEOUT_SECONDS = env.float("GRAPH_TIMEOUT_SECONDS", default=15.0)
 GRAPH_MAX_RETRIES = env.int("GRAPH_MAX_RETRIES", default=3)
+# Items asked for per result page of a listing (Meta's default is 25, its maximum 100).
+GRAPH_PAGE_SIZE = env.int("GRAPH_PAGE_SIZE", default=100)
 
 # django-allauth's Facebook provider does the OAuth dance for "Log in with Facebook" and for
 # "Connect Facebook" (process=connect, which asks for FACEBOOK_SCOPES on top). It reads these

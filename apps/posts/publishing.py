@@ -56,7 +56,6 @@ from apps.social.services import accounts_mark_needs_reauth
 logger = structlog.get_logger(__name__)
 P = Publication.Status
 K = PublicationEvent.Kind
-UNKNOWN_RECHECK_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,7 @@ def publication_run(*, claim: Claim) -> str | None:
         outcome = NeedsReauth(f"{account} has no access token: reconnect it, then retry.")
     except Exception as exc:  # an unexpected failure must not lose the publication
         logger.exception("publication_step_crashed", publication_id=publication.pk)
-        outcome = Retry(UNKNOWN_RECHECK_SECONDS, f"Unexpected error: {type(exc).__name__}")
+        outcome = Retry(settings.PUBLISHING_UNKNOWN_RECHECK_SECONDS, f"Unexpected error: {type(exc).__name__}")
         if journal.marked:
             outcome = Unknown(outcome.error)
     if reconciled and isinstance(outcome, Unknown) and outcome.answer == "GraphDuplicateError":
@@ -291,10 +290,10 @@ def _record(
         to, kind = P.WAITING, K.CHECKING
         fields.update(
             last_error=outcome.error,
-            next_attempt_at=now + timedelta(seconds=UNKNOWN_RECHECK_SECONDS),
+            next_attempt_at=now + timedelta(seconds=settings.PUBLISHING_UNKNOWN_RECHECK_SECONDS),
             wait_reason="Checking with the network whether the post went out before trying again.",
         )
-        follow_up = UNKNOWN_RECHECK_SECONDS
+        follow_up = settings.PUBLISHING_UNKNOWN_RECHECK_SECONDS
     elif isinstance(outcome, Retry) and publication.attempts >= settings.PUBLISHING_MAX_ATTEMPTS:
         to, kind = P.FAILED, K.FAILED
         fields.update(

@@ -559,9 +559,7 @@ def test_list_page_posts_for_reconciliation(
     )
     since = datetime(2026, 11, 19, tzinfo=UTC)
 
-    posts = graph.list_page_posts(
-        page_id="1", page_token=PAGE_TOKEN, since=since, limit=10, client=client
-    )
+    posts = graph.list_page_posts(page_id="1", page_token=PAGE_TOKEN, since=since, client=client)
 
     assert posts[0] == graph.PagePost(
         id="1_99",
@@ -571,7 +569,7 @@ def test_list_page_posts_for_reconciliation(
     )
     assert posts[1].message is None
     params = route.calls.last.request.url.params
-    assert (params["since"], params["limit"]) == (str(int(since.timestamp())), "10")
+    assert (params["since"], params["limit"]) == (str(int(since.timestamp())), "100")
 
 
 # --- Instagram publishing --------------------------------------------------------------------
@@ -749,7 +747,9 @@ def test_list_ig_media(client: graph.GraphClient, meta: respx.MockRouter) -> Non
         }
     )
 
-    media = graph.list_ig_media(ig_user_id="171", token=PAGE_TOKEN, client=client)
+    media = graph.list_ig_media(
+        ig_user_id="171", token=PAGE_TOKEN, since=datetime(2026, 11, 1, tzinfo=UTC), client=client
+    )
 
     assert media == (
         graph.IgMedia(

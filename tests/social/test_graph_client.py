@@ -10,6 +10,7 @@ import logging
 import pickle
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -641,7 +642,9 @@ def test_one_log_line_per_http_call_with_the_endpoint_template(
     route = meta.get("/me")
     route.side_effect = [httpx.Response(500, json=graph_error(2)), httpx.Response(200, json={})]
 
-    graph.list_page_posts(page_id="123", page_token=PAGE_TOKEN, client=client)
+    graph.list_page_posts(
+        page_id="123", page_token=PAGE_TOKEN, since=datetime(2026, 1, 1, tzinfo=UTC), client=client
+    )
     with pytest.raises(GraphMalformedResponseError):
         graph.get_me(user_token=USER_TOKEN, client=client)
 

@@ -5,6 +5,7 @@ Each test runs its own `SandboxServer(port=0)`; the client is pointed at it with
 """
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +25,8 @@ from apps.social.sandbox import (
 )
 
 REDIRECT = "http://app.example/accounts/facebook/login/callback/"
+# Reconciliation windows start shortly before a publish; these tests look at the last day.
+SINCE = datetime.now(UTC) - timedelta(days=1)
 
 
 class Sandbox:
@@ -142,7 +145,9 @@ def test_publish_to_a_page_and_read_it_back(sandbox: Sandbox, client: graph.Grap
         attached_media_ids=(photo.id,),
         client=client,
     )
-    posts = graph.list_page_posts(page_id=BISTRO_PAGE_ID, page_token=token, client=client)
+    posts = graph.list_page_posts(
+        page_id=BISTRO_PAGE_ID, page_token=token, since=SINCE, client=client
+    )
     engagement = graph.get_page_post_engagement(post_id=post.id, token=token, client=client)
 
     assert post.id in {p.id for p in posts}
@@ -174,7 +179,7 @@ def test_publish_to_instagram_through_a_container(
     )
     after = graph.get_ig_publishing_limit(ig_user_id=BISTRO_IG_ID, token=token, client=client)
     done = graph.get_ig_container_status(container_id=container.id, token=token, client=client)
-    listed = graph.list_ig_media(ig_user_id=BISTRO_IG_ID, token=token, client=client)
+    listed = graph.list_ig_media(ig_user_id=BISTRO_IG_ID, token=token, since=SINCE, client=client)
     engagement = graph.get_ig_media_engagement(media_id=media.id, token=token, client=client)
 
     assert ready.is_ready
@@ -197,7 +202,9 @@ def test_a_timeout_after_the_post_took_effect_is_reconciled_not_retried(
         )
 
     assert caught.value.outcome_unknown
-    posts = graph.list_page_posts(page_id=BISTRO_PAGE_ID, page_token=token, client=client)
+    posts = graph.list_page_posts(
+        page_id=BISTRO_PAGE_ID, page_token=token, since=SINCE, client=client
+    )
     assert [p.message for p in posts].count("Exactly once") == 1
 
 
@@ -215,7 +222,7 @@ def test_rate_limits_carry_the_estimate_from_the_usage_header(
     sandbox.fault(kind="rate_limit", match="GET /*/posts", code=80001, minutes=9)
 
     with pytest.raises(graph.GraphRateLimitError) as caught:
-        graph.list_page_posts(page_id=BISTRO_PAGE_ID, page_token=token, client=client)
+        graph.list_page_posts(page_id=BISTRO_PAGE_ID, page_token=token, since=SINCE, client=client)
 
     assert caught.value.code == 80001
     assert caught.value.retry_after == 9 * 60

@@ -83,6 +83,7 @@ class GraphConfig:
                 getattr(settings, "GRAPH_CONNECT_TIMEOUT_SECONDS", min(timeout, 5.0))
             ),
             "max_retries": int(getattr(settings, "GRAPH_MAX_RETRIES", 3)),
+            "page_size": int(getattr(settings, "GRAPH_PAGE_SIZE", 100)),
         }
         values.update(overrides)
         return cls(**values)
