@@ -201,9 +201,10 @@ def publication_run(*, claim: Claim) -> str | None:
         outcome = NeedsReauth(f"{account} has no access token: reconnect it, then retry.")
     except Exception as exc:  # an unexpected failure must not lose the publication
         logger.exception("publication_step_crashed", publication_id=publication.pk)
-        outcome = Retry(settings.PUBLISHING_UNKNOWN_RECHECK_SECONDS, f"Unexpected error: {type(exc).__name__}")
-        if journal.marked:
-            outcome = Unknown(outcome.error)
+        error = f"Unexpected error: {type(exc).__name__}"
+        recheck = settings.PUBLISHING_UNKNOWN_RECHECK_SECONDS
+        # Past the mark, the call may have gone out: the outcome is unknown, not a failure.
+        outcome = Unknown(error) if journal.marked else Retry(recheck, error)
     if reconciled and isinstance(outcome, Unknown) and outcome.answer == "GraphDuplicateError":
         # The Page has no such post since the attempt began, yet Meta refuses the text as a
         # duplicate: an older identical post. The refusal stands.
