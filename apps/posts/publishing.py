@@ -289,6 +289,7 @@ def _record(
         )
     elif isinstance(outcome, Unknown):
         to, kind = P.WAITING, K.CHECKING
+        note = outcome.error
         fields.update(
             last_error=outcome.error,
             next_attempt_at=now + timedelta(seconds=settings.PUBLISHING_UNKNOWN_RECHECK_SECONDS),
