@@ -22,3 +22,13 @@ def _worker_metrics(sender: object = None, **kwargs: object) -> None:
 
     pool = getattr(sender, "pool_cls", None)  # a class (celery.concurrency.prefork…) or a name
     worker_metrics_setup(pool=getattr(pool, "__module__", str(pool)))
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _recycle_database_connections(**kwargs: object) -> None:
+    """Around each task, what Django does around each request: close this thread's connections
+    that are too old (CONN_MAX_AGE) or broke, keep the others (see CELERY_DB_REUSE_MAX)."""
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -542,6 +542,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes every database connection before and after each task unless this
+# is set (then it closes them every 2 x N tasks). Workers keep their connections instead and
+# recycle them by Django's own rules, CONN_MAX_AGE and the health checks (config/celery.py):
+# opening a PostgreSQL connection per task was a third of a publication's cost (bench/publish).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_STRUCTLOG_CELERY_ENABLED = True

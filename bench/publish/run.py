@@ -263,6 +263,138 @@ FAULTS: list[dict[str, Any]] = [
 ]
 
 
+# --- Where a publication's time goes ------------------------------------------------------------
+
+
+def _one_page(cfg: Config, name: str) -> Any:
+    """A Page of its own (outside the timed run), connected with a minted Page token."""
+    from apps.accounts.models import Tenant
+    from apps.social.models import AccessToken, ConnectedAccount
+
+    page = control(cfg, "POST", "pages", {"count": 1, "instagram": False})["pages"][0]
+    token = control(cfg, "POST", "tokens", {"kind": "page", "page_id": page["id"]})
+    tenant = Tenant.objects.get(slug="bench-bistro")
+    account = ConnectedAccount.objects.create(
+        tenant=tenant,
+        platform="facebook_page",
+        platform_id=page["id"],
+        name=name,
+        facebook_user_id="100000000000001",
+    )
+    AccessToken.objects.create(
+        tenant=tenant,
+        account=account,
+        kind="page",
+        facebook_user_id="100000000000001",
+        token=token["access_token"],
+    )
+    return account
+
+
+def breakdown(cfg: Config, sample: int = 40) -> dict[str, Any]:
+    """Graph calls and database round-trips per publication, counted in this process on `sample`
+    publications of their own (the timed run's mix: one Facebook text post each): the claim of
+    the batch, then one run each. Round-trips = SQL statements + BEGIN and COMMIT of each
+    transaction (psycopg sends those apart)."""
+    from django.db import connection
+
+    from apps.accounts.models import Membership
+    from apps.posts import publishing, services
+    from apps.social.graph import add_graph_call_observer, remove_graph_call_observer
+
+    account = _one_page(cfg, "Breakdown Page")
+    membership = Membership.objects.get(tenant=account.tenant)
+    for i in range(sample):
+        post = services.post_create(
+            membership=membership,
+            data=services.PostInput(caption=f"Breakdown #{i:03d}", target_ids=[account.pk]),
+        )
+        services.post_submit(membership=membership, post=post)
+    ids = list(
+        account.publications.values_list("pk", flat=True)  # type: ignore[attr-defined]
+    )
+    statements: Counter[str] = Counter()
+    graph_calls: list[Any] = []
+    commits = 0
+    real_commit = connection._commit
+
+    def count_commit() -> None:
+        nonlocal commits
+        commits += 1
+        real_commit()
+
+    def count_statement(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements[sql.split(" ", 1)[0].upper()] += 1
+        return execute(sql, params, many, context)
+
+    connection.ensure_connection()
+    connection._commit = count_commit  # type: ignore[method-assign]
+    add_graph_call_observer(graph_calls.append)
+    try:
+        with connection.execute_wrapper(count_statement):
+            claims = publishing.publications_claim_due(ids=ids, limit=len(ids))
+            claim_statements, claim_commits = sum(statements.values()), commits
+            statements.clear()
+            commits = 0
+            for claim in claims:
+                publishing.publication_run(claim=claim)
+    finally:
+        remove_graph_call_observer(graph_calls.append)
+        connection._commit = real_commit  # type: ignore[method-assign]
+    n = len(claims)
+    assert n == sample, f"claimed {n} of {sample}"  # noqa: S101 - a broken measurement
+    run_statements = sum(statements.values())
+    per = {
+        "claim_round_trips": round((claim_statements + 2 * claim_commits) / n, 2),
+        "run_statements": round(run_statements / n, 2),
+        "run_transactions": round(commits / n, 2),
+        "run_round_trips": round((run_statements + 2 * commits) / n, 2),
+        "graph_calls": round(len(graph_calls) / n, 2),
+    }
+    per["round_trips"] = round(per["claim_round_trips"] + per["run_round_trips"], 2)
+    return {
+        "sample": n,
+        "page_id": account.platform_id,
+        "per_publication": per,
+        "run_statements_by_kind": {k: round(v / n, 2) for k, v in statements.most_common()},
+        "graph_calls_by_endpoint": dict(
+            Counter(f"{c.method} {c.endpoint}" for c in graph_calls).most_common()
+        ),
+    }
+
+
+def bare_baseline(cfg: Config, count: int) -> dict[str, Any]:
+    """What latency x concurrency allows on this machine right now: the same Graph calls as a
+    publication (POST /{page}/feed, then GET /{post} for the permalink) through the product's
+    Graph client from `workers x concurrency` threads, with no engine, database or Celery."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from apps.social import graph
+
+    account = _one_page(cfg, "Baseline Page")
+    token = account.tokens.get().token  # type: ignore[attr-defined]
+    page_id = account.platform_id
+
+    def publish(i: int) -> None:
+        post = graph.publish_page_post(
+            page_id=page_id, page_token=token, message=f"Baseline #{i:05d}"
+        )
+        graph.get_page_post_engagement(post_id=post.id, token=token)
+
+    threads = cfg.workers * cfg.concurrency
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(publish, range(count)))
+    seconds = time.monotonic() - started
+    return {
+        "publications": count,
+        "threads": threads,
+        "seconds": round(seconds, 2),
+        "per_s": round(count / seconds, 1),
+        "page_id": page_id,
+    }
+
+
 # --- The run -------------------------------------------------------------------------------------
 
 
@@ -350,18 +482,19 @@ def run(
     }
 
 
-def verify(cfg: Config) -> dict[str, Any]:
+def verify(cfg: Config, *, outside: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Duplicates and losses of the timed run (the Pages in `outside` are not part of it)."""
     from apps.posts.models import Publication
 
     out = control(cfg, "GET", "published")
-    posts = out.get("page_posts", [])
+    posts = [p for p in out.get("page_posts", []) if p.get("target_id") not in outside]
     by_message = Counter(p.get("message", "") for p in posts)
     duplicates = sorted(m for m, n in by_message.items() if n > 1)
     ids_by_message: dict[str, str] = {p.get("message", ""): p["id"] for p in posts}
     pubs = list(
-        Publication.objects.select_related("post").values(
-            "pk", "status", "last_error", "platform_post_id", "attempts", "post__caption"
-        )
+        Publication.objects.exclude(account__platform_id__in=outside)
+        .select_related("post")
+        .values("pk", "status", "last_error", "platform_post_id", "attempts", "post__caption")
     )
     not_final = [p for p in pubs if p["status"] not in ("published", "failed")]
     failed_silently = [p for p in pubs if p["status"] == "failed" and not p["last_error"]]
@@ -447,7 +580,11 @@ def main() -> int:
         seeding = seed(cfg)
         print(f"seeded in {seeding['seconds']} s; counts {dict(counts())}", flush=True)
         measured = run(cfg, log_dir)
-        checked = verify(cfg)
+        # After the timed run, on Pages of their own: the same calls with no engine (what this
+        # machine allows right now), and the engine's cost per publication, counted.
+        baseline = bare_baseline(cfg, count=min(cfg.publications, 500))
+        costs = breakdown(cfg)
+        checked = verify(cfg, outside=frozenset({baseline["page_id"], costs["page_id"]}))
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
@@ -476,6 +613,9 @@ def main() -> int:
         "throughput_per_s": round(throughput, 1),
         "ideal_per_s": round(ideal, 1),
         "ratio": round(throughput / ideal, 3),
+        "baseline": baseline,
+        "ratio_to_baseline": round(throughput / baseline["per_s"], 3),
+        "breakdown": costs,
         "max_in_flight": measured["sandbox_stats"].get("max_in_flight"),
     }
     path = RESULTS / f"publish-{stamp}.json"
@@ -492,6 +632,13 @@ def main() -> int:
         f"| {checked['failed']} | {measured['drain_seconds']} | {result['throughput_per_s']} "
         f"| {result['ideal_per_s']} | {result['ratio']} | {result['max_in_flight']} |"
     )
+    print(
+        f"\nbaseline (same calls, {baseline['threads']} threads, no engine): "
+        f"{baseline['per_s']}/s -> engine/baseline {result['ratio_to_baseline']}"
+    )
+    print(f"per publication: {costs['per_publication']}")
+    print(f"run statements by kind: {costs['run_statements_by_kind']}")
+    print(f"graph calls: {costs['graph_calls_by_endpoint']}")
     print(f"\nfailed reasons: {checked['failed_reasons']}")
     print(f"events: {measured['events']}")
     print(f"raw: {path.relative_to(ROOT)}")
