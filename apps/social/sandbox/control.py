@@ -38,6 +38,10 @@ DEFAULT_SCOPES = (
     "business_management",
 )
 MALFORMED_VARIANTS = ("html", "truncated", "wrong_shape", "empty")
+# The tasks a person can have on a Page (Meta's names), for `POST /_sandbox/pages[/{id}]`.
+PAGE_TASKS = frozenset(
+    {"MANAGE", "CREATE_CONTENT", "MODERATE", "MESSAGING", "ADVERTISE", "ANALYZE"}
+)
 FAULT_KEYS = frozenset({"kind", "method", "path", "match", "times", "probability"})
 
 
@@ -249,11 +253,20 @@ def mint_token(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def _page_tasks(data: dict[str, Any]) -> list[str]:
+    tasks = data.get("tasks")
+    if not isinstance(tasks, list) or any(t not in PAGE_TASKS for t in tasks):
+        raise ControlError(f"tasks is a list of {sorted(PAGE_TASKS)}")
+    return list(dict.fromkeys(tasks))
+
+
 def add_pages(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
-    """More Pages for the demo user (benchmarks publish to a hundred accounts)."""
+    """More Pages for the demo user (benchmarks publish to a hundred accounts), optionally with
+    the user's `tasks` on them (e.g. only ANALYZE)."""
     count = data.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
         raise ControlError("count is an integer from 1 to 1000")
+    tasks = _page_tasks(data) if "tasks" in data else None
     with_instagram = bool(data.get("instagram", True))
     in_accounts = bool(data.get("in_accounts", True))
     prefix = str(data.get("name_prefix") or "Load Test Page")
@@ -272,8 +285,10 @@ def add_pages(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
                 in_accounts=in_accounts,
                 extra=True,
             )
+            if tasks is not None:
+                page.tasks = list(tasks)
             state.pages[page_id] = page
-            entry: dict[str, Any] = {"id": page_id, "name": page.name}
+            entry: dict[str, Any] = {"id": page_id, "name": page.name, "tasks": list(page.tasks)}
             if ig_id:
                 username = f"loadtest{number}"
                 state.ig_accounts[ig_id] = IgAccountRecord(
@@ -285,6 +300,19 @@ def add_pages(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
             created.append(entry)
         state.save()
     return {"pages": created}
+
+
+def change_page(state: SandboxState, page_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Change what the demo user may do on a Page while the server runs (a Page admin giving or
+    taking away a task): `{"tasks": [...]}`."""
+    tasks = _page_tasks(data)
+    with state.lock:
+        page = state.pages.get(page_id)
+        if page is None:
+            raise ControlError(f"no Page {page_id}", status=404)
+        page.tasks = tasks
+        state.save()
+        return {"id": page.id, "name": page.name, "tasks": list(page.tasks)}
 
 
 def signed_request(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
@@ -380,7 +408,9 @@ def handle_control(
             }
     if name == "tokens" and method == "POST":
         return 200, mint_token(state, body)
-    if name == "pages" and method == "POST":
+    if name == "pages" and method == "POST" and len(parts) == 2:
+        return 200, change_page(state, parts[1], body)
+    if name == "pages" and method == "POST" and len(parts) == 1:
         return 200, add_pages(state, body)
     if name == "signed_request" and method == "POST":
         return 200, signed_request(state, body)
