@@ -592,7 +592,8 @@ def accounts_mark_needs_reauth(
 
 def _who_connected(account: ConnectedAccount) -> str:
     user = account.connected_by
-    return f"the Facebook login of {user.email}" if user else "the Facebook login that connected it"
+    signed_in = f" (signed in here as {user.email})" if user else ""
+    return f"the Facebook user who connected it{signed_in}"
 
 
 def _task_lost_reason(account: ConnectedAccount, tasks: tuple[str, ...]) -> str:
@@ -604,11 +605,12 @@ def _task_lost_reason(account: ConnectedAccount, tasks: tuple[str, ...]) -> str:
         page = account.metadata.get("page_name") or (account.parent.name if account.parent else "")
         return (
             f"It is published through the Page “{page}”, on which {_who_connected(account)} can "
-            f"only {_tasks_phrase(tasks)} now, so nothing can be posted. {fix}"
+            f"now only {_tasks_phrase(tasks)}, so nothing can be posted. {fix}"
         )
+    who = _who_connected(account)
     return (
-        f"{_who_connected(account).capitalize()} can only {_tasks_phrase(tasks)} this Page now, "
-        f"so nothing can be posted. {fix}"
+        f"{who[0].upper()}{who[1:]} can now only {_tasks_phrase(tasks)} this Page, so nothing "
+        f"can be posted. {fix}"
     )
 
 

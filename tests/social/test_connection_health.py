@@ -186,7 +186,7 @@ def test_a_page_that_loses_create_content_stops_publishing_until_the_task_is_bac
     assert counts == {"valid": 3, "invalid": 0}  # every token still works...
     assert statuses() == {"facebook_page": "no_permission", "instagram_business": "no_permission"}
     page.refresh_from_db()
-    assert "can only analyze this Page now" in page.status_reason
+    assert "can now only analyze this Page" in page.status_reason
     assert "Reconnecting does not help" in page.status_reason
     assert page.metadata["tasks"] == ["ANALYZE"]
     assert TokenEvent.objects.filter(kind="task_missing").count() == 2
@@ -223,7 +223,7 @@ def test_a_page_that_loses_create_content_stops_publishing_until_the_task_is_bac
     assert statuses()["facebook_page"] == "no_permission"  # not turned into "reconnect"
     detail = text_of(client.get(f"/posts/{post.pk}/").content)
     assert "No permission to post" in detail
-    assert "can only analyze this Page now" in detail
+    assert "can now only analyze this Page" in detail
 
     # The admin gives the task back; "Check again" makes both accounts active again.
     control(f"pages/{BISTRO_PAGE_ID}", {"tasks": ALL_TASKS})
