@@ -24,6 +24,7 @@ def overview(request: TenantRequest) -> HttpResponse:
     of engagement. A constant number of queries whatever the amount of data."""
     tenant = request.tenant
     accounts = list(social_selectors.account_list(tenant=tenant, include_disconnected=False))
+    logins = social_selectors.facebook_login_list(tenant=tenant, accounts=accounts)
     engagement = post_selectors.engagement_daily(tenant=tenant, days=ENGAGEMENT_DAYS)
     return render(
         request,
@@ -35,6 +36,10 @@ def overview(request: TenantRequest) -> HttpResponse:
             "needs_reauth_count": sum(
                 a.status == ConnectedAccount.Status.NEEDS_REAUTH for a in accounts
             ),
+            "no_permission_count": sum(
+                a.status == ConnectedAccount.Status.NO_PERMISSION for a in accounts
+            ),
+            "logins_to_renew": [login for login in logins if login.needs_reconnect],
             "upcoming": post_selectors.post_list_upcoming(tenant=tenant),
             "results": post_selectors.publication_list_recent(tenant=tenant),
             "engagement": engagement,

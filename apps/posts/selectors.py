@@ -247,6 +247,11 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
                 f"{account} needs reconnection: nothing can be published to it until an owner "
                 "or manager reconnects it."
             )
+        elif account.status == ConnectedAccount.Status.NO_PERMISSION:
+            warnings.append(
+                f"{account} cannot be posted to until a Page admin gives back the “Create "
+                "content” task on its Page (reconnecting does not help)."
+            )
     networks = []
     for platform, adapter in ADAPTERS.items():
         chosen = [a for a in accounts if a.platform == platform]

@@ -20,6 +20,9 @@ class ConnectedAccount(TenantOwnedModel):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         NEEDS_REAUTH = "needs_reauth", "Needs reconnection"
+        # The token works, but the person who connected the Page lost the "Create content" task
+        # on it: a Page admin must give it back (reconnecting cannot), then "Check again".
+        NO_PERMISSION = "no_permission", "No permission to post"
         DISCONNECTED = "disconnected", "Disconnected"
 
     platform = models.CharField(max_length=32, choices=Platform.choices)
@@ -66,6 +69,25 @@ class ConnectedAccount(TenantOwnedModel):
         handle = f"@{self.username}" if self.username else self.name
         return f"{handle} ({self.get_platform_display()})"
 
+    @property
+    def page_id(self) -> str:
+        """The Facebook Page whose token and tasks this account publishes with (for an
+        Instagram account: its linked Page)."""
+        if self.platform == Platform.FACEBOOK_PAGE:
+            return self.platform_id
+        return str(self.metadata.get("page_id") or (self.parent.platform_id if self.parent else ""))
+
+    @property
+    def publishing_refusal(self) -> str | None:
+        """Why nothing can be published to this account now, for people; None when it can."""
+        if self.status == self.Status.ACTIVE:
+            return None
+        if self.status == self.Status.NEEDS_REAUTH:
+            return f"{self} needs reconnecting: reconnect it, then retry."
+        if self.status == self.Status.NO_PERMISSION:
+            return f"{self} cannot be published to: {self.status_reason}"
+        return f"{self} is disconnected: reconnect it, then retry."
+
 
 class AccessToken(TenantOwnedModel):
     """A Graph API token, encrypted at rest. The plaintext never reaches logs, admin or the API."""
@@ -88,6 +110,12 @@ class AccessToken(TenantOwnedModel):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_code = models.IntegerField(null=True, blank=True)
+    invalid_since = models.DateTimeField(
+        null=True, blank=True, help_text="When Facebook first refused it; empty while it works."
+    )
+    # A user token: when the owners were e-mailed that the Facebook login needs renewing (once
+    # per token; a reconnect or a refresh replaces the token and clears it).
+    owners_warned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,6 +150,10 @@ class TokenEvent(TenantOwnedModel):
         CHECKED = "checked", "Checked"
         CHECK_FAILED = "check_failed", "Check failed"
         NEEDS_REAUTH = "needs_reauth", "Needs reconnection"
+        TASK_MISSING = "task_missing", "Create content task missing"
+        TASK_RESTORED = "task_restored", "Create content task restored"
+        USER_TOKEN_EXPIRING = "user_token_expiring", "Facebook login expires soon"
+        USER_TOKEN_INVALID = "user_token_invalid", "Facebook login expired or revoked"
         DISCONNECTED = "disconnected", "Disconnected"
         REVOKED = "revoked", "Revoked at Facebook"
         DEAUTHORIZED = "deauthorized", "App removed on Facebook"

@@ -6,7 +6,9 @@ last) and writes its rows in a short transaction of its own.
 
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,12 +32,23 @@ from apps.social.models import (
     Platform,
     TokenEvent,
 )
+from apps.social.selectors import WARN_WHEN_LOGIN_EXPIRES_WITHIN
 from apps.webhooks.services import account_event_data, webhook_event_emit
 
 logger = structlog.get_logger(__name__)
 
 PENDING_CONNECTION_TTL = timedelta(minutes=30)
 REFRESH_WHEN_EXPIRING_WITHIN = timedelta(days=7)
+
+# What someone may do on a Page, in the words of "You can only ... this Page".
+_TASK_VERBS = {
+    "MANAGE": "manage",
+    "CREATE_CONTENT": "create content on",
+    "MODERATE": "moderate",
+    "MESSAGING": "send messages as",
+    "ADVERTISE": "advertise on",
+    "ANALYZE": "analyze",
+}
 
 
 def _require_manager(membership: Membership) -> None:
@@ -80,6 +93,66 @@ class DiscoveredPage:
     category: str
     picture_url: str
     instagram: DiscoveredInstagram | None
+    # What the person may do on the Page (Meta's tasks); None when Meta did not say.
+    tasks: tuple[str, ...] | None = None
+    # Why neither the Page nor its Instagram account can be connected; "" when they can.
+    not_connectable_reason: str = ""
+    instagram_not_connectable_reason: str = ""
+
+    @property
+    def connectable(self) -> bool:
+        return not self.not_connectable_reason
+
+
+def _tasks_phrase(tasks: Iterable[str]) -> str:
+    """ "analyze" / "moderate and analyze" / "..." for the tasks someone has on a Page."""
+    verbs = [_TASK_VERBS[t] for t in _TASK_VERBS if t in set(tasks)]
+    if not verbs:
+        return "see"
+    return verbs[0] if len(verbs) == 1 else ", ".join(verbs[:-1]) + " and " + verbs[-1]
+
+
+def _record_tasks(record: dict[str, Any]) -> tuple[str, ...] | None:
+    return tuple(record["tasks"]) if record.get("tasks") else None
+
+
+def _record_connectable(record: dict[str, Any]) -> bool:
+    """A Page (and its Instagram account) can be connected unless Meta says the person may not
+    create content on it. When Meta did not say, the daily check decides later."""
+    tasks = _record_tasks(record)
+    return tasks is None or graph.can_publish(tasks)
+
+
+def _page_task_reason(record: dict[str, Any]) -> str:
+    if _record_connectable(record):
+        return ""
+    return (
+        f"You can only {_tasks_phrase(_record_tasks(record) or ())} this Page: ask a Page admin "
+        "to give you the “Create content” task on it, then reconnect."
+    )
+
+
+def _instagram_task_reason(record: dict[str, Any]) -> str:
+    if _record_connectable(record):
+        return ""
+    return (
+        f"It is published with the Page “{record['name']}”, where you can only "
+        f"{_tasks_phrase(_record_tasks(record) or ())}: ask a Page admin to give you the "
+        "“Create content” task on that Page, then reconnect."
+    )
+
+
+def _discovered_tasks(page: graph.FacebookPage) -> list[str] | None:
+    """The Page's tasks from the listing, or (when the listing left them out) from the Page
+    itself; None when Meta does not say."""
+    if page.tasks:
+        return list(page.tasks)
+    try:
+        tasks = graph.get_page_tasks(page_id=page.id, page_token=page.access_token)
+    except graph.GraphError as exc:
+        logger.info("page_tasks_unavailable", page_id=page.id, error=exc.technical_summary)
+        return None
+    return list(tasks) if tasks else None
 
 
 def _page_record(page: graph.FacebookPage) -> dict[str, Any]:
@@ -89,7 +162,7 @@ def _page_record(page: graph.FacebookPage) -> dict[str, Any]:
         "access_token": page.access_token,
         "category": page.category or "",
         "picture_url": page.picture_url or "",
-        "tasks": list(page.tasks),
+        "tasks": _discovered_tasks(page),
         "instagram": (
             {
                 "id": page.instagram.id,
@@ -131,7 +204,8 @@ def connection_discover(*, pending: PendingConnection) -> list[DiscoveredPage]:
 
 
 def pending_pages(*, pending: PendingConnection) -> list[DiscoveredPage]:
-    """The discovered Pages without their tokens, for the page that lets the owner choose."""
+    """The discovered Pages without their tokens, for the page that lets the owner choose; each
+    says whether it can be connected (the person must be able to create content on the Page)."""
     return [
         DiscoveredPage(
             id=r["id"],
@@ -139,6 +213,9 @@ def pending_pages(*, pending: PendingConnection) -> list[DiscoveredPage]:
             category=r["category"],
             picture_url=r["picture_url"],
             instagram=DiscoveredInstagram(**r["instagram"]) if r["instagram"] else None,
+            tasks=_record_tasks(r),
+            not_connectable_reason=_page_task_reason(r),
+            instagram_not_connectable_reason=_instagram_task_reason(r) if r["instagram"] else "",
         )
         for r in _records(pending)
     ]
@@ -202,6 +279,7 @@ def _upsert_account(
             "scopes": scopes,
             "last_error": "",
             "last_error_code": None,
+            "invalid_since": None,
         },
     )
     TokenEvent.objects.create(
@@ -220,7 +298,8 @@ def connection_complete(
     """Connect the chosen Pages and Instagram accounts to the tenant, all or nothing.
 
     An account that another tenant holds is refused (nothing is connected then), so that no
-    post goes out twice through two businesses.
+    post goes out twice through two businesses; so is a Page (or the Instagram account of a Page)
+    on which the person cannot create content, which could never be published to.
     """
     _require_manager(membership)
     tenant = membership.tenant
@@ -234,6 +313,18 @@ def connection_complete(
         raise ApplicationError(
             "Some of the chosen accounts were not in what Facebook returned; connect again.",
             code="unknown_account",
+        )
+    chosen = [(records[pid]["name"], records[pid]) for pid in sorted(chosen_pages)] + [
+        (f"@{by_instagram[iid]['instagram']['username'] or iid}", by_instagram[iid])
+        for iid in sorted(chosen_instagram)
+    ]
+    not_allowed = [name for name, record in chosen if not _record_connectable(record)]
+    if not_allowed:
+        raise ApplicationError(
+            f"You cannot publish to {', '.join(not_allowed)}: your role on the Page does not "
+            "include the “Create content” task. Ask a Page admin to give it to you, then "
+            "reconnect.",
+            code="missing_task",
         )
     keys = [(Platform.FACEBOOK_PAGE, pid) for pid in chosen_pages] + [
         (Platform.INSTAGRAM_BUSINESS, iid) for iid in chosen_instagram
@@ -262,7 +353,7 @@ def connection_complete(
                     username="",
                     picture_url=r["picture_url"],
                     parent=None,
-                    metadata={"category": r["category"], "tasks": r["tasks"]},
+                    metadata={"category": r["category"], "tasks": r["tasks"] or []},
                     token=r["access_token"],
                     scopes=pending.scopes,
                 )
@@ -288,7 +379,11 @@ def connection_complete(
                         picture_url=ig["picture_url"],
                         parent=parent,
                         # Instagram publishing uses the token of the linked Page.
-                        metadata={"page_id": r["id"], "page_name": r["name"]},
+                        metadata={
+                            "page_id": r["id"],
+                            "page_name": r["name"],
+                            "tasks": r["tasks"] or [],
+                        },
                         token=r["access_token"],
                         scopes=pending.scopes,
                     )
@@ -304,6 +399,8 @@ def connection_complete(
                     "scopes": pending.scopes,
                     "last_error": "",
                     "last_error_code": None,
+                    "invalid_since": None,
+                    "owners_warned_at": None,
                 },
             )
             pending.delete()
@@ -316,15 +413,149 @@ def connection_complete(
     return connected
 
 
-# --- Health: needs reconnection, checks, refreshes ----------------------------------------------
+# --- Health: needs reconnection, Page tasks, checks, refreshes ---------------------------------
+#
+# The rule (docs/facebook.md, "Token health"): an account publishes with its own Page token, so
+# only what happens to *that* token (checked on its own with debug_token) or to the person's
+# tasks on *that* Page changes the account's status. The long-lived user token is needed only to
+# discover Pages and to renew access; when it expires or is refused, the owners are asked to
+# reconnect Facebook, and no account changes. Removing the app (190/458 on the Page tokens, or
+# Meta's deauthorize callback) kills the Page tokens too, and marks their accounts.
 
 
-def _notify_owners(tenant: Tenant, accounts: list[ConnectedAccount], reason: str) -> None:
-    owners_notify(
-        tenant_id=tenant.pk,
-        template="social/email/needs_reauth",
-        context={"tenant": tenant, "accounts": accounts, "reason": reason},
-    )
+@dataclass
+class _OwnerNotice:
+    """An e-mail to a tenant's owners about some of its accounts (needs_reauth, no_permission)."""
+
+    tenant: Tenant
+    template: str
+    accounts: list[ConnectedAccount]
+    reason: str = ""
+
+    def send(self) -> None:
+        owners_notify(
+            tenant_id=self.tenant.pk,
+            template=self.template,
+            context={"tenant": self.tenant, "accounts": self.accounts, "reason": self.reason},
+        )
+
+
+# While the daily check runs, notices wait here so that each tenant gets one e-mail per kind
+# for the whole run (each Page token is checked, and marks its account, on its own).
+_batched_notices: ContextVar[list[_OwnerNotice] | None] = ContextVar(
+    "batched_owner_notices", default=None
+)
+
+
+def _owners_tell(notice: _OwnerNotice) -> None:
+    """E-mail the owners once the current transaction commits (nothing if it rolls back), or at
+    the end of a batch."""
+    batch = _batched_notices.get()
+    if batch is None:
+        transaction.on_commit(notice.send)
+    else:
+        transaction.on_commit(lambda: batch.append(notice))
+
+
+@contextmanager
+def _owner_notices_batched() -> Iterator[None]:
+    batch: list[_OwnerNotice] = []
+    reset = _batched_notices.set(batch)
+
+    def send_merged() -> None:
+        merged: dict[tuple[int, str], _OwnerNotice] = {}
+        for notice in batch:
+            known = merged.setdefault(
+                (notice.tenant.pk, notice.template),
+                _OwnerNotice(notice.tenant, notice.template, [], notice.reason),
+            )
+            seen = {a.pk for a in known.accounts}
+            known.accounts.extend(a for a in notice.accounts if a.pk not in seen)
+        for notice in merged.values():
+            notice.send()
+
+    try:
+        yield
+    finally:
+        _batched_notices.reset(reset)
+        # After the appends: on-commit callbacks run in the order they were registered.
+        transaction.on_commit(send_merged)
+
+
+def _accounts_change_status(
+    *,
+    ids: Iterable[int],
+    to: str,
+    allowed_from: Iterable[str],
+    reason: Callable[[ConnectedAccount], str],
+    event: str,
+    graph_code: int | None = None,
+    graph_subcode: int | None = None,
+    webhook_event: str | None = None,
+) -> list[ConnectedAccount]:
+    """Move the accounts that are in one of `allowed_from` to `to` (rows locked in primary-key
+    order), with an event row and webhook each. Returns those that changed."""
+    changed: list[ConnectedAccount] = []
+    for account in (
+        ConnectedAccount.objects.select_for_update(of=("self",))
+        .select_related("tenant", "parent", "connected_by")
+        .filter(pk__in=list(ids), status__in=list(allowed_from))
+        .order_by("pk")
+    ):
+        why = reason(account)
+        account.status = to
+        account.status_reason = why
+        account.save(update_fields=["status", "status_reason", "updated_at"])
+        TokenEvent.objects.create(
+            tenant_id=account.tenant_id,
+            account=account,
+            kind=event,
+            detail=why,
+            graph_code=graph_code,
+            graph_subcode=graph_subcode,
+        )
+        if webhook_event:
+            webhook_event_emit(
+                tenant=account.tenant,
+                event=webhook_event,
+                data=account_event_data(account, reason=why),
+            )
+        changed.append(account)
+    return changed
+
+
+def _by_tenant(accounts: list[ConnectedAccount]) -> list[list[ConnectedAccount]]:
+    groups: dict[int, list[ConnectedAccount]] = {}
+    for account in accounts:
+        groups.setdefault(account.tenant_id, []).append(account)
+    return list(groups.values())
+
+
+def _needs_reauth(
+    *,
+    accounts: Iterable[ConnectedAccount],
+    reason: str,
+    graph_code: int | None,
+    graph_subcode: int | None,
+    event: str,
+    allowed_from: tuple[str, ...],
+) -> list[ConnectedAccount]:
+    with transaction.atomic():
+        changed = _accounts_change_status(
+            ids=[a.pk for a in accounts],
+            to=ConnectedAccount.Status.NEEDS_REAUTH,
+            allowed_from=allowed_from,
+            reason=lambda account: reason,
+            event=event,
+            graph_code=graph_code,
+            graph_subcode=graph_subcode,
+            webhook_event="account.needs_reauth",
+        )
+        for group in _by_tenant(changed):
+            _owners_tell(_OwnerNotice(group[0].tenant, "social/email/needs_reauth", group, reason))
+    if changed:
+        logger.warning("accounts_need_reauth", count=len(changed), graph_code=graph_code)
+    return changed
 
 
 def accounts_mark_needs_reauth(
@@ -335,59 +566,213 @@ def accounts_mark_needs_reauth(
     graph_subcode: int | None = None,
     event: str = TokenEvent.Kind.NEEDS_REAUTH,
 ) -> list[ConnectedAccount]:
-    """Mark active accounts as needing reconnection, record why, and e-mail the owners once."""
-    changed: list[ConnectedAccount] = []
+    """Mark active accounts as needing reconnection, record why, and e-mail the owners once.
+
+    A permission error (10, 200-299) is first checked against the person's tasks on the Page
+    (a Graph call: never call this inside a transaction): an account whose Page lost the
+    "Create content" task is marked "No permission to post" instead, since reconnecting cannot
+    fix that. Returns the accounts marked as needing reconnection.
+    """
+    accounts = list(accounts)
+    permission_error = graph_code is not None and issubclass(
+        graph.classify_graph_error(http_status=None, code=graph_code, subcode=graph_subcode),
+        graph.GraphPermissionError,
+    )
+    if permission_error:
+        accounts = [a for a in accounts if account_tasks_check(account=a) is not False]
+    return _needs_reauth(
+        accounts=accounts,
+        reason=reason,
+        graph_code=graph_code,
+        graph_subcode=graph_subcode,
+        event=event,
+        allowed_from=(ConnectedAccount.Status.ACTIVE,),
+    )
+
+
+def _who_connected(account: ConnectedAccount) -> str:
+    user = account.connected_by
+    signed_in = f" (signed in here as {user.email})" if user else ""
+    return f"the Facebook user who connected it{signed_in}"
+
+
+def _task_lost_reason(account: ConnectedAccount, tasks: tuple[str, ...]) -> str:
+    fix = (
+        "Ask a Page admin to give the “Create content” task on the Page back to that person, "
+        "then press “Check again” on the Accounts page. Reconnecting does not help."
+    )
+    if account.platform == Platform.INSTAGRAM_BUSINESS:
+        page = account.metadata.get("page_name") or (account.parent.name if account.parent else "")
+        return (
+            f"It is published through the Page “{page}”, on which {_who_connected(account)} can "
+            f"now only {_tasks_phrase(tasks)}, so nothing can be posted. {fix}"
+        )
+    who = _who_connected(account)
+    return (
+        f"{who[0].upper()}{who[1:]} can now only {_tasks_phrase(tasks)} this Page, so nothing "
+        f"can be posted. {fix}"
+    )
+
+
+def page_tasks_apply(
+    *, tenant_id: int, facebook_user_id: str, page_id: str, tasks: tuple[str, ...]
+) -> list[ConnectedAccount]:
+    """Record what the person may do on a Page for every account of the tenant that publishes
+    through it with their grant (the Page and its Instagram account): without "Create content"
+    an active account becomes "No permission to post" (owners e-mailed once); with it, such an
+    account is active again. Returns the accounts whose status changed."""
+    publishable = graph.can_publish(tasks)
     with transaction.atomic():
-        ids = [a.pk for a in accounts]
-        for account in (
-            ConnectedAccount.objects.select_for_update()
-            .filter(pk__in=ids, status=ConnectedAccount.Status.ACTIVE)
-            .order_by("pk")
-        ):
-            account.status = ConnectedAccount.Status.NEEDS_REAUTH
-            account.status_reason = reason
-            account.save(update_fields=["status", "status_reason", "updated_at"])
-            TokenEvent.objects.create(
-                tenant_id=account.tenant_id,
-                account=account,
-                kind=event,
-                detail=reason,
-                graph_code=graph_code,
-                graph_subcode=graph_subcode,
+        group = [
+            a
+            for a in ConnectedAccount.objects.select_related("parent")
+            .filter(tenant_id=tenant_id, facebook_user_id=facebook_user_id)
+            .exclude(status=ConnectedAccount.Status.DISCONNECTED)
+            if a.page_id == page_id
+        ]
+        for account in group:
+            if account.metadata.get("tasks") != list(tasks):
+                account.metadata = {**account.metadata, "tasks": list(tasks)}
+                account.save(update_fields=["metadata", "updated_at"])
+        ids = [a.pk for a in group]
+        if publishable:
+            changed = _accounts_change_status(
+                ids=ids,
+                to=ConnectedAccount.Status.ACTIVE,
+                allowed_from=(ConnectedAccount.Status.NO_PERMISSION,),
+                reason=lambda account: "",
+                event=TokenEvent.Kind.TASK_RESTORED,
             )
-            changed.append(account)
-            webhook_event_emit(
-                tenant=account.tenant,
-                event="account.needs_reauth",
-                data=account_event_data(account, reason=reason),
+        else:
+            changed = _accounts_change_status(
+                ids=ids,
+                to=ConnectedAccount.Status.NO_PERMISSION,
+                allowed_from=(ConnectedAccount.Status.ACTIVE,),
+                reason=lambda account: _task_lost_reason(account, tasks),
+                event=TokenEvent.Kind.TASK_MISSING,
+                webhook_event="account.no_permission",
             )
-        by_tenant: dict[int, list[ConnectedAccount]] = {}
-        for account in changed:
-            by_tenant.setdefault(account.tenant_id, []).append(account)
-        for tenant_accounts in by_tenant.values():
-            tenant = tenant_accounts[0].tenant
-            transaction.on_commit(
-                lambda t=tenant, a=tenant_accounts: _notify_owners(t, a, reason)  # type: ignore[misc]
-            )
+            for group_changed in _by_tenant(changed):
+                _owners_tell(
+                    _OwnerNotice(
+                        group_changed[0].tenant, "social/email/no_permission", group_changed
+                    )
+                )
     if changed:
-        logger.warning("accounts_need_reauth", count=len(changed), graph_code=graph_code)
+        logger.info("page_tasks_changed", page_id=page_id, publishable=publishable)
     return changed
 
 
-def _accounts_of_token(token: AccessToken) -> list[ConnectedAccount]:
-    if token.account_id is not None:
-        return [token.account] if token.account else []
-    return list(
-        ConnectedAccount.objects.filter(
-            tenant_id=token.tenant_id, facebook_user_id=token.facebook_user_id
-        ).exclude(status=ConnectedAccount.Status.DISCONNECTED)
+def account_tasks_check(
+    *, account: ConnectedAccount, token: AccessToken | None = None
+) -> bool | None:
+    """Read the person's tasks on the account's Page with its Page token and apply them
+    (`page_tasks_apply`). True / False: whether they allow publishing; None when Facebook did
+    not say (no token, an error, or no `tasks` in the answer), which changes nothing."""
+    token = token or AccessToken.objects.filter(account=account).first()
+    if token is None or not account.page_id:
+        return None
+    try:
+        tasks = graph.get_page_tasks(page_id=account.page_id, page_token=token.token)
+    except graph.GraphError as exc:
+        TokenEvent.objects.create(
+            tenant_id=account.tenant_id,
+            account=account,
+            token_kind=token.kind,
+            kind=TokenEvent.Kind.CHECK_FAILED,
+            detail=f"Reading the Page's tasks: {exc.technical_summary}",
+            graph_code=exc.code,
+            graph_subcode=exc.subcode,
+        )
+        return None
+    if tasks is None:
+        return None
+    page_tasks_apply(
+        tenant_id=account.tenant_id,
+        facebook_user_id=account.facebook_user_id,
+        page_id=account.page_id,
+        tasks=tasks,
     )
+    return graph.can_publish(tasks)
+
+
+def _user_token_warn(token: AccessToken, *, reason: str) -> bool:
+    """E-mail the owners, once per user token, that the Facebook login needs renewing. Not when
+    every account of the grant already needs reconnecting: that e-mail said it all."""
+    now = timezone.now()
+    with transaction.atomic():
+        accounts = list(
+            ConnectedAccount.objects.filter(
+                tenant_id=token.tenant_id, facebook_user_id=token.facebook_user_id
+            )
+            .exclude(status=ConnectedAccount.Status.DISCONNECTED)
+            .prefetch_related("tokens")
+        )
+        if all(a.status == ConnectedAccount.Status.NEEDS_REAUTH for a in accounts):
+            return False
+        if not AccessToken.objects.filter(pk=token.pk, owners_warned_at__isnull=True).update(
+            owners_warned_at=now
+        ):
+            return False
+        fresh = AccessToken.objects.select_related("tenant", "user").get(pk=token.pk)
+        dependent = [a for a in accounts if any(t.expires_at is not None for t in a.tokens.all())]
+        context = {
+            "tenant": fresh.tenant,
+            "login": fresh,
+            "reason": reason,
+            "expired": fresh.invalid_since is not None,
+            "accounts": accounts,
+            "dependent": dependent,
+        }
+        transaction.on_commit(
+            lambda: owners_notify(
+                tenant_id=fresh.tenant_id, template="social/email/facebook_login", context=context
+            )
+        )
+    logger.info("facebook_login_warned", token_id=token.pk)
+    return True
+
+
+def _user_token_refused(
+    token: AccessToken, *, reason: str, code: int | None, subcode: int | None
+) -> None:
+    """Facebook refuses a user token: record it (the first time with an event) and warn the
+    owners. No account changes: each publishes with its own Page token."""
+    now = timezone.now()
+    first_time = AccessToken.objects.filter(pk=token.pk, invalid_since__isnull=True).update(
+        invalid_since=now
+    )
+    AccessToken.objects.filter(pk=token.pk).update(
+        last_checked_at=now, last_error=reason, last_error_code=code
+    )
+    warned = _user_token_warn(token, reason=reason)
+    if first_time:
+        TokenEvent.objects.create(
+            tenant_id=token.tenant_id,
+            token_kind=token.kind,
+            kind=TokenEvent.Kind.USER_TOKEN_INVALID,
+            detail=reason + (" The owners were e-mailed." if warned else ""),
+            graph_code=code,
+            graph_subcode=subcode,
+        )
+
+
+def _refused_reason(info: graph.TokenDebugInfo, *, user_token: bool) -> str:
+    said = f": {info.error_message}" if info.error_message else "."
+    if user_token:
+        return (
+            f"Facebook no longer accepts this Facebook login{said} Publishing goes on with the "
+            "Page tokens; reconnect Facebook to keep discovering Pages and renewing access."
+        )
+    return f"Facebook no longer accepts this connection{said} Reconnect the account."
 
 
 def token_check(*, token: AccessToken) -> bool:
     """Ask Facebook (`debug_token`) whether a stored token still works; record the answer.
 
-    Returns True when it is valid. An invalid token marks its account(s) as needing reconnection.
+    Returns True when it is valid. A Page token that Facebook refuses marks its own account as
+    needing reconnection; a valid one also has the Page's tasks checked. A refused or nearly
+    expired user token warns the owners and changes no account.
     """
     now = timezone.now()
     try:
@@ -408,50 +793,106 @@ def token_check(*, token: AccessToken) -> bool:
         )
         token_check_record(outcome="error")
         return False
-    if info.is_valid:
+    user_token = token.kind == AccessToken.Kind.USER_LONG_LIVED
+    if not info.is_valid:
+        token_check_record(outcome="invalid")
+        reason = _refused_reason(info, user_token=user_token)
+        if user_token:
+            _user_token_refused(
+                token, reason=reason, code=info.error_code, subcode=info.error_subcode
+            )
+            return False
+        AccessToken.objects.filter(pk=token.pk, invalid_since__isnull=True).update(
+            invalid_since=now
+        )
         AccessToken.objects.filter(pk=token.pk).update(
-            last_checked_at=now,
-            last_error="",
-            last_error_code=None,
-            scopes=list(info.scopes),
-            expires_at=info.expires_at if token.kind == AccessToken.Kind.USER_LONG_LIVED else None,
+            last_checked_at=now, last_error=reason, last_error_code=info.error_code
         )
-        TokenEvent.objects.create(
-            tenant_id=token.tenant_id,
-            account_id=token.account_id,
-            token_kind=token.kind,
-            kind=TokenEvent.Kind.CHECKED,
-        )
-        token_check_record(outcome="valid")
-        return True
-    reason = (
-        "Facebook no longer accepts this connection"
-        + (f": {info.error_message}" if info.error_message else ".")
-        + " Reconnect the account."
-    )
+        if token.account_id is not None:
+            _needs_reauth(
+                accounts=[ConnectedAccount(pk=token.account_id)],
+                reason=reason,
+                graph_code=info.error_code,
+                graph_subcode=info.error_subcode,
+                event=TokenEvent.Kind.NEEDS_REAUTH,
+                # A dead token needs a reconnect whatever else was wrong.
+                allowed_from=(
+                    ConnectedAccount.Status.ACTIVE,
+                    ConnectedAccount.Status.NO_PERMISSION,
+                ),
+            )
+        return False
     AccessToken.objects.filter(pk=token.pk).update(
-        last_checked_at=now, last_error=reason, last_error_code=info.error_code
+        last_checked_at=now,
+        last_error="",
+        last_error_code=None,
+        invalid_since=None,
+        scopes=list(info.scopes),
+        # A Page token obtained with a long-lived user token does not expire (None); one from a
+        # short-lived user token expires with it.
+        expires_at=info.expires_at,
     )
-    accounts_mark_needs_reauth(
-        accounts=_accounts_of_token(token),
-        reason=reason,
-        graph_code=info.error_code,
-        graph_subcode=info.error_subcode,
+    TokenEvent.objects.create(
+        tenant_id=token.tenant_id,
+        account_id=token.account_id,
+        token_kind=token.kind,
+        kind=TokenEvent.Kind.CHECKED,
     )
-    token_check_record(outcome="invalid")
-    return False
+    token_check_record(outcome="valid")
+    if user_token:
+        expires_at = info.expires_at
+        if expires_at is not None and expires_at - now <= WARN_WHEN_LOGIN_EXPIRES_WITHIN:
+            reason = (
+                f"The Facebook login expires on {expires_at:%d %b %Y} and could not be renewed "
+                "automatically."
+            )
+            if _user_token_warn(token, reason=reason):
+                TokenEvent.objects.create(
+                    tenant_id=token.tenant_id,
+                    token_kind=token.kind,
+                    kind=TokenEvent.Kind.USER_TOKEN_EXPIRING,
+                    detail=f"{reason} The owners were e-mailed.",
+                )
+    elif token.account is not None:
+        account_tasks_check(account=token.account, token=token)
+    return True
 
 
 def token_check_all() -> dict[str, int]:
-    """Check every stored token (daily job). Returns counts of valid and invalid tokens."""
+    """Check every stored token (daily job). Returns counts of valid and invalid tokens.
+
+    Page tokens first ("page" < "user_long_lived"), so that a login refused because the app was
+    removed finds its accounts already marked, and its owners are not e-mailed twice."""
     counts = {"valid": 0, "invalid": 0}
-    for token in AccessToken.objects.select_related("account").iterator():
-        counts["valid" if token_check(token=token) else "invalid"] += 1
+    tokens = AccessToken.objects.select_related("account", "account__parent").order_by("kind", "pk")
+    with _owner_notices_batched():
+        for token in tokens.iterator():
+            counts["valid" if token_check(token=token) else "invalid"] += 1
     return counts
 
 
+def account_check(*, membership: Membership, account: ConnectedAccount) -> ConnectedAccount:
+    """ "Check again": ask Facebook now about an account's own token and its Page tasks (after a
+    Page admin gave the task back, say) and return the account as it stands afterwards."""
+    _require_manager(membership)
+    if account.tenant_id != membership.tenant_id:
+        raise NotPermitted("That account belongs to another business.")
+    token = AccessToken.objects.filter(account=account).select_related("account").first()
+    if token is None:
+        raise ApplicationError(
+            f"{account} has no access to check: connect it again with “Connect or reconnect "
+            "Facebook”.",
+            code="no_token",
+        )
+    token_check(token=token)
+    account.refresh_from_db()
+    return account
+
+
 def token_refresh(*, token: AccessToken) -> bool:
-    """Re-exchange a long-lived user token before it expires. True when it was refreshed."""
+    """Re-exchange a long-lived user token before it expires. True when it was refreshed.
+
+    A token Facebook refuses warns the owners to reconnect Facebook; no account changes."""
     try:
         fresh = graph.exchange_long_lived(user_token=token.token)
     except graph.GraphError as exc:
@@ -466,12 +907,15 @@ def token_refresh(*, token: AccessToken) -> bool:
             graph_code=exc.code,
             graph_subcode=exc.subcode,
         )
-        if exc.needs_reconnect:
-            accounts_mark_needs_reauth(
-                accounts=_accounts_of_token(token),
-                reason=exc.user_message,
-                graph_code=exc.code,
-                graph_subcode=exc.subcode,
+        if isinstance(exc, graph.GraphTokenError):
+            _user_token_refused(
+                token,
+                reason=(
+                    "Facebook no longer accepts this Facebook login. Publishing goes on with the "
+                    "Page tokens; reconnect Facebook to keep discovering Pages and renewing access."
+                ),
+                code=exc.code,
+                subcode=exc.subcode,
             )
         token_refresh_record(refreshed=False)
         return False
@@ -479,7 +923,19 @@ def token_refresh(*, token: AccessToken) -> bool:
     token.expires_at = fresh.expires_at
     token.last_error = ""
     token.last_error_code = None
-    token.save(update_fields=["token", "expires_at", "last_error", "last_error_code", "updated_at"])
+    token.invalid_since = None
+    token.owners_warned_at = None
+    token.save(
+        update_fields=[
+            "token",
+            "expires_at",
+            "last_error",
+            "last_error_code",
+            "invalid_since",
+            "owners_warned_at",
+            "updated_at",
+        ]
+    )
     TokenEvent.objects.create(
         tenant_id=token.tenant_id, token_kind=token.kind, kind=TokenEvent.Kind.REFRESHED
     )
@@ -488,10 +944,14 @@ def token_refresh(*, token: AccessToken) -> bool:
 
 
 def token_refresh_due(*, now: datetime | None = None) -> int:
-    """Refresh every long-lived user token that expires within 7 days (daily job)."""
+    """Refresh every long-lived user token that expires within 7 days (daily job); one that
+    Facebook already refused cannot be renewed (only a reconnect replaces it)."""
     cutoff = (now or timezone.now()) + REFRESH_WHEN_EXPIRING_WITHIN
     due = AccessToken.objects.filter(
-        kind=AccessToken.Kind.USER_LONG_LIVED, expires_at__isnull=False, expires_at__lte=cutoff
+        kind=AccessToken.Kind.USER_LONG_LIVED,
+        expires_at__isnull=False,
+        expires_at__lte=cutoff,
+        invalid_since__isnull=True,
     )
     return sum(token_refresh(token=token) for token in due.iterator())
 
@@ -586,10 +1046,13 @@ def facebook_user_deauthorized(*, facebook_user_id: str) -> int:
     )
     AccessToken.objects.filter(facebook_user_id=facebook_user_id).delete()
     PendingConnection.objects.filter(facebook_user_id=facebook_user_id).delete()
-    accounts_mark_needs_reauth(
+    _needs_reauth(
         accounts=accounts,
         reason="The app was removed from the Facebook account that connected it. Reconnect.",
+        graph_code=None,
+        graph_subcode=None,
         event=TokenEvent.Kind.DEAUTHORIZED,
+        allowed_from=(ConnectedAccount.Status.ACTIVE, ConnectedAccount.Status.NO_PERMISSION),
     )
     return len(accounts)
 

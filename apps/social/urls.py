@@ -11,6 +11,7 @@ connection_patterns = (
             views.account_disconnect,
             name="disconnect",
         ),
+        path("<int:connected_account_id>/check/", views.account_check, name="check"),
     ],
     "connections",
 )

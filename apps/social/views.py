@@ -23,6 +23,7 @@ from apps.social.signed_request import SignedRequestError, parse_signed_request
 @require_GET
 def account_list(request: TenantRequest) -> HttpResponse:
     accounts = list(selectors.account_list(tenant=request.tenant))
+    logins = selectors.facebook_login_list(tenant=request.tenant, accounts=accounts)
     return render(
         request,
         "social/account_list.html",
@@ -31,6 +32,10 @@ def account_list(request: TenantRequest) -> HttpResponse:
             "needs_reauth": [
                 a for a in accounts if a.status == ConnectedAccount.Status.NEEDS_REAUTH
             ],
+            "no_permission": [
+                a for a in accounts if a.status == ConnectedAccount.Status.NO_PERMISSION
+            ],
+            "logins_to_renew": [login for login in logins if login.needs_reconnect],
             "connect_scope": ",".join(settings.FACEBOOK_SCOPES),
             "connect_next": reverse("connections:choose"),
         },
@@ -63,9 +68,11 @@ def connection_choose(request: TenantRequest) -> HttpResponse:
     choices = [
         {
             "page": page,
-            "page_checked": (Platform.FACEBOOK_PAGE, page.id) in connected_here,
+            "page_checked": page.connectable
+            and (Platform.FACEBOOK_PAGE, page.id) in connected_here,
             "page_taken": (Platform.FACEBOOK_PAGE, page.id) in taken,
             "ig_checked": page.instagram is not None
+            and page.connectable
             and (Platform.INSTAGRAM_BUSINESS, page.instagram.id) in connected_here,
             "ig_taken": page.instagram is not None
             and (Platform.INSTAGRAM_BUSINESS, page.instagram.id) in taken,
@@ -89,7 +96,7 @@ def connection_choose(request: TenantRequest) -> HttpResponse:
     return render(
         request,
         "social/connection_choose.html",
-        {"choices": choices},
+        {"choices": choices, "connectable_count": sum(page.connectable for page in pages)},
         status=400 if request.method == "POST" else 200,
     )
 
@@ -106,6 +113,27 @@ def account_disconnect(request: TenantRequest, connected_account_id: int) -> Htt
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{account} is disconnected. Its post history is kept.")
+    return redirect("connections:list")
+
+
+@tenant_required(roles=MANAGING_ROLES)
+@require_POST
+def account_check(request: TenantRequest, connected_account_id: int) -> HttpResponse:
+    """ "Check again": ask Facebook now whether the account can be published to."""
+    account = get_for_tenant_or_404(
+        ConnectedAccount.objects.all(), tenant=request.tenant, pk=connected_account_id
+    )
+    try:
+        account = services.account_check(membership=request.membership, account=account)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("connections:list")
+    if account.status == ConnectedAccount.Status.ACTIVE:
+        messages.success(request, f"Checked: {account} can be published to.")
+    else:
+        messages.warning(
+            request, f"Checked: {account} — {account.get_status_display()}. {account.status_reason}"
+        )
     return redirect("connections:list")
 
 

@@ -18,6 +18,7 @@ class Event(models.TextChoices):
     POST_APPROVED = "post.approved", "A post was approved"
     POST_REJECTED = "post.rejected", "A post was rejected"
     ACCOUNT_NEEDS_REAUTH = "account.needs_reauth", "An account needs reconnecting"
+    ACCOUNT_NO_PERMISSION = "account.no_permission", "An account can no longer be posted to"
 
 
 TEST_EVENT = "webhook.test"

@@ -241,7 +241,7 @@ def test_the_overview_query_count_does_not_grow_with_the_data(
 
     add_data(1)
     client.get(URL)  # warm the session
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(13) as few:
         client.get(URL)
     add_data(20)
     with django_assert_max_num_queries(len(few.captured_queries)):

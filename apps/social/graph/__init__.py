@@ -61,6 +61,7 @@ from .oauth import (
     exchange_long_lived,
     revoke_permissions,
 )
+from .page_access import PUBLISHING_TASK, can_publish, get_page_tasks
 from .results import (
     IG_ERROR,
     IG_EXPIRED,
@@ -93,6 +94,7 @@ __all__ = [
     "IG_FINISHED",
     "IG_IN_PROGRESS",
     "IG_PUBLISHED",
+    "PUBLISHING_TASK",
     "Business",
     "BusinessUseCaseUsage",
     "FacebookPage",
@@ -130,6 +132,7 @@ __all__ = [
     "add_graph_call_observer",
     "appsecret_proof",
     "build_dialog_url",
+    "can_publish",
     "classify_graph_error",
     "close_client",
     "create_ig_container",
@@ -144,6 +147,7 @@ __all__ = [
     "get_instagram_account",
     "get_me",
     "get_page_post_engagement",
+    "get_page_tasks",
     "graph_call_counts",
     "list_business_pages",
     "list_businesses",
