@@ -1,6 +1,7 @@
 """The Celery application: configured from Django settings (``CELERY_*``), tasks autodiscovered."""
 
 import os
+from typing import Any
 
 from celery import Celery, signals
 from django_structlog.celery.steps import DjangoStructLogInitStep
@@ -26,9 +27,12 @@ def _worker_metrics(sender: object = None, **kwargs: object) -> None:
 
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def _recycle_database_connections(**kwargs: object) -> None:
+def _recycle_database_connections(task: Any = None, **kwargs: object) -> None:
     """Around each task, what Django does around each request: close this thread's connections
-    that are too old (CONN_MAX_AGE) or broke, keep the others (see CELERY_DB_REUSE_MAX)."""
+    that are too old (CONN_MAX_AGE) or broke, keep the others (see CELERY_DB_REUSE_MAX). Not
+    for a task run in the caller's process (eagerly): its connection is the caller's."""
     from django.db import close_old_connections
 
+    if task is None or getattr(task.request, "is_eager", False):
+        return
     close_old_connections()

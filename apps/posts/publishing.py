@@ -56,6 +56,7 @@ from apps.social.services import accounts_mark_needs_reauth
 logger = structlog.get_logger(__name__)
 P = Publication.Status
 K = PublicationEvent.Kind
+ACTIVE = ConnectedAccount.Status.ACTIVE
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def publication_run(*, claim: Claim) -> str | None:
     account = publication.account
     adapter = adapter_for(account.platform)
     content = post_content(publication.post, account.platform)
-    active = account.status == ConnectedAccount.Status.ACTIVE
+    active = account.status == ACTIVE
     was_unknown = publication.outcome_unknown
     run_token = f"run-{claim.token}"
     start: dict[str, Any] = {"claim_token": run_token}
@@ -180,12 +181,10 @@ def publication_run(*, claim: Claim) -> str | None:
     outcome: Outcome
     try:
         if not active:
-            state = (
-                "needs reconnecting"
-                if account.status == ConnectedAccount.Status.NEEDS_REAUTH
-                else "is disconnected"
-            )
-            outcome = NeedsReauth(f"{account} {state}: reconnect it, then retry.")
+            refusal = account.publishing_refusal or f"{account} cannot be published to."
+            # Reconnecting fixes a lost token, not a missing Page task (a Page admin does).
+            no_task = account.status == ConnectedAccount.Status.NO_PERMISSION
+            outcome = Fail(refusal) if no_task else NeedsReauth(refusal)
         elif was_unknown:
             found = _reconcile(publication, adapter, content)
             if found is None:
@@ -250,6 +249,25 @@ def _record(
     *,
     still_unknown: bool,
 ) -> str | None:
+    if isinstance(outcome, NeedsReauth) and publication.account.status == ACTIVE:
+        # Before the outcome is written: a refusal the Page's tasks explain (a Graph call, so not
+        # inside the transaction below) is said as such, not as "reconnect".
+        accounts_mark_needs_reauth(
+            accounts=[publication.account],
+            reason=outcome.error,
+            graph_code=outcome.code,
+            graph_subcode=outcome.subcode,
+        )
+        account = publication.account
+        account.refresh_from_db(fields=["status", "status_reason"])
+        if account.status == ConnectedAccount.Status.NO_PERMISSION:
+            outcome = Fail(
+                account.publishing_refusal or outcome.error,
+                outcome.code,
+                outcome.subcode,
+                call=outcome.call,
+                answer=outcome.answer,
+            )
     now = timezone.now()
     fields: dict[str, Any] = {
         "claim_token": "",
@@ -342,13 +360,6 @@ def _record(
     publication_outcome_record(
         platform=publication.account.platform, status=str(to), outcome=type(outcome).__name__
     )
-    if isinstance(outcome, NeedsReauth):
-        accounts_mark_needs_reauth(
-            accounts=[publication.account],
-            reason=outcome.error,
-            graph_code=outcome.code,
-            graph_subcode=outcome.subcode,
-        )
     logger.info(
         "publication_step",
         publication_id=publication.pk,

@@ -219,6 +219,8 @@ def test_a_page_that_loses_create_content_stops_publishing_until_the_task_is_bac
     drive()
     publication = Publication.objects.get(post=post)
     assert publication.status == "failed"
+    assert "can now only analyze this Page" in publication.last_error
+    assert "reconnect it" not in publication.last_error
     assert published(sandbox)["page_posts"] == []
     assert statuses()["facebook_page"] == "no_permission"  # not turned into "reconnect"
     detail = text_of(client.get(f"/posts/{post.pk}/").content)
@@ -262,6 +264,27 @@ def test_a_permission_error_while_publishing_is_checked_against_the_page_tasks(
         accounts=[page], reason="(#200) Requires pages_manage_posts", graph_code=200
     )
     assert [a.pk for a in marked] == [page.pk]
+
+
+def test_a_publish_refused_for_a_missing_task_says_so_not_reconnect(
+    client_for, owner, sandbox, control
+):
+    page, _ = connect_bistro(client_for(owner.user))
+    # The task goes away after the daily check: the publish itself meets Meta's (#200).
+    control(f"pages/{BISTRO_PAGE_ID}", {"tasks": ["ANALYZE"]})
+
+    post = make_post(owner, [page], caption="Soup of the day")
+    drive()
+
+    publication = Publication.objects.get(post=post)
+    assert publication.status == "failed"
+    assert publication.error_code == 200
+    assert "can now only analyze this Page" in publication.last_error
+    assert "Reconnect the account" not in publication.last_error
+    assert statuses()["facebook_page"] == "no_permission"
+    assert published(sandbox)["page_posts"] == []
+    failed = publication.events.get(kind="failed")
+    assert (failed.graph_call, failed.answer) == ("POST /{id}/feed", "GraphPermissionError")
 
 
 def test_check_again_is_for_managers(client_for, owner, viewer, sandbox, control):
