@@ -19,7 +19,7 @@ from PIL import Image
 from apps.assets.models import BrandAsset
 from apps.assets.services import asset_upload
 from apps.posts import services
-from apps.posts.models import Post, PostAsset, Publication, ReviewEvent
+from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.social.models import ConnectedAccount
 
 S = Post.Status
@@ -654,6 +654,53 @@ def test_the_detail_page_shows_each_accounts_outcome_and_engagement(
     )
     assert 'id="engagement"' in page
     assert "Publishing" in page
+
+
+def test_the_detail_page_shows_each_publications_history(
+    client_for, editor, facebook, tenant, django_assert_max_num_queries
+):
+    post = make_post(editor, caption="Checked", target_ids=[facebook.pk])
+    Post.objects.filter(pk=post.pk).update(status=S.FAILED)
+    publication = baker.make(
+        Publication,
+        tenant=tenant,
+        post=post,
+        account=facebook,
+        status=Publication.Status.FAILED,
+        last_error="Could not confirm whether the post went out (no answer). Look at the "
+        "account's recent posts before retrying: https://www.facebook.com/page-1",
+    )
+    for attempt, (kind, answer) in enumerate(
+        [("checking", "GraphTimeoutError"), ("checking", "CannotTell"), ("failed", "CannotTell")],
+        start=1,
+    ):
+        baker.make(
+            PublicationEvent,
+            tenant=tenant,
+            publication=publication,
+            kind=kind,
+            from_status="publishing",
+            to_status="waiting" if kind == "checking" else "failed",
+            attempt=attempt,
+            graph_call="POST /{id}/feed",
+            answer=answer,
+            note=f"step {attempt}",
+        )
+    client = client_for(editor.user)
+    url = reverse("posts:detail", kwargs={"post_id": post.pk})
+    client.get(url)
+
+    with django_assert_max_num_queries(20):
+        page = text(client.get(url))
+
+    assert "(3 steps)" in page
+    history = page.split("(3 steps)")[1]
+    assert history.count("Checking whether it went out") == 2
+    assert "attempt 3" in history
+    assert "<code>POST /{id}/feed</code> → GraphTimeoutError" in history
+    assert "step 3" in history
+    # "Could not confirm" links where to look.
+    assert '<a href="https://www.facebook.com/page-1"' in page
 
 
 def test_the_detail_page_shows_the_rejection_note_and_history(client_for, editor, facebook, staff):
