@@ -109,7 +109,7 @@ def test_a_rate_limit_after_the_effect(sandbox: SandboxApi, token: str) -> None:
 
     response = publish_feed(sandbox, token)
 
-    assert response.status_code == 400  # Meta answers Business Use Case limits with 400
+    assert response.status_code == 400  # the status the sandbox gives code 80001
     assert graph_error(response)["code"] == 80001
     assert '"estimated_time_to_regain_access":5' in response.headers["x-business-use-case-usage"]
     assert live_count(sandbox, "POST /*/feed") == 1
