@@ -427,6 +427,8 @@ class SandboxState:
         self.revoked_users: dict[str, dict[str, Any]] = {}
         # token nonce → subcode: that token and everything derived from it are dead.
         self.revoked_tokens: dict[str, int] = {}
+        # `(#506) Duplicate status message` refusals (not faults): page, message, earlier post.
+        self.duplicate_refusals: list[dict[str, Any]] = []
         self.seq = 0
         self.clock_offset = 0.0
 
