@@ -72,6 +72,13 @@ def test_the_same_status_twice_is_refused_and_nothing_is_created(
     published = sandbox.published()
     assert [p["id"] for p in published["page_posts"]] == [first.json()["id"]]
     assert published["summary"]["posts_with_repeated_message"] == 0
+    # A product that re-posts is still caught: the refusals are counted.
+    assert published["summary"]["duplicate_statuses_refused"] == 2
+    refusal = published["duplicate_refusals"][0]
+    assert (refusal["target_id"], refusal["earlier_post_id"]) == (
+        BISTRO_PAGE_ID,
+        first.json()["id"],
+    )
 
 
 def test_meta_compares_the_status_text_only(sandbox: SandboxApi, token: str) -> None:
@@ -153,6 +160,9 @@ def test_a_duplicate_fault_still_answers_506(sandbox: SandboxApi, token: str) ->
     sandbox.fault(kind="error", match="POST /*/feed", code=506)
 
     assert_duplicate(feed(sandbox, token, message="never posted before"))
+    assert (
+        sandbox.published()["summary"]["duplicate_statuses_refused"] == 0
+    )  # a fault, not a repeat
 
 
 # --- attachments ----------------------------------------------------------------------------------

@@ -270,6 +270,7 @@ def published(state: SandboxState, base_url: str) -> dict[str, Any]:
             }
             for m in top_media
         ]
+        refusals = [dict(r) for r in state.duplicate_refusals]
     twice = [c["id"] for c in containers if c["publish_count"] > 1]
     return {
         "page_posts": posts,
@@ -291,7 +292,9 @@ def published(state: SandboxState, base_url: str) -> dict[str, Any]:
             "instagram_media_with_repeated_content": _repeats(media_content),
             "instagram_media_with_repeated_caption": _repeats(captions),
             "containers_published_twice": twice,
+            "duplicate_statuses_refused": len(refusals),
         },
+        "duplicate_refusals": refusals,
     }
 
 

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from . import errors
-from .context import CallContext, Request, Viewer
+from .context import CallContext, Request, Viewer, graph_time
 from .errors import GraphError
 from .media import FetchError, MediaSource, describe, fetch, is_http_url
 from .nodes import container_status
@@ -161,21 +161,23 @@ class Publisher:
         self.state.posts[post.id] = post
         return post
 
-    def _repeats_a_status(self, page: PageRecord, message: str) -> bool:
-        """Meta's duplicate check: the same status text as a feed post of this Page created
+    def _repeated_status(self, page: PageRecord, message: str) -> PostRecord | None:
+        """Meta's duplicate check: the feed post of this Page with the same status text created
         within `duplicate_window_seconds` (photo captions from /photos are not statuses)."""
         window = self.state.config.duplicate_window_seconds
         text = message.strip()
         if window <= 0 or not text:
-            return False
+            return None
         horizon = self.state.now() - window
-        return any(
-            post.page_id == page.id
-            and post.edge == "feed"
-            and post.created_time >= horizon
-            and post.message.strip() == text
-            for post in self.state.posts.values()
-        )
+        for post in self.state.posts.values():
+            if (
+                post.page_id == page.id
+                and post.edge == "feed"
+                and post.created_time >= horizon
+                and post.message.strip() == text
+            ):
+                return post
+        return None
 
     def page_feed(self, req: Request, ctx: CallContext, page: PageRecord, viewer: Viewer) -> Any:
         self._require_page_token(viewer, page)
@@ -202,7 +204,19 @@ class Publisher:
                         f"(#100) attached_media[{index}] must be an unpublished photo of this "
                         "Page that no post uses yet"
                     )
-            if self._repeats_a_status(page, message):
+            earlier = self._repeated_status(page, message)
+            if earlier is not None:
+                # Kept for the read-out: a product that re-posts is caught even though Meta
+                # (and the sandbox) refused the copy.
+                self.state.duplicate_refusals.append(
+                    {
+                        "time": graph_time(self.state.now()),
+                        "target_id": page.id,
+                        "message": message,
+                        "earlier_post_id": earlier.id,
+                    }
+                )
+                ctx.notes["duplicate_of"] = earlier.id
                 raise errors.duplicate_status()
             status_type = (
                 "added_photos" if media_ids else "shared_story" if link else "mobile_status_update"

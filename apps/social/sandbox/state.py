@@ -427,6 +427,8 @@ class SandboxState:
         self.revoked_users: dict[str, dict[str, Any]] = {}
         # token nonce → subcode: that token and everything derived from it are dead.
         self.revoked_tokens: dict[str, int] = {}
+        # `(#506) Duplicate status message` refusals (not faults): page, message, earlier post.
+        self.duplicate_refusals: list[dict[str, Any]] = []
         self.seq = 0
         self.clock_offset = 0.0
 
@@ -615,6 +617,11 @@ class SandboxState:
                     source = _media_from(raw.pop("source"))
                     photo = PhotoRecord(**raw, source=source or MediaSource(kind="upload"))
                     self.photos[photo.id] = photo
+                for post in self.posts.values():
+                    # State files from before `edge`: a photo's own post came from /photos.
+                    first = self.photos.get(post.photo_ids[0]) if post.photo_ids else None
+                    if first is not None and first.post_id == post.id:
+                        post.edge = "photos"
                 for raw in data.get("containers", []):
                     image = _media_from(raw.pop("image", None))
                     container = ContainerRecord(**raw, image=image)
