@@ -72,7 +72,7 @@ def _event(publication: Publication, from_status: str, to: str, kind: str, step:
         kind=kind,
         from_status=from_status,
         to_status=to,
-        attempt=step.attempt or publication.attempts,
+        attempt=step.attempt,
         graph_call=step.graph_call[:80],
         answer=step.answer[:64],
         error_code=step.error_code,
