@@ -538,7 +538,7 @@ def _tenant_publishing_stop(tenant: Tenant) -> int:
             Publication.objects.for_tenant(tenant)
             .select_for_update()
             .filter(status__in=[p.PENDING, p.WAITING, p.PUBLISHING])
-            .only("pk", "tenant_id", "status", "attempts")
+            .only("pk", "tenant_id", "status")
         )
         reason = "The business was deleted."
         return publications_move(

@@ -87,9 +87,9 @@ def publications_claim_due(
         if containers_only:
             due = due.exclude(container_id="")
         rows = list(
-            due.order_by("next_attempt_at", "pk").only(
-                "pk", "status", "post_id", "tenant_id", "attempts"
-            )[: limit or settings.PUBLISHING_BATCH_SIZE]
+            due.order_by("next_attempt_at", "pk").only("pk", "status", "post_id", "tenant_id")[
+                : limit or settings.PUBLISHING_BATCH_SIZE
+            ]
         )
         stale = [row for row in rows if row.status == P.PUBLISHING]
         for row in stale:
