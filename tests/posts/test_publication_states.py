@@ -156,8 +156,10 @@ def _status_writes(path: Path) -> list[str]:
                 found.append(f"{path.name}:{node.lineno}")
         if isinstance(node, ast.Assign):
             for target in node.targets:
+                if not (isinstance(target, ast.Attribute) and target.attr == "status"):
+                    continue
                 text = ast.get_source_segment(source, target) or ""
-                if text.endswith(".status") and "ublication" in text:
+                if "ublication" in text:
                     found.append(f"{path.name}:{node.lineno}")
     return sorted(found)
 
