@@ -49,10 +49,42 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# What a publication of each kind is: the account it goes to (a Facebook Page, or the Instagram
+# account linked to that Page) and how many images it carries (a range: it varies by post). The
+# timed benchmark publishes Facebook text only (SPEC 13); the reliability run publishes them all.
+FACEBOOK_PAGE = "facebook_page"
+INSTAGRAM = "instagram_business"
+
+
+@dataclass(frozen=True)
+class Kind:
+    platform: str
+    images: tuple[int, int]
+
+
+KINDS = {
+    "facebook text": Kind(FACEBOOK_PAGE, (0, 0)),
+    "facebook photo": Kind(FACEBOOK_PAGE, (1, 1)),
+    "facebook multi-photo": Kind(FACEBOOK_PAGE, (2, 4)),
+    "instagram image": Kind(INSTAGRAM, (1, 1)),
+    "instagram carousel": Kind(INSTAGRAM, (2, 4)),
+}
+# Distinct JPEGs uploaded once through the asset library and reused by every post with images.
+IMAGE_COLOURS = ("tomato", "navy", "gold", "seagreen")
+
+
+def kind_of(platform: str, images: int) -> str:
+    """The kind of a publication from its account's platform and its number of images."""
+    if platform == INSTAGRAM:
+        return "instagram carousel" if images > 1 else "instagram image"
+    return {0: "facebook text", 1: "facebook photo"}.get(images, "facebook multi-photo")
+
+
 @dataclass
 class Config:
     publications: int
-    accounts: int
+    # Facebook Pages; with an Instagram kind in `kinds`, each also has its Instagram account.
+    pages: int
     latency_ms: int
     workers: int
     concurrency: int
@@ -65,6 +97,14 @@ class Config:
     redis_url: str
     queue: str = field(default_factory=lambda: f"bench-{secrets.token_hex(4)}")
     sandbox_port: int = field(default_factory=free_port)
+    # Kinds of KINDS, taken in turn publication by publication.
+    kinds: tuple[str, ...] = ("facebook text",)
+    # Where the uploaded images live; workers must read the same files (photo and IG kinds).
+    media_root: str = ""
+    # More environment for this process and the workers (e.g. GRAPH_PAGE_SIZE).
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # More command-line options of the sandbox (e.g. --no-fetch-media).
+    sandbox_args: tuple[str, ...] = ()
 
     @property
     def sandbox_url(self) -> str:
@@ -88,7 +128,10 @@ class Config:
             "PUBLISHING_RETRY_BASE_SECONDS": "1",
             "PUBLISHING_CLAIM_LEASE_SECONDS": str(self.lease_seconds),
             "GRAPH_TIMEOUT_SECONDS": "2",
-            "PUBLIC_BASE_URL": "http://127.0.0.1:9",  # text posts only: no media is fetched
+            # Nothing is fetched from here: the sandbox runs with media fetching off for photos.
+            "PUBLIC_BASE_URL": "http://127.0.0.1:9",
+            **({"MEDIA_ROOT": self.media_root} if self.media_root else {}),
+            **self.extra_env,
         }
 
 
@@ -124,6 +167,7 @@ def start_sandbox(cfg: Config, log: Path) -> subprocess.Popen[bytes]:
             *(PYTHON, "-m", "apps.social.sandbox", "--host", "127.0.0.1"),
             *("--port", str(cfg.sandbox_port), "--latency-ms", str(cfg.latency_ms)),
             *("--seed", "42"),
+            *cfg.sandbox_args,
         ],
         cwd=ROOT,
         env=cfg.env(),
@@ -191,53 +235,129 @@ def wait_for_workers(names: list[str], timeout: float = 60) -> None:
 # --- Seeding -------------------------------------------------------------------------------------
 
 
+def connect(
+    tenant: Any, *, platform: str, platform_id: str, name: str, token: str, parent: Any = None
+) -> Any:
+    """A connected account with a minted Page token (as tests/posts/conftest.py connects one);
+    an Instagram account publishes with the Page token of its linked Page."""
+    from apps.social.models import AccessToken, ConnectedAccount
+
+    account = ConnectedAccount.objects.create(
+        tenant=tenant,
+        platform=platform,
+        platform_id=platform_id,
+        name=name,
+        username=name if platform == INSTAGRAM else "",
+        parent=parent,
+        facebook_user_id="100000000000001",
+    )
+    AccessToken.objects.create(
+        tenant=tenant,
+        account=account,
+        kind="page",
+        facebook_user_id="100000000000001",
+        token=token,
+    )
+    return account
+
+
+def upload_images(membership: Any) -> list[int]:
+    """A few distinct JPEGs (1080 x 1080, fine for Instagram), through the asset library."""
+    import io
+
+    from PIL import Image
+
+    from apps.assets.services import asset_upload
+
+    ids = []
+    for colour in IMAGE_COLOURS:
+        buffer = io.BytesIO()
+        Image.new("RGB", (1080, 1080), colour).save(buffer, format="JPEG")
+        upload = asset_upload(
+            membership=membership, data=buffer.getvalue(), filename=f"{colour}.jpg"
+        )
+        ids.append(upload.asset.pk)
+    return ids
+
+
 def seed(cfg: Config) -> dict[str, Any]:
-    """A tenant with no approval step, its owner, M Facebook Pages with minted Page tokens, and
-    N text posts (distinct captions) created and submitted through the services: each becomes
-    scheduled with one due publication."""
+    """A tenant with no approval step, its owner, `cfg.pages` Facebook Pages (and their Instagram
+    accounts when the mix has Instagram kinds) with minted Page tokens, and N posts with distinct
+    captions, one target each, created and submitted through the services: each becomes
+    scheduled with one due publication. Publication i is of kind `cfg.kinds[i % K]` and goes to
+    Page (or its Instagram account) `(i // K) % pages`, so every account gets every one of its
+    kinds, spread over the run."""
     from apps.accounts.models import Membership, Role, Tenant, User
     from apps.posts import services
     from apps.posts.tasks import publications_dispatch_due
-    from apps.social.models import AccessToken, ConnectedAccount
 
     started = time.monotonic()
-    pages = control(cfg, "POST", "pages", {"count": cfg.accounts, "instagram": False})["pages"]
+    kinds = [KINDS[name] for name in cfg.kinds]
+    instagram = any(kind.platform == INSTAGRAM for kind in kinds)
+    pages = control(cfg, "POST", "pages", {"count": cfg.pages, "instagram": instagram})["pages"]
     tenant = Tenant.objects.create(
         name="Bench Bistro", slug="bench-bistro", requires_approval=False
     )
     user = User.objects.create_user("bench@example.com", "bench-password-not-secret")
     membership = Membership.objects.create(tenant=tenant, user=user, role=Role.OWNER)
-    accounts = []
+    targets: list[dict[str, Any]] = []
     for page in pages:
         token = control(cfg, "POST", "tokens", {"kind": "page", "page_id": page["id"]})
-        account = ConnectedAccount.objects.create(
-            tenant=tenant,
-            platform="facebook_page",
+        fb = connect(
+            tenant,
+            platform=FACEBOOK_PAGE,
             platform_id=page["id"],
             name=page["name"],
-            facebook_user_id="100000000000001",
-        )
-        AccessToken.objects.create(
-            tenant=tenant,
-            account=account,
-            kind="page",
-            facebook_user_id="100000000000001",
             token=token["access_token"],
         )
-        accounts.append(account)
+        entry = {FACEBOOK_PAGE: fb}
+        if instagram:
+            ig = page["instagram_business_account"]
+            entry[INSTAGRAM] = connect(
+                tenant,
+                platform=INSTAGRAM,
+                platform_id=ig["id"],
+                name=ig["username"],
+                token=token["access_token"],
+                parent=fb,
+            )
+        targets.append(entry)
+    images = upload_images(membership) if any(kind.images[1] for kind in kinds) else []
     # Seeding must not start publishing: the benchmark's own beat dispatches once it is timing.
     publications_dispatch_due.delay = lambda *a, **k: None  # type: ignore[method-assign,assignment]
+    by_kind: Counter[str] = Counter()
+    by_account: Counter[int] = Counter()
     for i in range(cfg.publications):
-        account = accounts[i % len(accounts)]
+        name = cfg.kinds[i % len(kinds)]
+        kind = KINDS[name]
+        turn = i // len(kinds)
+        account = targets[turn % len(targets)][kind.platform]
+        low, high = kind.images
+        count = low + turn % (high - low + 1)
+        prefix = "Bench post" if name == "facebook text" else f"Bench {name}"
         post = services.post_create(
             membership=membership,
             data=services.PostInput(
-                caption=f"Bench post #{i:05d} for {account.name} ({secrets.token_hex(4)})",
+                caption=f"{prefix} #{i:05d} for {account.name} ({secrets.token_hex(4)})",
                 target_ids=[account.pk],
+                asset_ids=[images[(i + k) % len(images)] for k in range(count)],
             ),
         )
         services.post_submit(membership=membership, post=post)
-    return {"seconds": round(time.monotonic() - started, 1), "accounts": len(accounts)}
+        by_kind[name] += 1
+        by_account[account.pk] += 1
+    instagram_ids = {t[INSTAGRAM].pk for t in targets if INSTAGRAM in t}
+    return {
+        "seconds": round(time.monotonic() - started, 1),
+        "pages": len(pages),
+        "accounts": sum(len(t) for t in targets),
+        "by_kind": dict(by_kind),
+        "per_account": {"min": min(by_account.values()), "max": max(by_account.values())},
+        "instagram_per_account_max": max(
+            (n for pk, n in by_account.items() if pk in instagram_ids), default=0
+        ),
+        "images": len(images),
+    }
 
 
 # --- Faults --------------------------------------------------------------------------------------
@@ -269,26 +389,16 @@ FAULTS: list[dict[str, Any]] = [
 def _one_page(cfg: Config, name: str) -> Any:
     """A Page of its own (outside the timed run), connected with a minted Page token."""
     from apps.accounts.models import Tenant
-    from apps.social.models import AccessToken, ConnectedAccount
 
     page = control(cfg, "POST", "pages", {"count": 1, "instagram": False})["pages"][0]
     token = control(cfg, "POST", "tokens", {"kind": "page", "page_id": page["id"]})
-    tenant = Tenant.objects.get(slug="bench-bistro")
-    account = ConnectedAccount.objects.create(
-        tenant=tenant,
-        platform="facebook_page",
+    return connect(
+        Tenant.objects.get(slug="bench-bistro"),
+        platform=FACEBOOK_PAGE,
         platform_id=page["id"],
         name=name,
-        facebook_user_id="100000000000001",
-    )
-    AccessToken.objects.create(
-        tenant=tenant,
-        account=account,
-        kind="page",
-        facebook_user_id="100000000000001",
         token=token["access_token"],
     )
-    return account
 
 
 def breakdown(cfg: Config, sample: int = 40) -> dict[str, Any]:
@@ -415,10 +525,12 @@ def run(
     cfg: Config,
     log_dir: Path,
     on_tick: Callable[[float, Counter[str]], str | None] | None = None,
+    faults: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Workers up, faults in, then beat until every publication is final (or the timeout).
-    `on_tick(elapsed, counts)` runs each poll (bench/reliability injects its mid-run faults
-    there); a text it returns is recorded as an event."""
+    """Workers up, faults in (`faults`, else FAULTS, with `cfg.faults`), then beat until every
+    publication is final (or the timeout). `on_tick(elapsed, counts)` runs each poll
+    (bench/reliability injects its mid-run faults there); a text it returns is recorded as an
+    event."""
     from django.db import close_old_connections
 
     from apps.posts.tasks import publications_dispatch_due
@@ -430,7 +542,7 @@ def run(
     try:
         wait_for_workers(names)
         if cfg.faults:
-            control(cfg, "POST", "faults", {"faults": FAULTS})
+            control(cfg, "POST", "faults", {"faults": FAULTS if faults is None else faults})
         control(cfg, "DELETE", "stats")
         before = control(cfg, "GET", "stats")
         started = time.monotonic()
@@ -549,7 +661,7 @@ def main() -> int:
     args = parser.parse_args()
     cfg = Config(
         publications=args.publications,
-        accounts=args.accounts,
+        pages=args.accounts,
         latency_ms=args.latency_ms,
         workers=args.workers,
         concurrency=args.concurrency,
@@ -596,7 +708,7 @@ def main() -> int:
         "timestamp": stamp,
         "config": {
             "publications": cfg.publications,
-            "accounts": cfg.accounts,
+            "accounts": cfg.pages,
             "latency_ms": cfg.latency_ms,
             "workers": cfg.workers,
             "threads_per_worker": cfg.concurrency,

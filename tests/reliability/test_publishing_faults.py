@@ -1,12 +1,13 @@
-"""The short version of `make reliability` (bench/reliability/run.py): 100 publications through
-two real Celery workers against the sandbox, with Graph 500s, timeouts after the call took
-effect, rate limits, one account's token expiring mid-run and a worker SIGKILLed mid-run.
-Same fault mix and the same verdict as the long run (bench/reliability/scenario.py); nothing
-here is timed, the polling bound is a liveness bound."""
+"""The short version of `make reliability` (bench/reliability/run.py): 100 publications of every
+kind (Facebook text, photo, multi-photo; Instagram image, carousel) through two real Celery
+workers against the sandbox, with Graph 500s before and after the call acted, timeouts after it
+acted and rate limits on every publishing call, one Page's token (and its Instagram account's)
+expiring mid-run and a worker SIGKILLed mid-run; reconciliation reads result pages of 25. The
+same kind of fault mix and the same verdict as the long run (bench/reliability/scenario.py);
+nothing here is timed, the polling bound is a liveness bound."""
 
 import sys
 import time
-from collections import Counter
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -26,8 +27,14 @@ from tests.conftest import CeleryWorker, wait_until
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
 PUBLICATIONS = 100
-ACCOUNTS = 10
+PAGES = 5  # and their 5 Instagram accounts: 12 Facebook and 8 Instagram publications each
 LIVENESS_BOUND = 240.0
+# Each one-shot fault on the first matching calls (probability 1), so that each one fires.
+ONE_SHOTS = {
+    "POST /*/feed": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=1),
+    "POST /*/photos": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=0),
+    "POST /*/media_publish": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=1),
+}
 # Stop once nothing is being published and every wait is at least this far away: what waits
 # then is a rate limit (Meta's shortest announced wait is a minute) or an outcome-unknown recheck
 # (30 s; a feed call that timed out or answered 500 may have gone out). Those end in the long run
@@ -56,7 +63,9 @@ def consumers(queue: str) -> int:
     )
 
 
-def test_100_publications_under_every_fault_no_duplicate_none_lost(sandbox, monkeypatch):
+def test_100_publications_under_every_fault_no_duplicate_none_lost(
+    sandbox, settings, monkeypatch, tmp_path
+):
     url = sandbox.base_url
 
     def post(path: str, payload: object) -> dict:
@@ -67,7 +76,7 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(sandbox, monk
     queue = f"reliability-{time.monotonic_ns()}"
     cfg = publish.Config(
         publications=PUBLICATIONS,
-        accounts=ACCOUNTS,
+        pages=PAGES,
         latency_ms=0,
         workers=2,
         concurrency=1,
@@ -80,32 +89,38 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(sandbox, monk
         redis_url="",
         queue=queue,
         sandbox_port=urlsplit(url).port or 80,
+        kinds=tuple(publish.KINDS),
     )
+    # The images live where the workers read them; the sandbox does not fetch them, and
+    # Instagram containers are ready at once (the engine still polls them, a step each).
+    settings.MEDIA_ROOT = tmp_path / "media"
+    post("config", {"fetch_media": False, "processing_seconds": 0})
     # The benchmark's seeding (it switches the on-commit dispatch off; monkeypatch restores it).
     monkeypatch.setattr(publications_dispatch_due, "delay", lambda *a, **k: None)
     publish.seed(cfg)
-    expiring = scenario.connect_expiring_tokens(
-        post, ConnectedAccount.objects.order_by("pk")[:1], now=timezone.now()
-    )
-    # That account's publications wait until its token has expired (below), so that they meet
-    # the expiry whatever order the workers take the others in on a busy machine.
+    pages = ConnectedAccount.objects.filter(platform=publish.FACEBOOK_PAGE).order_by("pk")
+    expiring = scenario.connect_expiring_tokens(post, pages[:1], now=timezone.now())
+    # That Page's and its Instagram account's publications wait until the token has expired
+    # (below), so that they meet the expiry whatever order the workers take the others in on a
+    # busy machine.
     held_back = Publication.objects.filter(account_id__in=expiring)
     held_back.update(next_attempt_at=timezone.now() + timedelta(hours=1))
-    post(
-        "faults",
-        {
-            "faults": scenario.fault_mix(
-                publish.FAULTS, timeouts=2, rate_limits=2, timeout_seconds=3
-            )
-        },
-    )
+    post("faults", {"faults": scenario.fault_mix(ONE_SHOTS, probability=1.0)})
     # The lease outlasts the queue's wait (else queued claims look stale and are claimed again
     # each beat: churn, see docs/BENCHMARKS.md "Publishing"); the killed worker's claims are
     # taken over once it has passed.
-    env = {"PUBLISHING_CLAIM_LEASE_SECONDS": "15", "GRAPH_TIMEOUT_SECONDS": "2"}
-    # Each feed post takes 200 ms at "Facebook", so a worker is nearly always mid-call: the
-    # SIGKILL lands on work in flight.
-    post("latency", {"ms": 0, "paths": {"POST /*/feed": 200}})
+    env = {
+        "PUBLISHING_CLAIM_LEASE_SECONDS": "15",
+        "GRAPH_TIMEOUT_SECONDS": "2",
+        # Reconciliation reads result pages of Meta's default size, and runs within the test.
+        "GRAPH_PAGE_SIZE": str(scenario.RESULT_PAGE),
+        "PUBLISHING_UNKNOWN_RECHECK_SECONDS": "5",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PUBLIC_BASE_URL": "http://127.0.0.1:9",
+    }
+    # Each publishing call takes 200 ms at "Facebook", so a worker is nearly always mid-call:
+    # the SIGKILL lands on work in flight.
+    post("latency", {"ms": 0, "paths": dict.fromkeys(scenario.PUBLISHING_CALLS, 200)})
     workers = [CeleryWorker(queue, **env).start(), CeleryWorker(queue, **env).start()]
     events: list[str] = []
     try:
@@ -138,26 +153,51 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(sandbox, monk
         for worker in workers:
             worker.stop()
 
-    sys.stderr.write(f"reliability (short): {events}\n")
+    rows = scenario.publication_rows()
+    sandbox_published = httpx.get(f"{url}/_sandbox/published").json()
     verdict = scenario.judge(
-        publications=scenario.publication_rows(),
-        sandbox_published=httpx.get(f"{url}/_sandbox/published").json(),
+        publications=rows,
+        sandbox_published=sandbox_published,
         expiring_account_ids=expiring,
         account_status=scenario.account_statuses(),
         now=timezone.now(),
         allow_waiting=True,
+        reconciled_ids=scenario.reconciled_at(),
     )
-    report = {**verdict.as_dict(), "events": events}
+    fired = scenario.faults_fired(httpx.get(f"{url}/_sandbox/calls").json()["calls"])
+    report = {
+        **verdict.as_dict(),
+        "events": events,
+        "faults_fired": fired,
+        "violating_publications": scenario.history(
+            sorted({pk for pks in verdict.offenders.values() for pk in pks})[:5],
+            sandbox_published,
+        ),
+    }
+    kinds = {k: {**v.states, "reconciled": v.reconciled} for k, v in verdict.by_kind.items()}
+    sys.stderr.write(f"reliability (short): {events}; by kind: {kinds}; faults: {fired}\n")
     assert killed, report
     assert expired, report
     assert verdict.duplicates == 0, report
     assert verdict.lost == 0, report
+    assert verdict.live_but_failed == 0, report
     assert verdict.ok, report
     assert verdict.publications == PUBLICATIONS
-    # The faults did happen: the expired account's publications failed, explained.
-    assert verdict.states.get("failed (token expired)", 0) >= 1, report
-    calls = httpx.get(f"{url}/_sandbox/calls").json()["calls"]
-    faults = Counter(c["fault"] for c in calls if c["fault"])
-    assert faults["timeout_after_effect"] == 2, faults
-    assert faults["rate_limit"] == 2, faults
-    assert faults["error"] >= 1, faults
+    # Every kind was published, and met the token expiry: the expired Page's and Instagram
+    # account's publications failed, explained.
+    assert set(verdict.by_kind) == set(publish.KINDS), report
+    for kind, kv in verdict.by_kind.items():
+        assert kv.publications == PUBLICATIONS // len(publish.KINDS), (kind, report)
+        assert kv.states["published"] >= 1, (kind, report)
+        assert kv.states["failed (token expired)"] >= 1, (kind, report)
+    # The faults did happen, on every publishing call.
+    for call in (
+        "POST /{page-id}/feed",
+        "POST /{page-id}/photos",
+        "POST /{ig-user-id}/media_publish",
+    ):
+        hits = {k: n for k, n in fired.items() if k.startswith(call)}
+        assert any(k.endswith("error/after") for k in hits), (call, fired)
+        assert any(k.endswith("timeout_after_effect") for k in hits), (call, fired)
+    assert sum(n for k, n in fired.items() if k.endswith("rate_limit")) == 2, fired
+    assert fired.get("token_expired (190/463)", 0) >= 1, fired
