@@ -47,9 +47,10 @@ from apps.posts.platforms import (
     Window,
     adapter_for,
 )
-from apps.posts.platforms.meta import TokenMissing
+from apps.posts.platforms.meta import TokenMissing, graph_call
 from apps.posts.publication_states import Step, publication_move, publications_move
 from apps.posts.services import post_content, post_refresh_status, posts_publishing_started
+from apps.social.graph import GraphError
 from apps.social.models import ConnectedAccount
 from apps.social.services import accounts_mark_needs_reauth
 
@@ -57,6 +58,9 @@ logger = structlog.get_logger(__name__)
 P = Publication.Status
 K = PublicationEvent.Kind
 ACTIVE = ConnectedAccount.Status.ACTIVE
+# How often a publication whose outcome is open looks again at an account that lost its access.
+ACCESS_RECHECK_SECONDS = 600
+ACCESS_LOST = "access lost"
 
 
 @dataclass(frozen=True)
@@ -180,16 +184,21 @@ def publication_run(*, claim: Claim) -> str | None:
     reconciled = False  # this run learned for sure that the earlier attempt did not go out
     outcome: Outcome
     try:
-        if not active:
-            refusal = account.publishing_refusal or f"{account} cannot be published to."
-            # Reconnecting fixes a lost token, not a missing Page task (a Page admin does).
-            no_task = account.status == ConnectedAccount.Status.NO_PERMISSION
+        # Reconnecting fixes a lost token, not a missing Page task (a Page admin does); without
+        # the task the Page's posts can still be read.
+        no_task = account.status == ConnectedAccount.Status.NO_PERMISSION
+        refusal = account.publishing_refusal or f"{account} cannot be published to."
+        if not active and was_unknown and not no_task:
+            # An earlier attempt may be live, and without access nobody can check: wait for
+            # the account to be fixed, never "failed" (the post may be out there).
+            outcome = _awaiting_access(account)
+        elif not active and not was_unknown:
             outcome = Fail(refusal) if no_task else NeedsReauth(refusal)
         elif was_unknown:
             found = _reconcile(publication, adapter, content)
             if found is None:
                 reconciled = True
-                outcome = adapter.step(publication, content, journal)
+                outcome = adapter.step(publication, content, journal) if active else Fail(refusal)
             else:
                 outcome = found
         else:
@@ -197,7 +206,11 @@ def publication_run(*, claim: Claim) -> str | None:
     except ClaimLost:
         return None
     except TokenMissing:
-        outcome = NeedsReauth(f"{account} has no access token: reconnect it, then retry.")
+        outcome = (
+            _awaiting_access(account)
+            if was_unknown
+            else NeedsReauth(f"{account} has no access token: reconnect it, then retry.")
+        )
     except Exception as exc:  # an unexpected failure must not lose the publication
         logger.exception("publication_step_crashed", publication_id=publication.pk)
         error = f"Unexpected error: {type(exc).__name__}"
@@ -218,11 +231,23 @@ def publication_run(*, claim: Claim) -> str | None:
     return _record(publication, run_token, outcome, adapter, still_unknown=still_unknown)
 
 
+def _awaiting_access(account: ConnectedAccount, *, call: str = "") -> Wait:
+    """The outcome is open and the account cannot be read: look again every few minutes; the
+    first look once the account works again reconciles. Such a run is not an attempt."""
+    return Wait(
+        ACCESS_RECHECK_SECONDS,
+        f"Reconnect {account}: an earlier attempt may have gone out, and only with access can "
+        "we check. Once it is reconnected we check first, so nothing is posted twice.",
+        call=call,
+        answer=ACCESS_LOST,
+    )
+
+
 def _reconcile(
     publication: Publication, adapter: PlatformAdapter, content: PostContent
-) -> Published | Unknown | None:
-    """Whether the attempt whose outcome is unknown went out: Published, None (it did not), or
-    Unknown (the network cannot say now)."""
+) -> Published | Unknown | Wait | None:
+    """Whether the attempt whose outcome is unknown went out: Published, None (it did not),
+    Unknown (the network cannot say now), or Wait (the account lost its access)."""
     window = Window.for_publication(publication)
     taken = frozenset(
         Publication.objects.filter(
@@ -235,6 +260,19 @@ def _reconcile(
     try:
         found = adapter.reconcile(publication, content, Window(window.since, taken))
     except CannotTell as exc:
+        cause = exc.__cause__
+        if isinstance(cause, GraphError) and cause.needs_reconnect:
+            # The access is gone while the outcome is open: say so on the account (owners are
+            # told), and wait for it to be fixed rather than guess.
+            accounts_mark_needs_reauth(
+                accounts=[publication.account],
+                reason=cause.user_message,
+                graph_code=cause.code,
+                graph_subcode=cause.subcode,
+            )
+            publication.account.refresh_from_db(fields=["status", "status_reason"])
+            if publication.account.status != ACTIVE:
+                return _awaiting_access(publication.account, call=graph_call(cause))
         return Unknown(str(exc), answer="CannotTell")
     if found is not None:
         logger.info("publication_reconciled", publication_id=publication.pk)
@@ -293,6 +331,8 @@ def _record(
         note = outcome.note
     elif isinstance(outcome, Wait):
         to, kind = P.WAITING, K.WAITING
+        if outcome.answer == ACCESS_LOST:
+            fields["attempts"] = publication.attempts - 1  # nothing was tried
         fields.update(
             next_attempt_at=now + timedelta(seconds=outcome.seconds),
             wait_reason=outcome.reason[:300],

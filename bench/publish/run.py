@@ -513,12 +513,20 @@ def counts() -> Counter[str]:
 
     from apps.posts.models import Publication
 
-    return Counter(
+    found = Counter(
         {
             row["status"]: row["n"]
             for row in Publication.objects.values("status").annotate(n=Count("pk"))
         }
     )
+    # Waiting for an account to be reconnected (its outcome open, its access gone): an end state
+    # until a person acts, like "failed".
+    found["held"] = (
+        Publication.objects.filter(status="waiting", outcome_unknown=True)
+        .exclude(account__status="active")
+        .count()
+    )
+    return found
 
 
 def run(
@@ -558,7 +566,7 @@ def run(
                 next_tick += 1.0
             close_old_connections()
             c = counts()
-            done = c["published"] + c["failed"]
+            done = c["published"] + c["failed"] + c["held"]
             samples.append((round(now - started, 2), c["published"]))
             if cfg.kill_worker and not killed and c["published"] >= cfg.kill_at * total:
                 victim = names[0]

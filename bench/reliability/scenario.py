@@ -43,6 +43,9 @@ ALLOWED_STATES = {
     "failed (token expired)": "an account whose token expired: last_error says so (Graph "
     "190/463, or 'reconnect it, then retry' once the account is marked needs-reconnection), "
     "the account is needs_reauth, and the content is not at the sandbox",
+    "waiting for reconnection": "an account whose token expired while an attempt's outcome was "
+    "open: waiting (never failed: the post may be live) with a reason that says to reconnect, the "
+    "account needs_reauth; once reconnected it reconciles first",
     "waiting (explained)": "only in the short version, or at the long run's timeout: "
     "a wait_reason and a next attempt at most an hour away (a rate limit's announced wait, an "
     "outcome-unknown recheck, a retry after a temporary error)",
@@ -331,6 +334,14 @@ def judge(
             if reason:
                 kv.lost += 1
                 violation(kv, reason, pub)
+        elif (
+            status == "waiting"
+            and pub["outcome_unknown"]
+            and (pub["wait_reason"] or "").startswith("Reconnect ")
+            and pub["account_id"] in expiring_account_ids
+            and account_status.get(pub["account_id"]) == "needs_reauth"
+        ):
+            kv.states["waiting for reconnection"] += 1
         elif status == "waiting" and allow_waiting:
             waiting_reasons[(pub["wait_reason"] or "")[:60]] += 1
             at = pub["next_attempt_at"]

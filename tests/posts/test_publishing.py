@@ -166,6 +166,47 @@ def test_a_timeout_after_the_post_was_made_is_reconciled_without_a_duplicate(
     assert publication.platform_post_id == page_posts(sandbox)[0]["id"]
 
 
+@pytest.mark.parametrize("access_lost", ["marked before the check", "found by the check"])
+def test_a_live_post_whose_account_lost_its_access_waits_never_fails(
+    owner, accounts, sandbox, control, no_media_fetch, access_lost
+):
+    # Meta published, the answer never came, and the Page's access goes before the check.
+    control("faults", {"kind": "timeout_after_effect", "match": "POST /*/feed", "seconds": 5})
+    post = make_post(owner, [accounts["facebook"]], caption="Live, unconfirmed")
+    drive(rounds=1)
+    page = accounts["facebook"]
+    if access_lost == "marked before the check":
+        ConnectedAccount.objects.filter(pk=page.pk).update(status="needs_reauth")
+    else:  # the listing itself answers that the token is dead
+        control(
+            "faults",
+            {"kind": "error", "match": "GET /*/posts", "code": 190, "subcode": 463, "times": None},
+        )
+
+    drive(rounds=3)
+
+    publication = post.publications.get()
+    assert publication.status == "waiting"
+    assert publication.outcome_unknown
+    assert publication.wait_reason.startswith("Reconnect Demo Bistro")
+    assert publication.attempts == 1  # looking without access is no attempt
+    page.refresh_from_db()
+    assert page.status == ConnectedAccount.Status.NEEDS_REAUTH
+    assert [p["message"] for p in page_posts(sandbox)] == ["Live, unconfirmed"]
+
+    # The account is reconnected: the first look finds the post, nothing is sent again.
+    control("faults", None, method="DELETE")
+    ConnectedAccount.objects.filter(pk=page.pk).update(status="active")
+    drive()
+
+    publication.refresh_from_db()
+    assert publication.status == "published"
+    assert publication.platform_post_id == page_posts(sandbox)[0]["id"]
+    assert len(page_posts(sandbox)) == 1
+    assert publication.events.filter(kind="reconciled").count() == 1
+    assert not publication.events.filter(kind="failed").exists()
+
+
 def test_a_rate_limit_waits_with_the_reason_then_publishes(
     owner, accounts, sandbox, control, no_media_fetch
 ):
