@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 
 from apps.posts.platforms.base import Fail, NeedsReauth, Outcome, Retry, Unknown, Wait, Window
 from apps.social import graph
@@ -29,8 +30,24 @@ class TokenMissing(Exception):
     """The account has no token (it was disconnected, or deauthorized at Facebook)."""
 
 
+# A caller that loaded the account's token with its own query (see page_token_subquery) leaves
+# it on the account under this name: page_token then needs no query of its own.
+LOADED_TOKEN = "loaded_page_token"  # noqa: S105 - the name of an attribute, not a secret
+
+
+def page_token_subquery() -> Subquery:
+    """The token of the row's ``account_id``, decrypted on read like the field itself."""
+    return Subquery(
+        AccessToken.objects.filter(account=OuterRef("account_id")).values("token")[:1],
+        output_field=AccessToken._meta.get_field("token"),
+    )
+
+
 def page_token(account: ConnectedAccount) -> str:
     """The token an account publishes with (for Instagram: the linked Page's token)."""
+    loaded = getattr(account, LOADED_TOKEN, None)
+    if loaded:
+        return str(loaded)
     token = AccessToken.objects.filter(account=account).only("token").first()
     if token is None:
         raise TokenMissing
