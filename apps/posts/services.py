@@ -578,7 +578,6 @@ def publication_retry(*, actor: User, publication: Publication) -> Publication:
 def posts_publishing_started(*, post_ids: Iterable[int]) -> None:
     """scheduled → publishing for the posts whose publications were just claimed: one UPDATE and
     one INSERT of review events for the whole batch (the dispatcher claims hundreds at once)."""
-    assert S.PUBLISHING in TRANSITIONS[S.SCHEDULED]  # noqa: S101 - the table is the rule
     with transaction.atomic():
         posts = list(
             Post.objects.select_for_update()
