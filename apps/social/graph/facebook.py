@@ -7,7 +7,7 @@ from datetime import datetime
 
 import structlog
 
-from ._shape import JSONObject, Shape, paginate
+from ._shape import JSONObject, Shape, paginate, paginate_since
 from .client import FileField, GraphClient, get_client
 from .errors import GraphInvalidRequestError, GraphPermissionError
 from .results import (
@@ -299,15 +299,14 @@ def list_page_posts(
 
     Raises GraphListingIncomplete when the listing cannot be read to its end.
     """
-    client = client or get_client()
-    params = {
-        "fields": POST_FIELDS,
-        "limit": str(client.config.page_size),
-        "since": str(int(since.timestamp())),
-    }
     posts = []
-    for shape, item in paginate(
-        client, "/{id}/posts", ids=(page_id,), token=page_token, params=params, complete=True
+    for shape, item in paginate_since(
+        client or get_client(),
+        "/{id}/posts",
+        ids=(page_id,),
+        token=page_token,
+        fields=POST_FIELDS,
+        since=since,
     ):
         posts.append(
             PagePost(

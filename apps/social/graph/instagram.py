@@ -4,7 +4,7 @@ engagement (all through graph.facebook.com with the Page's token)."""
 from collections.abc import Sequence
 from datetime import datetime
 
-from ._shape import Shape, paginate
+from ._shape import Shape, paginate_since
 from .client import GraphClient, get_client
 from .results import (
     IgContainer,
@@ -132,15 +132,14 @@ def list_ig_media(
 
     Raises GraphListingIncomplete when the listing cannot be read to its end.
     """
-    client = client or get_client()
-    params = {
-        "fields": MEDIA_FIELDS,
-        "limit": str(client.config.page_size),
-        "since": str(int(since.timestamp())),
-    }
     media = []
-    for shape, item in paginate(
-        client, "/{id}/media", ids=(ig_user_id,), token=token, params=params, complete=True
+    for shape, item in paginate_since(
+        client or get_client(),
+        "/{id}/media",
+        ids=(ig_user_id,),
+        token=token,
+        fields=MEDIA_FIELDS,
+        since=since,
     ):
         media.append(
             IgMedia(
