@@ -138,6 +138,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "created_at",
         "last_used_at",
         "revoked_at",
+        "revoked_reason",
+        "narrowed_at",
+        "narrowed_reason",
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -111,6 +111,10 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+# Higher may do more: what an API key acts as is the lower of its scope's role and its creator's.
+ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.MANAGER: 2, Role.OWNER: 3}
+
+
 # Roles that manage members, API keys and connected accounts.
 MANAGING_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 # Roles that create and change content (posts, assets).
@@ -202,6 +206,10 @@ class ApiKey(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Why it was revoked, or narrowed to read-only, for the API keys page (docs/security.md).
+    revoked_reason = models.CharField(max_length=300, blank=True)
+    narrowed_at = models.DateTimeField(null=True, blank=True)
+    narrowed_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

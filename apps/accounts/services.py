@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.accounts.models import (
+    ROLE_RANK,
     ApiKey,
     Invitation,
     Membership,
@@ -180,8 +181,55 @@ def _check_may_manage(actor: Membership, target_role: str) -> None:
         raise NotPermitted("Only an owner can manage owners.")
 
 
-def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
-    """Give ``membership`` another role. Only owners touch owners; the last owner stays owner."""
+@dataclass(frozen=True)
+class MembershipChange:
+    """What a change of membership did to the API keys the member had created."""
+
+    membership: Membership
+    api_keys_revoked: int = 0
+    api_keys_narrowed: int = 0  # write keys made read-only
+
+
+def api_keys_restrict(
+    *, tenant_id: int, user_id: int, role: str | None, reason: str
+) -> tuple[int, int]:
+    """Make the live keys ``user_id`` created in the tenant do no more than ``role`` allows:
+    ``None`` (no longer a member) revokes them all, viewer turns write keys into read-only
+    ones; other roles leave them. Runs in the caller's transaction; the keys' cache entries go
+    when it commits. Returns (revoked, narrowed)."""
+    live = ApiKey.objects.select_for_update().filter(
+        tenant_id=tenant_id, created_by_id=user_id, revoked_at__isnull=True
+    )
+    now = timezone.now()
+    reason = reason[:300]
+    if role is None:
+        affected = list(live.values_list("prefix", flat=True))
+        live.update(revoked_at=now, revoked_reason=reason)
+        revoked, narrowed = len(affected), 0
+    elif ROLE_RANK[Role(role)] < ROLE_RANK[Role.EDITOR]:
+        writing = live.filter(scopes__contains=[ApiKey.Scope.WRITE])
+        affected = list(writing.values_list("prefix", flat=True))
+        writing.update(scopes=[ApiKey.Scope.READ], narrowed_at=now, narrowed_reason=reason)
+        revoked, narrowed = 0, len(affected)
+    else:
+        return 0, 0
+    if affected:
+        transaction.on_commit(lambda: cache.delete_many([api_key_cache_key(p) for p in affected]))
+        logger.info(
+            "api_keys_restricted",
+            tenant_id=tenant_id,
+            user_id=user_id,
+            revoked=revoked,
+            narrowed=narrowed,
+        )
+    return revoked, narrowed
+
+
+def membership_change_role(
+    *, actor: Membership, membership: Membership, role: str
+) -> MembershipChange:
+    """Give ``membership`` another role. Only owners touch owners; the last owner stays owner.
+    Made a viewer, the member's write keys become read-only (:func:`api_keys_restrict`)."""
     if role not in Role.values:
         raise ApplicationError("Choose a valid role.", code="role_invalid")
     if actor.tenant_id != membership.tenant_id:
@@ -192,7 +240,7 @@ def membership_change_role(*, actor: Membership, membership: Membership, role: s
         tenant_lock(membership.tenant)
         membership.refresh_from_db(fields=["role"])
         if membership.role == role:
-            return membership
+            return MembershipChange(membership=membership)
         if membership.role == Role.OWNER and _owner_count(membership.tenant) == 1:
             raise ApplicationError(
                 "The business needs at least one owner: make someone else owner first.",
@@ -200,12 +248,18 @@ def membership_change_role(*, actor: Membership, membership: Membership, role: s
             )
         membership.role = role
         membership.save(update_fields=["role"])
+        _, narrowed = api_keys_restrict(
+            tenant_id=membership.tenant_id,
+            user_id=membership.user_id,
+            role=role,
+            reason=f"Its creator's role became {Role(role).label.lower()}.",
+        )
     logger.info("membership_role_changed", membership_id=membership.pk, role=role)
-    return membership
+    return MembershipChange(membership=membership, api_keys_narrowed=narrowed)
 
 
-def membership_remove(*, actor: Membership, membership: Membership) -> None:
-    """Remove another member from the tenant."""
+def membership_remove(*, actor: Membership, membership: Membership) -> MembershipChange:
+    """Remove another member from the tenant; the API keys they created are revoked with it."""
     if actor.pk == membership.pk:
         raise ApplicationError("To leave the business yourself, use “Leave”.", code="self_remove")
     if actor.tenant_id != membership.tenant_id:
@@ -217,12 +271,19 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
         _check_may_manage(actor, membership.role)
         if membership.role == Role.OWNER and _owner_count(membership.tenant) == 1:
             raise ApplicationError("The last owner cannot be removed.", code="last_owner")
+        revoked, _ = api_keys_restrict(
+            tenant_id=membership.tenant_id,
+            user_id=membership.user_id,
+            role=None,
+            reason="Its creator was removed from the business.",
+        )
         membership.delete()
     logger.info("membership_removed", tenant_id=actor.tenant_id, by_user_id=actor.user_id)
+    return MembershipChange(membership=membership, api_keys_revoked=revoked)
 
 
-def membership_leave(*, membership: Membership) -> None:
-    """The member leaves the tenant; the last owner cannot."""
+def membership_leave(*, membership: Membership) -> MembershipChange:
+    """The member leaves the tenant (the last owner cannot); their API keys are revoked."""
     with transaction.atomic():
         tenant_lock(membership.tenant)
         membership.refresh_from_db(fields=["role"])
@@ -231,8 +292,15 @@ def membership_leave(*, membership: Membership) -> None:
                 "You are the last owner: make someone else owner before you leave.",
                 code="last_owner",
             )
+        revoked, _ = api_keys_restrict(
+            tenant_id=membership.tenant_id,
+            user_id=membership.user_id,
+            role=None,
+            reason="Its creator left the business.",
+        )
         membership.delete()
     logger.info("membership_left", tenant_id=membership.tenant_id, user_id=membership.user_id)
+    return MembershipChange(membership=membership, api_keys_revoked=revoked)
 
 
 # --- Invitations -----------------------------------------------------------------------------
@@ -427,7 +495,8 @@ def api_key_revoke(*, actor: Membership, api_key: ApiKey) -> ApiKey:
         raise NotPermitted("That key belongs to another business.")
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+        api_key.revoked_reason = f"Revoked by {actor.user.email}."[:300]
+        api_key.save(update_fields=["revoked_at", "revoked_reason"])
     cache.delete(api_key_cache_key(api_key.prefix))
     logger.info("api_key_revoked", api_key_id=api_key.pk)
     return api_key

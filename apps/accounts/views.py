@@ -200,16 +200,29 @@ def member_change_role(request: TenantRequest, membership_id: int) -> HttpRespon
         messages.error(request, "Choose a valid role.")
         return redirect("team:list")
     try:
-        services.membership_change_role(
+        change = services.membership_change_role(
             actor=request.membership, membership=membership, role=form.cleaned_data["role"]
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(
-            request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
+            request,
+            f"{membership.user.email} is now {membership.get_role_display().lower()}."
+            + _api_keys_said(change),
         )
     return redirect("team:list")
+
+
+def _api_keys_said(change: services.MembershipChange, whose: str = "Their") -> str:
+    """The confirmation's sentence about the member's API keys (empty when none changed)."""
+    if change.api_keys_revoked:
+        n = change.api_keys_revoked
+        return f" {whose} {n} API key{'s' * (n != 1)} {'were' if n != 1 else 'was'} revoked."
+    if change.api_keys_narrowed:
+        n = change.api_keys_narrowed
+        return f" {whose} {n} API key{'s' * (n != 1)} can now only read."
+    return ""
 
 
 @tenant_required(roles=MANAGING_ROLES)
@@ -219,11 +232,13 @@ def member_remove(request: TenantRequest, membership_id: int) -> HttpResponse:
         Membership.objects.select_related("user"), tenant=request.tenant, pk=membership_id
     )
     try:
-        services.membership_remove(actor=request.membership, membership=membership)
+        change = services.membership_remove(actor=request.membership, membership=membership)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{membership.user.email} no longer has access.")
+        messages.success(
+            request, f"{membership.user.email} no longer has access." + _api_keys_said(change)
+        )
     return redirect("team:list")
 
 
@@ -232,12 +247,12 @@ def member_remove(request: TenantRequest, membership_id: int) -> HttpResponse:
 def team_leave(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     try:
-        services.membership_leave(membership=request.membership)
+        change = services.membership_leave(membership=request.membership)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("team:list")
     request.session.pop(SESSION_KEY, None)
-    messages.success(request, f"You left {tenant.name}.")
+    messages.success(request, f"You left {tenant.name}." + _api_keys_said(change, "Your"))
     return redirect("dashboard:overview")
 
 
@@ -309,6 +324,12 @@ def api_keys(request: TenantRequest) -> HttpResponse:
             "form": form,
             "issued": issued,
             "keys": ApiKey.objects.for_tenant(request.tenant).select_related("created_by"),
+            # A key of someone no longer here (or deactivated) is refused even if not revoked.
+            "member_ids": set(
+                Membership.objects.for_tenant(request.tenant)
+                .filter(user__is_active=True)
+                .values_list("user_id", flat=True)
+            ),
         },
         status=400 if form.errors else 200,
     )

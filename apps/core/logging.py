@@ -28,8 +28,14 @@ _SECRET_IN_TEXT = re.compile(
 )
 
 
+# Our own shown-once secrets, wherever they appear: webhook signing secrets and API keys.
+_SHOWN_ONCE_IN_TEXT = re.compile(r"\b(?:whsec_|sa_[0-9a-f]{8}_)[A-Za-z0-9_-]+")
+
+
 def redact_text(text: str) -> str:
-    """Replace secret query-string values in ``text`` with a marker."""
+    """Replace secret query-string values, webhook secrets and API keys in ``text`` with a
+    marker."""
+    text = _SHOWN_ONCE_IN_TEXT.sub(REDACTED, text)
     return _SECRET_IN_TEXT.sub(lambda m: f"{m.group('key')}={REDACTED}", text)
 
 

@@ -69,3 +69,16 @@ def test_secrets_are_redacted_from_log_lines(json_log_lines):
 )
 def test_redact_text(text, expected):
     assert redact_text(text) == expected
+
+
+def test_webhook_secrets_and_api_keys_are_redacted_from_log_lines(json_log_lines):
+    secret = "whsec_" + "s3cr3t-" * 6
+    key = "sa_1a2b3c4d_" + "k3y_" * 10
+    structlog.get_logger("test").warning(
+        "webhook_call_failed", error=f"signing with {secret} failed", detail=f"Api-Key {key}"
+    )
+
+    line = json.dumps(json_log_lines()[-1])
+    assert secret not in line
+    assert key not in line
+    assert "signing with [redacted] failed" in line

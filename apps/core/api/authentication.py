@@ -8,14 +8,29 @@ from rest_framework.request import Request
 
 from apps.accounts import selectors, services
 from apps.accounts.middleware import SESSION_KEY
-from apps.accounts.models import ApiKey, Membership, Role
+from apps.accounts.models import ROLE_RANK, ApiKey, Membership, Role
 
 
-def api_key_membership(api_key: ApiKey) -> Membership:
+def api_key_creator(api_key: ApiKey) -> Membership | None:
+    """The current membership of the key's creator in the key's tenant, if they still have one
+    and their login is active. Read on every request (not cached), so a removal made any way —
+    the team page, the admin, a cascade — stops the key at once."""
+    if api_key.created_by_id is None:
+        return None
+    return (
+        Membership.objects.select_related("tenant", "user")
+        .filter(tenant_id=api_key.tenant_id, user_id=api_key.created_by_id, user__is_active=True)
+        .first()
+    )
+
+
+def api_key_membership(api_key: ApiKey, creator: Membership) -> Membership:
     """How a key acts: an editor of its tenant (a viewer for read-only keys), in the name of the
-    person who created it. Not saved: it exists for the length of the request."""
-    role = Role.EDITOR if api_key.can_write else Role.VIEWER
-    return Membership(tenant=api_key.tenant, user=api_key.created_by, role=role)
+    person who created it, and never as more than that person's current role. Not saved: it
+    exists for the length of the request."""
+    scope_role = Role.EDITOR if api_key.can_write else Role.VIEWER
+    role = min(scope_role, Role(creator.role), key=ROLE_RANK.__getitem__)
+    return Membership(tenant=creator.tenant, user=creator.user, role=role)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -31,11 +46,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = services.api_key_authenticate(key=key.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed("The API key is not valid, or it was revoked.")
-        membership = api_key_membership(api_key)
+        creator = api_key_creator(api_key)
+        if creator is None:
+            raise exceptions.AuthenticationFailed(
+                "This API key no longer works: the person who created it is no longer a member "
+                "of the business."
+            )
+        membership = api_key_membership(api_key, creator)
         # On the Django request, where views, permissions and throttles look for them.
         setattr(request._request, "api_key", api_key)  # noqa: B010
+        setattr(request._request, "api_key_creator", creator)  # noqa: B010
         setattr(request._request, "api_membership", membership)  # noqa: B010
-        return (api_key.created_by, api_key)
+        return (creator.user, api_key)
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword

@@ -42,11 +42,8 @@ class TenantManager(TenantMember):
         api_key = getattr(request._request, "api_key", None)
         if api_key is None:
             return bool(request._request.api_membership.can_manage)  # type: ignore[attr-defined]
-        creator = (
-            Membership.objects.select_related("tenant", "user")
-            .filter(tenant_id=api_key.tenant_id, user_id=api_key.created_by_id)
-            .first()
-        )
+        # Read by the authentication on this request (apps.core.api.authentication).
+        creator: Membership | None = getattr(request._request, "api_key_creator", None)
         if creator is None or not creator.can_manage:
             self.message = "This API key's creator is not an owner or manager of the business."
             return False

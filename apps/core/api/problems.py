@@ -19,7 +19,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     required=False,
     description="Makes a create safe to retry: the same key and body within 24 h return the "
     "first response (with `Idempotent-Replayed: true`); the same key with another body is a 422 "
-    "`idempotency_key_reused`.",
+    "`idempotency_key_reused`. Secrets shown once are not kept: a replay answers them as null, "
+    "names them in `Idempotent-Withheld` and says why in `withheld`.",
 )
 
 

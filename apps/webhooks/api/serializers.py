@@ -48,12 +48,20 @@ class WebhookSecretSerializer(WebhookEndpointSerializer):
 
     secret = serializers.CharField(
         read_only=True,
+        allow_null=True,
         help_text="`whsec_…`: verifies the `Webhook-Signature` header (docs/api.md). Store it "
-        "now; it is never shown again.",
+        "now; it is never shown again. null in an `Idempotency-Key` replay (see `withheld`).",
+    )
+    # Not read_only: the schema would then call it required, and first answers do not have it.
+    withheld = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Only in an `Idempotency-Key` replay: the fields answered as null because "
+        "they are shown once, each with why and what to do.",
     )
 
     class Meta(WebhookEndpointSerializer.Meta):
-        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret", "withheld"]
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):

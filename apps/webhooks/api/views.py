@@ -1,6 +1,7 @@
 """Webhook endpoints and their deliveries over the API. Thin: apps.webhooks.services decides."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
@@ -109,7 +110,9 @@ class WebhookEndpointViewSetBase(
     create=extend_schema(
         summary="Add a webhook endpoint",
         description="Answers the endpoint with its signing `secret`, shown this once. The URL "
-        "must be https on a public address (400 `url_invalid`).",
+        "must be https on a public address (400 `url_invalid`). A replay of the same "
+        "`Idempotency-Key` answers `secret` as null, with `withheld` saying why (the secret is "
+        "never stored): rotate the secret if the first answer was lost.",
         parameters=[IDEMPOTENCY_KEY],
         request=WebhookEndpointSerializer,
         responses={201: WebhookSecretSerializer, **problems(400, 403, 422)},
@@ -151,6 +154,11 @@ class WebhookEndpointViewSetBase(
 )
 class WebhookEndpointViewSet(IdempotentCreateMixin, WebhookEndpointViewSetBase):
     """Where the business's events are sent, signed (docs/api.md, Webhooks)."""
+
+    # Never kept for an Idempotency-Key replay: the replay answers it as null (docs/api.md).
+    shown_once_fields: ClassVar[Mapping[str, str]] = {
+        "secret": "If it was lost, rotate it: POST /api/v1/webhook-endpoints/<id>/rotate-secret/."
+    }
 
 
 @extend_schema_view(
