@@ -118,3 +118,11 @@ def test_a_multipart_with_too_many_files_is_a_400_problem(api, stored_files):
     assert_problem(response, 400, "too_many_files")
     assert not BrandAsset.objects.exists()
     assert stored_files() == []
+
+
+def test_the_schema_documents_the_413_of_operations_with_a_body(client, db):
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+
+    assert "413" in paths["/api/v1/posts/"]["post"]["responses"]
+    assert "413" in paths["/api/v1/assets/"]["post"]["responses"]
+    assert "413" not in paths["/api/v1/posts/"]["get"]["responses"]
