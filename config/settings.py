@@ -242,6 +242,16 @@ ASSET_MAX_PIXELS = env.int("ASSET_MAX_PIXELS", default=60_000_000)
 
 # --- REST API (DRF) ---------------------------------------------------------------------------
 
+# Request bodies (docs/api.md, "Limits"). Django's own limits, named here because the API documents
+# them: a body read into memory (JSON, a form, a multipart's non-file fields) over this size is a
+# 413 `request_too_large`; files of a multipart upload are streamed and checked by their own rule.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB, Django's default
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # a 400 `too_many_fields` above
+DATA_UPLOAD_MAX_NUMBER_FILES = 100  # a 400 `too_many_files` above
+# JSON nesting: arrays and objects inside each other, deeper than this is a 400 `json_too_deep`
+# (the API's bodies nest a few levels; Python's json would recurse until the stack runs out).
+JSON_MAX_DEPTH = 32
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.core.api.authentication.ApiKeyAuthentication",
@@ -253,7 +263,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "apps.core.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],

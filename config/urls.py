@@ -37,5 +37,6 @@ admin.site.site_header = "Social Automation administration"
 admin.site.site_title = "Social Automation admin"
 admin.site.index_title = "Platform staff"
 
+handler400 = "apps.core.views.bad_request"
 handler404 = "apps.core.views.not_found"
 handler500 = "apps.core.views.server_error"

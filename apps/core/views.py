@@ -1,5 +1,6 @@
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
@@ -7,8 +8,7 @@ from django.views.defaults import server_error as django_server_error
 from apps.accounts import selectors
 from apps.accounts.middleware import TenantRequest
 from apps.accounts.permissions import tenant_required
-from apps.core.api.exceptions import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
-from apps.core.api.exceptions import problem_body
+from apps.core.api.exceptions import TITLES, problem_json_response, request_refusal
 from apps.core.charts import engagement_chart
 from apps.posts import selectors as post_selectors
 from apps.social import selectors as social_selectors
@@ -56,6 +56,26 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return page_not_found(request, exception or Http404())
 
 
+# Machines call these (integrations, Meta's servers): they get problem documents, never a page.
+PROBLEM_PATHS = ("/api/", "/facebook/")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400 for the whole site, outside DRF: Django's answer to a SuspiciousOperation, raised in
+    a view or a middleware. A body over the limits (RequestDataTooBig, TooManyFieldsSent …) is a
+    413 / 400 problem under PROBLEM_PATHS and a short page elsewhere (the dashboard's forms)."""
+    status, code, detail = request_refusal(exception) or (
+        400,
+        "bad_request",
+        "The request could not be understood.",
+    )
+    if request.path.startswith(PROBLEM_PATHS):
+        return problem_json_response(status, code, detail)
+    # No request context: nothing here may read the request again (its body is unreadable).
+    page = render_to_string("400.html", {"title": TITLES[status], "detail": detail})
+    return HttpResponse(page, status=status)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """500 for the whole site: problem+json under /api/, the plain HTML page elsewhere."""
     if request.path.startswith("/api/"):
@@ -67,6 +87,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def _problem_response(status: int, code: str, detail: str) -> JsonResponse:
     # Outside DRF (no view matched, or the view crashed): the same document DRF's handler sends.
-    return JsonResponse(
-        problem_body(status, code, detail), status=status, content_type=PROBLEM_CONTENT_TYPE
-    )
+    return problem_json_response(status, code, detail)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.accounts.middleware import TenantRequest
 from apps.accounts.models import MANAGING_ROLES
 from apps.accounts.permissions import tenant_required
+from apps.core.api.exceptions import problem_json_response
 from apps.core.exceptions import ApplicationError
 from apps.core.models import get_for_tenant_or_404
 from apps.social import selectors, services
@@ -138,6 +139,8 @@ def account_check(request: TenantRequest, connected_account_id: int) -> HttpResp
 
 
 # --- Meta's callbacks (server to server, signed with the app secret) ---------------------------
+# Every refusal is a problem document (docs/api.md): a bad signed_request here, a body over the
+# limits from the site's 400 handler (apps.core.views.bad_request). Nothing is stored or logged.
 
 
 def _verified_user_id(request: HttpRequest) -> str | JsonResponse:
@@ -146,7 +149,7 @@ def _verified_user_id(request: HttpRequest) -> str | JsonResponse:
             request.POST.get("signed_request", ""), app_secret=settings.FACEBOOK_APP_SECRET
         )
     except SignedRequestError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return problem_json_response(400, "invalid_signed_request", str(exc))
     return str(payload["user_id"])
 
 

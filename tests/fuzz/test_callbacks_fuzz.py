@@ -2,7 +2,11 @@
 data deletion): random and mutated input gives a clear `SignedRequestError` / a 4xx answer,
 never a crash, and nothing is stored."""
 
+import base64
+import hashlib
+import hmac
 import json
+import re
 import string
 
 import pytest
@@ -28,14 +32,23 @@ json_values = st.recursive(
     ),
     max_leaves=10,
 )
+# Digits str.isdigit() takes but a Facebook id never has (Arabic-Indic, superscript, fullwidth).
+NOT_ASCII_DIGITS = "\u0661\u0662\u0663\u00b2\u00b3\uff11\u0966"
+user_ids = st.one_of(
+    json_values,
+    st.integers(0, 10**20).map(str),
+    st.integers(0, 10**20),
+    st.integers(10**32, 10**400).map(str),  # past the 32 digits we take
+    st.text(alphabet=string.digits + NOT_ASCII_DIGITS, min_size=1, max_size=40),
+)
+issued_ats = st.one_of(
+    json_values, st.integers(-(2**40), 2**40), st.integers(10**32, 10**400), st.booleans()
+)
 payloads = st.one_of(
     json_values,
     st.fixed_dictionaries(
         {"algorithm": st.sampled_from(["HMAC-SHA256", "hmac-sha256", "none", ""])},
-        optional={
-            "user_id": json_values | st.integers(0, 10**20).map(str),
-            "issued_at": json_values,
-        },
+        optional={"user_id": user_ids, "issued_at": issued_ats, "extra": json_values},
     ),
 )
 
@@ -78,9 +91,38 @@ def test_any_correctly_signed_payload_is_accepted_only_when_complete(payload: ob
     text = make_signed_request(payload, app_secret=SECRET)  # type: ignore[arg-type]
     parsed = _parse(text)
     if parsed is not None:
-        assert str(parsed["algorithm"]).upper() == "HMAC-SHA256"
-        assert parsed["user_id"].isdigit()
+        assert parsed["algorithm"].upper() == "HMAC-SHA256"
+        assert re.fullmatch(r"[0-9]{1,32}", parsed["user_id"])
+        assert type(parsed["issued_at"]) is int
+        assert 0 <= parsed["issued_at"] < 2**32
     assert _parse(text, secret="another-secret") is None
+
+
+def _sign_text(text: str, secret: str) -> str:
+    body = base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+    digest = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode() + "." + body
+
+
+VALID = '{"algorithm": "HMAC-SHA256", "user_id": "100200300", "issued_at": 1}'
+# Each one breaks a valid payload in one way a correct signature does not excuse (issue 13).
+malformed_texts = st.one_of(
+    st.integers(2_000, 6_000).map(lambda n: VALID[:-1] + f', "expires": {"9" * n}}}'),
+    st.integers(5, 3_000).map(lambda n: VALID[:-1] + f', "user": {"[" * n}{"]" * n}}}'),
+    st.integers(1, 100_000).map(lambda n: "[" * n + "]" * n),
+    st.text(alphabet=NOT_ASCII_DIGITS, min_size=1, max_size=30).map(
+        lambda uid: VALID.replace('"100200300"', json.dumps(uid))
+    ),
+    st.integers(33, 400).map(lambda n: VALID.replace("100200300", "7" * n)),
+    st.sampled_from(['"1"', "1.5", "true", "-1", "4294967296", "NaN", "null", "[1]"]).map(
+        lambda at: VALID.replace('"issued_at": 1', f'"issued_at": {at}')
+    ),
+)
+
+
+@given(text=malformed_texts)
+def test_a_correctly_signed_but_malformed_payload_is_refused(text: str) -> None:
+    assert _parse(_sign_text(text, SECRET)) is None
 
 
 CONTENT_TYPES = [
@@ -94,6 +136,10 @@ bodies = st.one_of(
     st.text(max_size=200).map(lambda s: f"signed_request={s}".encode()),
     mutated_requests().map(lambda s: f"signed_request={s}".encode()),
     st.builds(lambda p: json.dumps({"signed_request": p}).encode(), st.text(max_size=100)),
+    # Signed with the app secret: the HMAC passes and the payload's shape is what refuses.
+    malformed_texts.map(
+        lambda t: b"signed_request=" + _sign_text(t, settings.FACEBOOK_APP_SECRET).encode()
+    ),
 )
 
 

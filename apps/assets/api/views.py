@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,6 +23,7 @@ from apps.assets.api.serializers import (
 from apps.assets.models import BrandAsset, BrandFolder
 from apps.core.api.idempotency import IdempotentCreateMixin
 from apps.core.api.pagination import NewestFirstPagination
+from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.problems import IDEMPOTENCY_KEY, problems
 from apps.core.api.views import TenantAPIMixin
 
@@ -141,7 +142,7 @@ class AssetViewSetBase(
     serializer_class = AssetSerializer
     queryset = BrandAsset.objects.all()
     pagination_class = NewestUploadFirstPagination
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[BrandAsset]:

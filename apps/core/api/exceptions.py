@@ -11,8 +11,14 @@ the codes.
 from typing import Any
 
 import structlog
-from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404
+from django.conf import settings
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -75,6 +81,40 @@ def problem(
     return Response(body, status=status, headers=headers, content_type=CONTENT_TYPE)
 
 
+def problem_json_response(status: int, code: str, detail: str) -> JsonResponse:
+    """The same document for plain Django views (Meta's callbacks, the site's error handlers)."""
+    return JsonResponse(
+        problem_body(status, code, detail), status=status, content_type=CONTENT_TYPE
+    )
+
+
+def request_refusal(exc: BaseException | None) -> tuple[int, str, str] | None:
+    """``(status, code, detail)`` when ``exc`` is Django refusing to read a request body over
+    its limits (settings: DATA_UPLOAD_*); ``None`` for anything else. One mapping for the API's
+    handler and the site's 400 handler (non-DRF views, middleware)."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return (
+            413,
+            "request_too_large",
+            f"The request body is over {limit} bytes, the most read into memory; "
+            "send images as a multipart file upload.",
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return (
+            400,
+            "too_many_fields",
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.",
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return (
+            400,
+            "too_many_files",
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files.",
+        )
+    return None
+
+
 def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     if isinstance(detail, dict):
@@ -98,6 +138,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     """DRF's EXCEPTION_HANDLER: every error, expected or not, becomes a problem document."""
     from apps.posts.services import IllegalTransition, PostInvalid
 
+    refusal = request_refusal(exc)
+    if refusal is not None:
+        logger.warning("api_request_refused", code=refusal[1])  # never the body
+        return problem(*refusal)
     if isinstance(exc, PostInvalid):
         errors = [{"field": p.field, "code": p.code, "message": p.message} for p in exc.problems]
         return problem(422, exc.code, "The post breaks rules of its networks.", errors=errors)

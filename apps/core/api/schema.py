@@ -14,6 +14,8 @@ COMMON = {
     "415": "The body's media type is not accepted.",
     "429": "Too many requests for the plan; see `Retry-After`.",
 }
+# Operations that read a body: past the limits in docs/api.md (2.5 MiB read into memory).
+WITH_BODY = {"413": "The body is over the size the API reads (`request_too_large`)."}
 
 
 def add_problem_responses(
@@ -30,7 +32,8 @@ def add_problem_responses(
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, description in COMMON.items():
+            common = COMMON | WITH_BODY if method in {"post", "put", "patch"} else COMMON
+            for status, description in common.items():
                 responses.setdefault(
                     status,
                     {
