@@ -565,7 +565,7 @@ _shared_processors: list[structlog.typing.Processor] = [
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
-    redact_secrets,
+    redact_secrets,  # before any handler (or Sentry's breadcrumbs) sees the record
 ]
 
 LOGGING = {
@@ -577,6 +577,7 @@ LOGGING = {
             "processors": [
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                redact_secrets,  # last before rendering: the traceback's text is redacted too
                 structlog.processors.JSONRenderer(),
             ],
             "foreign_pre_chain": _shared_processors,
@@ -585,6 +586,8 @@ LOGGING = {
             "()": structlog.stdlib.ProcessorFormatter,
             "processors": [
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_secrets,
                 structlog.dev.ConsoleRenderer(colors=False),
             ],
             "foreign_pre_chain": _shared_processors,
