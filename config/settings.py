@@ -626,8 +626,10 @@ MIDDLEWARE = [
     *MIDDLEWARE,
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
-# When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
+# When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. Without it /metrics
+# answers 403, unless METRICS_ALLOW_ANONYMOUS (on with DJANGO_DEBUG, for `make run`).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOW_ANONYMOUS = env.bool("METRICS_ALLOW_ANONYMOUS", default=DEBUG)
 # The database gauges are read at most this often (shared through the cache); 0: every scrape.
 METRICS_DATABASE_CACHE_SECONDS = env.int("METRICS_DATABASE_CACHE_SECONDS", default=10)
 # Each Celery worker serves its own metrics (task outcomes, its Graph calls) on this port; 0: off.
