@@ -575,7 +575,7 @@ _shared_processors: list[structlog.typing.Processor] = [
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
-    redact_secrets,
+    redact_secrets,  # before any handler (or Sentry's breadcrumbs) sees the record
 ]
 
 LOGGING = {
@@ -587,6 +587,7 @@ LOGGING = {
             "processors": [
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                redact_secrets,  # last before rendering: the traceback's text is redacted too
                 structlog.processors.JSONRenderer(),
             ],
             "foreign_pre_chain": _shared_processors,
@@ -595,6 +596,8 @@ LOGGING = {
             "()": structlog.stdlib.ProcessorFormatter,
             "processors": [
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_secrets,
                 structlog.dev.ConsoleRenderer(colors=False),
             ],
             "foreign_pre_chain": _shared_processors,
@@ -633,8 +636,10 @@ MIDDLEWARE = [
     *MIDDLEWARE,
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
-# When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
+# When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. Without it /metrics
+# answers 403, unless METRICS_ALLOW_ANONYMOUS (on with DJANGO_DEBUG, for `make run`).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOW_ANONYMOUS = env.bool("METRICS_ALLOW_ANONYMOUS", default=DEBUG)
 # The database gauges are read at most this often (shared through the cache); 0: every scrape.
 METRICS_DATABASE_CACHE_SECONDS = env.int("METRICS_DATABASE_CACHE_SECONDS", default=10)
 # Each Celery worker serves its own metrics (task outcomes, its Graph calls) on this port; 0: off.

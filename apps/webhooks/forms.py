@@ -1,5 +1,6 @@
 from django import forms
 
+from apps.webhooks import targets
 from apps.webhooks.models import Event
 
 
@@ -19,3 +20,11 @@ class WebhookEndpointForm(forms.Form):
         initial=list(Event.values),
         error_messages={"required": "Choose at least one event."},
     )
+
+    def clean_url(self) -> str:
+        # The same decision as the API, the service and the sender (apps.webhooks.targets).
+        url = self.cleaned_data["url"].strip()
+        problem = targets.url_problem(url, allow_local=targets.local_targets_allowed())
+        if problem:
+            raise forms.ValidationError(problem, code="url_invalid")
+        return url

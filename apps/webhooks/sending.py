@@ -1,35 +1,24 @@
-"""The HTTP side of a delivery: the signature, the address check (SSRF guard) and one POST.
+"""The HTTP side of a delivery: the signature and one POST, to the address that
+apps.webhooks.targets (the SSRF guard) checked.
 
 No ORM in here: services hand in the URL, the secret and the body, and record the result.
 """
 
 import hashlib
 import hmac
-import ipaddress
 import json
-import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from django.conf import settings
+
+from apps.webhooks.targets import local_targets_allowed, target_resolve
 
 TIMEOUT_SECONDS = 10.0
 RESPONSE_EXCERPT_BYTES = 2048
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 SIGNATURE_HEADER = "Webhook-Signature"
 USER_AGENT = "SocialAutomation-Webhooks/1"
-
-
-def local_targets_allowed() -> bool:
-    """Development and tests (``WEBHOOKS_ALLOW_HTTP``, on with ``DEBUG``): http:// to this
-    machine and private addresses are allowed. Production: https and public addresses only."""
-    return bool(settings.WEBHOOKS_ALLOW_HTTP)
-
-
-class TargetRefused(Exception):
-    """The URL may not be called: wrong scheme, credentials in it, or a non-public address."""
 
 
 def body_encode(payload: dict[str, Any]) -> bytes:
@@ -45,69 +34,6 @@ def signature_header(*, secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def url_problem(url: str, *, allow_local: bool) -> str | None:
-    """Why ``url`` cannot be an endpoint (before any DNS look-up), or None."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return "The URL is not valid."
-    host = (parts.hostname or "").lower()
-    if not host:
-        return "The URL needs a host name."
-    if parts.username or parts.password:
-        return "Put no user name or password in the URL; check the signature instead."
-    if parts.scheme == "http":
-        if not (allow_local and host in LOCAL_HOSTS):
-            return "The URL must start with https://."
-    elif parts.scheme != "https":
-        return "The URL must start with https://."
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if not _address_allowed(literal, allow_local=allow_local):
-        return "The URL points to a private or reserved address; use a public one."
-    return None
-
-
-def _address_allowed(
-    ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_local: bool
-) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_multicast or ip.is_link_local or ip.is_unspecified:
-        return False  # never: cloud metadata (169.254.169.254) lives in link-local
-    if ip.is_global:
-        return True
-    return allow_local and (ip.is_loopback or ip.is_private)
-
-
-def target_resolve(url: str, *, allow_local: bool) -> str:
-    """The address to connect to: every address the host resolves to must be allowed, and the
-    request is then pinned to the first one (no second look-up an attacker could rebind)."""
-    problem = url_problem(url, allow_local=allow_local)
-    if problem:
-        raise TargetRefused(problem)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise TargetRefused(f"The host {host} cannot be resolved.") from exc
-    addresses = [str(info[4][0]).split("%", 1)[0] for info in infos]
-    if not addresses:
-        raise TargetRefused(f"The host {host} cannot be resolved.")
-    for address in addresses:
-        if not _address_allowed(ipaddress.ip_address(address), allow_local=allow_local):
-            raise TargetRefused(
-                f"The host {host} resolves to a private or reserved address ({address}); "
-                "webhooks are sent to public addresses only."
-            )
-    return addresses[0]
-
-
 @dataclass(frozen=True)
 class SendResult:
     status_code: int | None
@@ -120,7 +46,7 @@ class SendResult:
 
 
 def send(*, url: str, secret: str, body: bytes, event: str, event_id: str, now: int) -> SendResult:
-    """POST ``body`` once, signed; never follows redirects. Raises TargetRefused."""
+    """POST ``body`` once, signed; never follows redirects. Raises targets.TargetRefused."""
     allow_local = local_targets_allowed()
     address = target_resolve(url, allow_local=allow_local)
     parts = urlsplit(url)

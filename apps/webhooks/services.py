@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Membership, Tenant
 from apps.core.exceptions import ApplicationError, NotPermitted
-from apps.webhooks import sending
+from apps.webhooks import sending, targets
 from apps.webhooks.models import (
     TEST_EVENT,
     Event,
@@ -68,7 +68,7 @@ def _clean_url(url: str) -> str:
     url = url.strip()
     if len(url) > 2000:
         raise ApplicationError("The URL is too long.", code="url_invalid")
-    problem = sending.url_problem(url, allow_local=sending.local_targets_allowed())
+    problem = targets.url_problem(url, allow_local=targets.local_targets_allowed())
     if problem:
         raise ApplicationError(problem, code="url_invalid")
     return url
@@ -324,7 +324,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
             event_id=str(delivery.event_id),
             now=int(timezone.now().timestamp()),
         )
-    except sending.TargetRefused as exc:
+    except targets.TargetRefused as exc:
         # Not retried: the address will not become acceptable by waiting.
         mine.update(
             status=D.FAILED,

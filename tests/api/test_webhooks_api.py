@@ -9,6 +9,7 @@ from apps.webhooks import services, tasks
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.webhooks.services import webhook_delivery_attempt
 from tests.webhooks.receiver import Receiver
+from tests.webhooks.refused_urls import PUBLIC_URLS, REFUSED_URLS, refused_url
 
 pytestmark = pytest.mark.django_db
 
@@ -162,6 +163,29 @@ def test_a_private_address_is_refused(api, settings):
     )
     assert (response.status_code, response.json()["code"]) == (400, "url_invalid")
     assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "template", [t for t, _ in REFUSED_URLS], ids=[why for _, why in REFUSED_URLS]
+)
+def test_every_spelling_of_a_local_target_is_refused_as_url_invalid(api, settings, template):
+    settings.WEBHOOKS_ALLOW_HTTP = False
+    response = post_json(
+        api,
+        "/api/v1/webhook-endpoints/",
+        {"url": refused_url(template), "events": ["post.failed"]},
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "url_invalid")
+    detail = response.json()["detail"]
+    assert "webhooks go to public" in detail or "not a valid host" in detail
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_public_targets_are_accepted(api, settings, url):
+    settings.WEBHOOKS_ALLOW_HTTP = False
+    response = post_json(api, "/api/v1/webhook-endpoints/", {"url": url, "events": ["post.failed"]})
+    assert response.status_code == 201, response.json()
 
 
 @pytest.mark.parametrize("role", ["editor", "viewer"])

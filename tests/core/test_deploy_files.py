@@ -252,3 +252,77 @@ def test_every_setting_is_documented_in_the_env_example_and_the_readme() -> None
         and not n.startswith(("PUBLISHING_", "INSTAGRAM_", "CAPTION_", "AWS_"))
     }
     assert not undocumented, "missing from the README's configuration table"
+
+
+# --- /metrics is not public (issue 13, finding 10) -------------------------------------------
+
+MONITORING = ROOT / "deploy" / "monitoring"
+INTERNAL_PATHS = {"metrics", "healthz", "readyz"}
+
+
+def _top_level_segments() -> set[str]:
+    """The first path segment of every URL the app answers ("" for the home page)."""
+    from django.conf import settings
+    from django.urls import URLResolver, get_resolver
+
+    segments = {settings.STATIC_URL.strip("/")}
+
+    def walk(pattern: Any, prefix: str) -> None:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver) and not str(pattern.pattern):
+            for inner in pattern.url_patterns:
+                walk(inner, route)
+        else:
+            segments.add(route.split("/")[0].lstrip("^"))
+
+    for pattern in get_resolver().url_patterns:
+        walk(pattern, "")
+    return segments
+
+
+def _routed(paths: list[dict[str, Any]], url: str) -> bool:
+    for rule in paths:
+        path, kind = rule["path"], rule["pathType"]
+        if kind == "Exact" and url == path:
+            return True
+        # Prefix: whole segments (/api matches /api and /api/x, not /apix); / matches all.
+        if kind == "Prefix" and (path == "/" or url == path or url.startswith(path + "/")):
+            return True
+    return False
+
+
+def _ingress_paths() -> list[dict[str, Any]]:
+    (ingress,) = _k8s_kind("Ingress")
+    return [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+
+
+def test_the_ingress_routes_the_public_paths_and_never_metrics() -> None:
+    paths = _ingress_paths()
+    segments = _top_level_segments()
+
+    assert {"metrics", "api", "posts", "m", "facebook", "static"} <= segments
+    for url in ("/metrics", "/metrics/", "/healthz", "/readyz"):
+        assert not _routed(paths, url), url
+    # Everything else the app answers is reachable (a new top-level URL needs a line).
+    for segment in segments - INTERNAL_PATHS:
+        assert _routed(paths, f"/{segment}"), segment
+        if "." not in segment and segment:
+            assert _routed(paths, f"/{segment}/anything"), segment
+    assert all(p["backend"]["service"]["name"] == "social-automation-web" for p in paths)
+
+
+def test_the_manifests_require_a_metrics_token_and_prometheus_sends_it() -> None:
+    (web,) = _workload("web")["spec"]["template"]["spec"]["containers"]
+    (token,) = [e for e in web["env"] if e["name"] == "METRICS_TOKEN"]
+    ref = token["valueFrom"]["secretKeyRef"]
+    assert (ref["name"], ref["key"]) == (CONFIG, "METRICS_TOKEN")
+    assert not ref.get("optional", False)  # a pod without the token does not start
+    (secret,) = _k8s_documents()["secret.example.yaml"]
+    assert "METRICS_TOKEN" in secret["stringData"]
+
+    prometheus = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    (job,) = [j for j in prometheus["scrape_configs"] if j["job_name"] == "social-automation-web"]
+    assert job["authorization"]["type"] == "Bearer"
+    assert job["authorization"]["credentials_file"]
+
+    assert "METRICS_TOKEN" in _compose()["x-app"]["environment"]

@@ -5,6 +5,7 @@ Process counters are global to the test process, so those tests compare a scrape
 the database gauges are facts about the test's own rows and are compared exactly.
 """
 
+import base64
 import json
 import os
 import re
@@ -70,6 +71,7 @@ def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
 def _fresh_database_gauges(settings):
     settings.METRICS_DATABASE_CACHE_SECONDS = 0
     settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOW_ANONYMOUS = True  # as with DEBUG (`make run`); the tests below close it
 
 
 @pytest.fixture
@@ -191,8 +193,43 @@ def test_metrics_token_is_required_when_set(client, db, settings):
     assert b"sa_publications_open" in right.content
 
 
-def test_metrics_are_open_when_no_token_is_set(client, db):
+def test_metrics_are_open_without_a_token_only_when_allowed(client, db, settings):
     assert client.get("/metrics").status_code == 200
+
+    settings.METRICS_ALLOW_ANONYMOUS = False
+    closed = client.get("/metrics")
+    assert closed.status_code == 403
+    assert b"METRICS_TOKEN" in closed.content
+    assert b"sa_" not in closed.content
+
+
+def test_metrics_are_closed_by_default_in_production():
+    # A fresh process with production settings (DEBUG off) and no METRICS_TOKEN.
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DEBUG, settings.METRICS_TOKEN == '', settings.METRICS_ALLOW_ANONYMOUS)"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"METRICS_TOKEN", "METRICS_ALLOW_ANONYMOUS", "DJANGO_DEBUG"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_ENV_FILE=str(ROOT / "no-such.env"),
+        DJANGO_SECRET_KEY="x" * 50,
+        FIELD_ENCRYPTION_KEY=base64.urlsafe_b64encode(b"k" * 32).decode(),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == ["False", "True", "False"]
 
 
 # --- Graph API -----------------------------------------------------------------------------------

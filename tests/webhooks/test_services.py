@@ -14,7 +14,7 @@ from apps.posts.models import Post, Publication
 from apps.posts.services import PostInput
 from apps.social.models import ConnectedAccount
 from apps.social.services import accounts_mark_needs_reauth
-from apps.webhooks import sending, services
+from apps.webhooks import sending, services, targets
 from apps.webhooks.models import WebhookDelivery
 from apps.webhooks.services import MAX_ATTEMPTS, RETRY_BASE_SECONDS, webhook_delivery_attempt
 from tests.webhooks.receiver import verify
@@ -277,13 +277,17 @@ def test_endpoints_must_be_public_https_in_production(owner, settings, url):
 
 
 def test_a_host_resolving_to_a_private_address_is_refused_at_send_time(
-    make_endpoint, receiver, tenant, settings
+    make_endpoint, receiver, tenant, settings, monkeypatch
 ):
     # A name (not an address) passes the form; what it resolves to is checked before sending.
-    port = receiver.url.split(":")[2].split("/")[0]
-    make_endpoint(url=f"https://localhost:{port}/hooks")
+    make_endpoint(url="https://hooks.example.com/hooks")
     settings.WEBHOOKS_ALLOW_HTTP = False
     settings.DEBUG = False
+    monkeypatch.setattr(
+        targets.socket,
+        "getaddrinfo",
+        lambda host, port, **kw: [(2, 1, 6, "", ("127.0.0.1", port))],
+    )
     [delivery] = services.webhook_event_emit(tenant=tenant, event="post.failed", data={})
 
     assert webhook_delivery_attempt(delivery_id=delivery.pk) == "refused"
@@ -300,14 +304,14 @@ def test_a_host_resolving_to_a_private_address_is_refused_at_send_time(
     ["169.254.169.254", "224.0.0.1", "0.0.0.0", "[fe80::1]"],  # noqa: S104
 )
 def test_link_local_multicast_and_unspecified_are_never_allowed(host, allow_local):
-    with pytest.raises(sending.TargetRefused):
-        sending.target_resolve(f"https://{host}/x", allow_local=allow_local)
+    with pytest.raises(targets.TargetRefused):
+        targets.target_resolve(f"https://{host}/x", allow_local=allow_local)
 
 
 def test_public_addresses_pass_and_local_ones_only_when_allowed():
-    assert sending.target_resolve("https://93.184.215.14/x", allow_local=False) == "93.184.215.14"
-    assert sending.target_resolve("http://127.0.0.1:9/x", allow_local=True) == "127.0.0.1"
-    with pytest.raises(sending.TargetRefused):
-        sending.target_resolve("https://127.0.0.1:9/x", allow_local=False)
-    with pytest.raises(sending.TargetRefused):
-        sending.target_resolve("https://100.64.0.1/x", allow_local=False)
+    assert targets.target_resolve("https://93.184.215.14/x", allow_local=False) == "93.184.215.14"
+    assert targets.target_resolve("http://127.0.0.1:9/x", allow_local=True) == "127.0.0.1"
+    with pytest.raises(targets.TargetRefused):
+        targets.target_resolve("https://127.0.0.1:9/x", allow_local=False)
+    with pytest.raises(targets.TargetRefused):
+        targets.target_resolve("https://100.64.0.1/x", allow_local=False)

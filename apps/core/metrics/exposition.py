@@ -67,18 +67,22 @@ def exposition(*, include_database: bool) -> bytes:
     return text
 
 
-def _authorised(request: HttpRequest) -> bool:
-    token = settings.METRICS_TOKEN
-    if not token:
-        return True
-    return constant_time_compare(request.headers.get("Authorization", ""), f"Bearer {token}")
-
-
 @never_cache
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """``GET /metrics``; with ``METRICS_TOKEN`` set, only with ``Authorization: Bearer <it>``."""
-    if not _authorised(request):
+    """``GET /metrics``: with ``METRICS_TOKEN`` set, only with ``Authorization: Bearer <it>``;
+    without one, only when ``METRICS_ALLOW_ANONYMOUS`` (development) — closed by default, since
+    the metrics reveal business volumes (docs/security.md)."""
+    token = settings.METRICS_TOKEN
+    if not token and not settings.METRICS_ALLOW_ANONYMOUS:
+        return HttpResponse(
+            "Metrics are off: set METRICS_TOKEN (docs/operations.md, Access).\n",
+            status=403,
+            content_type="text/plain",
+        )
+    if token and not constant_time_compare(
+        request.headers.get("Authorization", ""), f"Bearer {token}"
+    ):
         return HttpResponse(
             "A bearer token is required (METRICS_TOKEN).\n",
             status=401,

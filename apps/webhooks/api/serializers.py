@@ -1,10 +1,33 @@
+from typing import Any
+from urllib.parse import urlsplit
+
 from rest_framework import serializers
 
+from apps.core.exceptions import ApplicationError
+from apps.webhooks import targets
 from apps.webhooks.models import TEST_EVENT, Event, WebhookDelivery, WebhookEndpoint
 
 
+class WebhookUrlField(serializers.URLField):
+    """An endpoint URL. Whether it may receive webhooks is apps.webhooks.targets' decision (the
+    form's, the service's and the sender's too), taken before the generic URL syntax check so
+    that ``https://0x7f000001/`` is refused for what it is: ``400 url_invalid`` (docs/api.md)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        url = str(super().to_internal_value(data))
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return url  # the syntax check (URLValidator) explains it
+        if parts.scheme and parts.hostname:
+            problem = targets.url_problem(url, allow_local=targets.local_targets_allowed())
+            if problem:
+                raise ApplicationError(problem, code="url_invalid")
+        return url
+
+
 class WebhookEndpointSerializer(serializers.ModelSerializer):
-    url = serializers.URLField(
+    url = WebhookUrlField(
         max_length=2000,
         help_text="https URL that receives the signed deliveries; set at creation only.",
     )
