@@ -177,9 +177,12 @@ def asset_choices(
     """The library as the compose page offers it: the chosen images first, in their order, then
     the newest others up to ``limit``."""
     chosen = {
-        a.pk: a for a in BrandAsset.objects.for_tenant(tenant).filter(pk__in=list(chosen_ids))
+        a.pk: a
+        for a in BrandAsset.objects.for_tenant(tenant).in_library().filter(pk__in=list(chosen_ids))
     }
-    others = list(BrandAsset.objects.for_tenant(tenant).exclude(pk__in=list(chosen))[:limit])
+    others = list(
+        BrandAsset.objects.for_tenant(tenant).in_library().exclude(pk__in=list(chosen))[:limit]
+    )
     return [chosen[i] for i in dict.fromkeys(chosen_ids) if i in chosen] + others
 
 
@@ -213,7 +216,10 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
         .order_by("platform", "name")
     )
     by_id = {
-        a.pk: a for a in BrandAsset.objects.for_tenant(tenant).filter(pk__in=set(data.asset_ids))
+        a.pk: a
+        for a in BrandAsset.objects.for_tenant(tenant)
+        .in_library()
+        .filter(pk__in=set(data.asset_ids))
     }
     assets = [by_id[i] for i in dict.fromkeys(data.asset_ids) if i in by_id]
     unsaved = Post(caption=data.caption, caption_overrides=data.caption_overrides)

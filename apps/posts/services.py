@@ -156,7 +156,10 @@ def _clean_input(
             )
         )
     by_id = {
-        a.pk: a for a in BrandAsset.objects.for_tenant(tenant).filter(pk__in=set(data.asset_ids))
+        a.pk: a
+        for a in BrandAsset.objects.for_tenant(tenant)
+        .in_library()
+        .filter(pk__in=set(data.asset_ids))
     }
     if len(by_id) != len(set(data.asset_ids)):
         problems.append(
@@ -239,6 +242,15 @@ def _write_content(
     post.caption = data.caption.strip()
     post.caption_overrides = {k: v.strip() for k, v in data.caption_overrides.items() if v.strip()}
     post.link = data.link.strip()
+    # Lock the images (primary-key order, as asset_delete does) and check they are still in the
+    # library: an image being deleted meanwhile is either refused there or missing here.
+    chosen = (
+        BrandAsset.objects.select_for_update().in_library().filter(pk__in=[a.pk for a in assets])
+    )
+    if len(list(chosen.order_by("pk"))) != len(assets):
+        raise PostInvalid(
+            [Problem("asset_unknown", "One of the chosen images was just deleted.", "assets")]
+        )
     post.scheduled_for = data.scheduled_for
     post.save()
     post.targets.set(targets)

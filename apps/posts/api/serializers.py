@@ -157,7 +157,7 @@ class PostWriteSerializer(serializers.Serializer):
         help_text="Ids of the business's connected accounts.",
     )
     assets = TenantPrimaryKeyRelatedField(
-        queryset=BrandAsset.objects.all(),
+        queryset=BrandAsset.objects.in_library(),
         many=True,
         required=False,
         default=list,
