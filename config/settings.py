@@ -337,6 +337,11 @@ PUBLISHING_UNKNOWN_RECHECK_SECONDS = env.int("PUBLISHING_UNKNOWN_RECHECK_SECONDS
 INSTAGRAM_CONTAINER_POLL_SECONDS = env.int("INSTAGRAM_CONTAINER_POLL_SECONDS", default=60)
 INSTAGRAM_QUOTA_RETRY_SECONDS = env.int("INSTAGRAM_QUOTA_RETRY_SECONDS", default=3600)
 ENGAGEMENT_SYNC_DAYS = env.int("ENGAGEMENT_SYNC_DAYS", default=30)
+# How far ahead a post may be scheduled (docs/publishing.md, "Schedule horizon"): a year, like
+# the planners businesses know; at most 100 years (date filters accept 2000 to 2199).
+POSTS_SCHEDULE_HORIZON_DAYS = env.int("POSTS_SCHEDULE_HORIZON_DAYS", default=365)
+if not 1 <= POSTS_SCHEDULE_HORIZON_DAYS <= 36500:
+    raise ImproperlyConfigured("POSTS_SCHEDULE_HORIZON_DAYS must be between 1 and 36500.")
 
 # --- Facebook and the Graph API ---------------------------------------------------------------
 

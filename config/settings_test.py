@@ -31,6 +31,8 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("INSTAGRAM_CONTAINER_POLL_SECONDS", "1")
 os.environ.setdefault("PUBLISHING_RETRY_BASE_SECONDS", "1")
 os.environ.setdefault("GRAPH_TIMEOUT_SECONDS", "3")
+# Tests schedule at fixed future dates (2031, 2099); the horizon's own tests set it themselves.
+os.environ.setdefault("POSTS_SCHEDULE_HORIZON_DAYS", "36500")
 # A key for test data only; two of them, so that every test also runs with rotation configured.
 os.environ.setdefault(
     "FIELD_ENCRYPTION_KEY",

@@ -378,6 +378,7 @@ def _export_sections(
         "alt_text",
         "metadata",
         "uploaded_at",
+        "removed_at",
         uploaded_by_email="uploaded_by__email",
     )
     yield "assets", ({**row, "file": files.get(row["id"])} for row in assets)

@@ -1,9 +1,11 @@
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from apps.core.models import TenantOwnedModel
+from apps.core.models import TenantOwnedModel, TenantQuerySet
 
 
 class BrandFolder(TenantOwnedModel):
@@ -54,9 +56,19 @@ class Tag(TenantOwnedModel):
         return self.name
 
 
+class BrandAssetQuerySet(TenantQuerySet["BrandAsset"]):
+    def in_library(self) -> Self:
+        """Assets the library shows: not removed (see ``removed_at``)."""
+        return self.filter(removed_at__isnull=True)
+
+
 class BrandAsset(TenantOwnedModel):
     """An image of the brand library. The stored file is re-encoded from decoded pixels: no
-    metadata (GPS!) and nothing appended survives; ``sha256`` is of the uploaded bytes."""
+    metadata (GPS!) and nothing appended survives; ``sha256`` is of the uploaded bytes.
+
+    An asset deleted while finished posts still use it is *removed* instead (``removed_at``
+    set): it leaves the library (lists, search, pickers, counts) but its row and files stay so
+    those posts' history still shows it (docs/assets.md)."""
 
     folder = models.ForeignKey(
         BrandFolder, on_delete=models.PROTECT, null=True, blank=True, related_name="assets"
@@ -77,6 +89,9 @@ class BrandAsset(TenantOwnedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BrandAssetQuerySet.as_manager()  # type: ignore[misc]  # a narrower queryset
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]

@@ -19,7 +19,7 @@ def folder_tree(*, tenant: Tenant) -> list[FolderNode]:
     """Every folder of the tenant in display order (depth-first, by name), in one query."""
     folders = list(
         BrandFolder.objects.for_tenant(tenant)
-        .annotate(asset_count=Count("assets"))
+        .annotate(asset_count=Count("assets", filter=Q(assets__removed_at__isnull=True)))
         .order_by("name")
     )
     children: dict[int | None, list[BrandFolder]] = {}
@@ -44,9 +44,9 @@ def asset_list(
     query: str = "",
     tag: str = "",
 ) -> QuerySet[BrandAsset]:
-    """Assets of the tenant, newest first, filtered by folder, a search text (name, alt text or
-    tag) and a tag."""
-    assets = BrandAsset.objects.for_tenant(tenant).select_related("folder")
+    """Assets of the tenant's library (removed ones left out), newest first, filtered by
+    folder, a search text (name, alt text or tag) and a tag."""
+    assets = BrandAsset.objects.for_tenant(tenant).in_library().select_related("folder")
     if folder is not None:
         assets = assets.filter(folder=folder)
     elif top_level_only:
@@ -63,4 +63,9 @@ def asset_list(
 
 
 def tag_list(*, tenant: Tenant) -> QuerySet[Tag]:
-    return Tag.objects.for_tenant(tenant).annotate(uses=Count("assets")).filter(uses__gt=0)
+    in_library = Q(assets__removed_at__isnull=True)
+    return (
+        Tag.objects.for_tenant(tenant)
+        .annotate(uses=Count("assets", filter=in_library))
+        .filter(uses__gt=0)
+    )

@@ -5,21 +5,25 @@ when the row cannot be written; a row's files are deleted only after its deletio
 Nothing is ever left orphaned on either side.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from apps.accounts.models import Membership, Tenant
 from apps.assets import images
 from apps.assets.models import BrandAsset, BrandFolder, Tag
-from apps.core.exceptions import ApplicationError, NotPermitted
+from apps.core.exceptions import ApplicationError, Conflict, NotPermitted
 from apps.core.models import TenantOwnedModel
+from apps.posts.models import Post, PostAsset
 
 logger = structlog.get_logger(__name__)
 
@@ -139,7 +143,9 @@ def _subtree(folder: BrandFolder) -> list[BrandFolder]:
 
 def folder_delete(*, membership: Membership, folder: BrandFolder, mode: str) -> int:
     """Delete a folder. Its contents are refused, moved up, or deleted as ``mode`` says; no file
-    is ever orphaned. Returns the number of assets deleted."""
+    is ever orphaned. Deleting the contents follows :func:`asset_delete`'s rules for each image
+    and refuses as a whole (nothing changes) when any of them is refused. Returns the number of
+    images that left the library."""
     _require_editor(membership)
     _check_same_tenant(membership.tenant, folder)
     if mode not in (
@@ -151,7 +157,7 @@ def folder_delete(*, membership: Membership, folder: BrandFolder, mode: str) -> 
     with transaction.atomic():
         folder = BrandFolder.objects.select_for_update().get(pk=folder.pk)
         has_children = BrandFolder.objects.filter(parent=folder).exists()
-        has_assets = BrandAsset.objects.filter(folder=folder).exists()
+        has_assets = BrandAsset.objects.in_library().filter(folder=folder).exists()
         if mode == FolderDeleteMode.REFUSE and (has_children or has_assets):
             raise ApplicationError(
                 f"“{folder.name}” is not empty. Move its contents up, or delete them with it.",
@@ -165,10 +171,14 @@ def folder_delete(*, membership: Membership, folder: BrandFolder, mode: str) -> 
             BrandAsset.objects.filter(folder=folder).update(folder=folder.parent)
             folder.delete()
         else:
-            for node in _subtree(folder):
-                assets = list(BrandAsset.objects.filter(folder=node))
-                deleted += len(assets)
-                _delete_assets(assets)
+            nodes = _subtree(folder)
+            assets = _locked_assets(BrandAsset.objects.filter(folder__in=nodes))
+            blocked = _blocking_uses(assets)
+            if blocked:
+                raise FolderAssetsInUse(folder, [a for a in assets if a.pk in blocked], blocked)
+            deleted = sum(1 for a in assets if a.removed_at is None)
+            _delete_or_remove(assets)
+            for node in nodes:
                 node.delete()
     logger.info("folder_deleted", folder_id=folder.pk, mode=mode, assets_deleted=deleted)
     return deleted
@@ -206,6 +216,24 @@ def _set_tags(asset: BrandAsset, names: list[str]) -> None:
 class UploadResult:
     asset: BrandAsset
     duplicate: bool  # the same bytes were already in the library: nothing new was stored
+    restored: bool = False  # the same bytes had been removed from the library: back in it
+
+
+def _restore(
+    asset: BrandAsset, folder: BrandFolder | None, alt_text: str, tag_names: list[str]
+) -> BrandAsset:
+    """Bring a removed asset back into the library, where and as it is uploaded again."""
+    with transaction.atomic():
+        asset = BrandAsset.objects.select_for_update().get(pk=asset.pk)
+        asset.removed_at = None
+        asset.folder = folder
+        if alt_text.strip():
+            asset.alt_text = alt_text.strip()[:500]
+        asset.save(update_fields=["removed_at", "folder", "alt_text"])
+        if tag_names:
+            _set_tags(asset, tag_names)
+    logger.info("asset_restored", asset_id=asset.pk)
+    return asset
 
 
 def _save_file(path: str, content: bytes) -> str:
@@ -231,6 +259,10 @@ def asset_upload(
         data, max_bytes=settings.ASSET_MAX_UPLOAD_BYTES, max_pixels=settings.ASSET_MAX_PIXELS
     )
     existing = BrandAsset.objects.for_tenant(tenant).filter(sha256=processed.sha256).first()
+    if existing is not None and existing.removed_at is not None:
+        return UploadResult(
+            asset=_restore(existing, folder, alt_text, tag_names), duplicate=False, restored=True
+        )
     if existing is not None:
         return UploadResult(asset=existing, duplicate=True)
     namespace = f"t{tenant.pk}"
@@ -349,16 +381,118 @@ def asset_files_delete_on_commit(*, asset: BrandAsset) -> None:
     transaction.on_commit(lambda: _delete_files(names))
 
 
-def _delete_assets(assets: list[BrandAsset]) -> None:
+class AssetInUse(Conflict):
+    """Posts that can still go out or be edited use the image: it cannot leave the library."""
+
+    default_code = "asset_in_use"
+
+    def __init__(self, asset: BrandAsset, posts: Sequence[Post]) -> None:
+        count = f"{len(posts)} post{'s' if len(posts) != 1 else ''}"
+        super().__init__(
+            f"“{asset.original_filename}” is used by {count} that can still go out or be "
+            "edited. Remove it from these posts first (or cancel them), then delete it.",
+            extra={"posts": [_post_use(p) for p in posts]},
+        )
+        self.asset = asset
+        self.posts = list(posts)
+
+
+class FolderAssetsInUse(Conflict):
+    """Some images of the folder are in :class:`AssetInUse`'s case: nothing is deleted."""
+
+    default_code = "folder_assets_in_use"
+
+    def __init__(
+        self, folder: BrandFolder, assets: Sequence[BrandAsset], uses: dict[int, list[Post]]
+    ) -> None:
+        count = f"{len(assets)} image{'s' if len(assets) != 1 else ''}"
+        super().__init__(
+            f"“{folder.name}” was not deleted: {count} in it "
+            f"{'are' if len(assets) != 1 else 'is'} used by posts that can still go out or be "
+            "edited. Remove them from these posts first (or move them out of the folder).",
+            extra={
+                "assets": [
+                    {
+                        "id": a.pk,
+                        "name": a.original_filename,
+                        "posts": [_post_use(p) for p in uses[a.pk]],
+                    }
+                    for a in assets
+                ]
+            },
+        )
+        self.folder = folder
+        self.assets = [(a, uses[a.pk]) for a in assets]
+
+
+def _post_use(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.pk,
+        "status": post.status,
+        "scheduled_for": post.scheduled_for.isoformat().replace("+00:00", "Z")
+        if post.scheduled_for
+        else None,
+    }
+
+
+def _locked_assets(assets: QuerySet[BrandAsset]) -> list[BrandAsset]:
+    """The assets, locked in primary-key order (so two deletions cannot deadlock)."""
+    return list(assets.select_for_update().order_by("pk"))
+
+
+def _blocking_uses(assets: Sequence[BrandAsset]) -> dict[int, list[Post]]:
+    """For each asset, the posts using it that are not finished, by asset id."""
+    uses: dict[int, list[Post]] = {}
+    rows = (
+        PostAsset.objects.filter(asset__in=assets)
+        .exclude(post__status__in=Post.FINISHED)
+        .select_related("post")
+        .order_by("asset_id", "post_id")
+    )
+    for row in rows:
+        uses.setdefault(row.asset_id, []).append(row.post)
+    return uses
+
+
+def _delete_or_remove(assets: Sequence[BrandAsset]) -> list[BrandAsset]:
+    """Delete each asset (files too) that no post uses; remove from the library those that
+    finished posts use (row and files stay for their history, outside any folder). Returns the
+    removed ones. The caller has checked that no unfinished post uses them, under lock."""
+    used = set(PostAsset.objects.filter(asset__in=assets).values_list("asset_id", flat=True))
+    removed = [a for a in assets if a.pk in used]
+    now = timezone.now()
+    for asset in removed:
+        asset.removed_at = asset.removed_at or now
+        asset.folder = None
+        asset.save(update_fields=["removed_at", "folder"])
     for asset in assets:
-        asset.delete()
+        if asset.pk not in used:
+            asset.delete()
+    return removed
 
 
-def asset_delete(*, membership: Membership, asset: BrandAsset) -> None:
+@dataclass(frozen=True)
+class DeleteResult:
+    # True: finished posts use the image; it left the library, its row and files stay.
+    kept_for_history: bool
+
+
+def asset_delete(*, membership: Membership, asset: BrandAsset) -> DeleteResult:
+    """Delete an image from the library. Refused (:class:`AssetInUse`, nothing changes) while a
+    post that can still go out or be edited uses it; used only by finished posts, it is removed
+    from the library but kept for their history; otherwise its row and files are deleted."""
     _require_editor(membership)
     _check_same_tenant(membership.tenant, asset)
     with transaction.atomic():
-        _delete_assets([asset])
+        locked = _locked_assets(BrandAsset.objects.filter(pk=asset.pk))
+        if not locked:
+            raise BrandAsset.DoesNotExist
+        blocked = _blocking_uses(locked)
+        if blocked:
+            raise AssetInUse(locked[0], blocked[locked[0].pk])
+        removed = _delete_or_remove(locked)
+    logger.info("asset_deleted", asset_id=asset.pk, kept_for_history=bool(removed))
+    return DeleteResult(kept_for_history=bool(removed))
 
 
 def asset_instagram_rendition(*, asset: BrandAsset) -> str:

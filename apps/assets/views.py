@@ -10,6 +10,8 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseFor
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,6 +23,7 @@ from apps.assets.forms import AssetEditForm, FolderDeleteForm
 from apps.assets.models import BrandAsset, BrandFolder
 from apps.core.exceptions import ApplicationError
 from apps.core.models import get_for_tenant_or_404
+from apps.posts.models import Post
 
 PAGE_SIZE = 24
 
@@ -37,6 +40,24 @@ def _folder_from(request: TenantRequest, value: str | None) -> BrandFolder | Non
 def _library_url(folder: BrandFolder | None) -> str:
     url = reverse("assets:library")
     return f"{url}?folder={folder.pk}" if folder else url
+
+
+def _post_links(posts: list[Post]) -> SafeString:
+    return format_html_join(
+        ", ",
+        '<a href="{}">{}</a> ({})',
+        ((reverse("posts:detail", args=[p.pk]), p, p.get_status_display().lower()) for p in posts),
+    )
+
+
+def _in_use_message(exc: services.AssetInUse | services.FolderAssetsInUse) -> SafeString:
+    """The refusal, with a link to each post that is in the way."""
+    if isinstance(exc, services.AssetInUse):
+        return format_html("{} Posts: {}.", exc.message, _post_links(exc.posts))
+    images_in_use = format_html_join(
+        "; ", "“{}”: {}", ((a.original_filename, _post_links(posts)) for a, posts in exc.assets)
+    )
+    return format_html("{} {}.", exc.message, images_in_use)
 
 
 @tenant_required()
@@ -79,6 +100,8 @@ def _upload_answer(result: services.UploadResult) -> dict[str, Any]:
         "message": (
             f"Already in the library as “{asset.original_filename}”: not stored twice."
             if result.duplicate
+            else f"“{asset.original_filename}” is back in the library."
+            if result.restored
             else f"Uploaded “{asset.original_filename}”."
         ),
         "asset": {
@@ -150,7 +173,7 @@ def upload(request: TenantRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def detail(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
     asset = get_for_tenant_or_404(
-        BrandAsset.objects.select_related("folder").prefetch_related("tags"),
+        BrandAsset.objects.in_library().select_related("folder").prefetch_related("tags"),
         tenant=request.tenant,
         pk=brand_asset_id,
     )
@@ -203,7 +226,7 @@ def detail(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
 def public_link(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
     """Make a signed, expiring link to the Instagram-ready JPEG (what Meta is given)."""
     asset = get_for_tenant_or_404(
-        BrandAsset.objects.all(), tenant=request.tenant, pk=brand_asset_id
+        BrandAsset.objects.in_library(), tenant=request.tenant, pk=brand_asset_id
     )
     url = media_urls.public_url(asset=asset, variant="instagram")
     messages.info(
@@ -217,11 +240,22 @@ def public_link(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
 @require_POST
 def delete(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
     asset = get_for_tenant_or_404(
-        BrandAsset.objects.all(), tenant=request.tenant, pk=brand_asset_id
+        BrandAsset.objects.in_library(), tenant=request.tenant, pk=brand_asset_id
     )
     folder = asset.folder
-    services.asset_delete(membership=request.membership, asset=asset)
-    messages.success(request, f"Deleted “{asset.original_filename}”.")
+    try:
+        result = services.asset_delete(membership=request.membership, asset=asset)
+    except services.AssetInUse as exc:
+        messages.error(request, _in_use_message(exc))
+        return redirect("assets:detail", brand_asset_id=asset.pk)
+    if result.kept_for_history:
+        messages.success(
+            request,
+            f"Deleted “{asset.original_filename}” from the library; the posts that went out "
+            "with it still show it.",
+        )
+    else:
+        messages.success(request, f"Deleted “{asset.original_filename}”.")
     return redirect(_library_url(folder))
 
 
@@ -334,7 +368,7 @@ def folder_delete(request: TenantRequest, brand_folder_id: int) -> HttpResponse:
     folder = get_for_tenant_or_404(
         BrandFolder.objects.all(), tenant=request.tenant, pk=brand_folder_id
     )
-    asset_count = BrandAsset.objects.filter(folder=folder).count()
+    asset_count = BrandAsset.objects.in_library().filter(folder=folder).count()
     subfolder_count = BrandFolder.objects.filter(parent=folder).count()
     empty = not asset_count and not subfolder_count
     form = FolderDeleteForm(request.POST or None)
@@ -345,6 +379,8 @@ def folder_delete(request: TenantRequest, brand_folder_id: int) -> HttpResponse:
             deleted = services.folder_delete(
                 membership=request.membership, folder=folder, mode=mode
             )
+        except services.FolderAssetsInUse as exc:
+            messages.error(request, _in_use_message(exc))
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:

@@ -19,3 +19,10 @@ class NotPermitted(ApplicationError):
     """The actor's role does not allow this action."""
 
     default_code = "not_permitted"
+
+
+class Conflict(ApplicationError):
+    """The objects' current state does not allow this (the API's 409); ``extra`` says what is in
+    the way, and becomes members of the problem document."""
+
+    default_code = "conflict"

@@ -5,7 +5,7 @@ goes through ``Model.objects.for_tenant(tenant)`` (or :func:`get_for_tenant_or_4
 belongs to another tenant is simply not found.
 """
 
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
@@ -15,7 +15,7 @@ M = TypeVar("M", bound=models.Model)
 
 
 class TenantQuerySet(models.QuerySet[M]):
-    def for_tenant(self, tenant: Any) -> "TenantQuerySet[M]":
+    def for_tenant(self, tenant: Any) -> Self:
         return self.filter(tenant=tenant)
 
 

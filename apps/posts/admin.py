@@ -9,6 +9,7 @@ Reviewing needs the ``posts.change_post`` permission (superusers have it); staff
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
@@ -45,6 +47,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.accounts.models import User
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError
+from apps.core.localtime import localtime_or_utc
 from apps.posts import services
 from apps.posts.models import (
     CaptionUsage,
@@ -193,8 +196,22 @@ class ReviewPermissionMixin:
         return isinstance(request.user, User) and request.user.has_perm(REVIEW_PERMISSION)
 
 
+class BoundedDatesChangeList(ChangeList):
+    """A date-hierarchy or date-filter value at the end of the calendar (``?…__year=9999&
+    …__month=12``) is an invalid lookup (the admin's "Please correct" redirect), not a 500."""
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        try:
+            return super().get_filters(request)
+        except OverflowError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
 class ReadOnlyMixin:
     """Rows that change only through the review actions (and the publishing engine)."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return BoundedDatesChangeList
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -304,7 +321,7 @@ def _transition_label(event: ReviewEvent) -> str:
 # --- The queue -------------------------------------------------------------------------------
 
 
-class QueueChangeList(ChangeList):
+class QueueChangeList(BoundedDatesChangeList):
     """The queue's order unless staff sort by a column: posts waiting for approval oldest first
     (first come, first served), then failed ones, then the rest newest first (the annotations
     come from PostAdmin.get_queryset)."""
@@ -463,7 +480,9 @@ class PostAdmin(ReviewPermissionMixin, ReadOnlyMixin, admin.ModelAdmin):
     def scheduled_local(self, post: Post) -> str:
         if post.scheduled_for is None:
             return "—"
-        local = post.scheduled_for.astimezone(ZoneInfo(post.tenant.timezone))
+        local = localtime_or_utc(post.scheduled_for, ZoneInfo(post.tenant.timezone))
+        if local.tzinfo is UTC:  # no local equivalent (apps.core.localtime)
+            return f"{local:%Y-%m-%d %H:%M} UTC"
         return f"{local:%Y-%m-%d %H:%M} {post.tenant.timezone}"
 
     # --- The change page -------------------------------------------------------------------

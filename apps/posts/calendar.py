@@ -23,6 +23,7 @@ from apps.accounts.middleware import TenantRequest
 from apps.accounts.models import EDITING_ROLES, Tenant
 from apps.accounts.permissions import tenant_required
 from apps.core.exceptions import ApplicationError
+from apps.core.localtime import localtime_or_utc
 from apps.posts import selectors, services
 from apps.posts.forms import local_to_utc
 from apps.posts.models import Post
@@ -45,11 +46,23 @@ def _today(tenant: Tenant) -> date:
     return timezone.localtime(timezone.now(), ZoneInfo(tenant.timezone)).date()
 
 
-def _parse_day(value: str | None, default: date) -> date:
+def _parse_day(value: str | None, default: date) -> tuple[date, str]:
+    """The ``date`` query value, or ``default`` and why it was not taken."""
+    if not value:
+        return default, ""
     try:
-        return date.fromisoformat(value) if value else default
+        day = date.fromisoformat(value)
     except ValueError:
-        return default
+        return default, "That is not a valid date (YYYY-MM-DD); showing today."
+    if not selectors.date_filter_ok(day):
+        return default, f"{selectors.DATE_FILTER_MESSAGE} Showing today."
+    return day, ""
+
+
+def _calendar_day(value: datetime, tenant: Tenant) -> date | None:
+    """The day to show ``value`` on, if the calendar can show it."""
+    day = localtime_or_utc(value, ZoneInfo(tenant.timezone)).date()
+    return day if selectors.date_filter_ok(day) else None
 
 
 def _calendar_url(view: str, day: date | None = None) -> str:
@@ -73,7 +86,7 @@ def calendar_view(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     today = _today(tenant)
     view = WEEK if request.GET.get("view") == WEEK else MONTH
-    anchor = _parse_day(request.GET.get("date"), today)
+    anchor, date_error = _parse_day(request.GET.get("date"), today)
     if view == WEEK:
         first = anchor - timedelta(days=anchor.weekday())
         last = first + timedelta(days=6)
@@ -118,7 +131,9 @@ def calendar_view(request: TenantRequest) -> HttpResponse:
             "can_reschedule": can_edit,
             "reschedulable": services.EDITABLE if can_edit else set(),
             "here": request.get_full_path(),
+            "date_error": date_error,
         },
+        status=400 if date_error else 200,
     )
 
 
@@ -153,7 +168,7 @@ class CalendarRescheduleForm(forms.Form):
     def initial_for(post: Post, tenant: Tenant) -> dict[str, str]:
         if post.scheduled_for is None:
             return {}
-        local = timezone.localtime(post.scheduled_for, ZoneInfo(tenant.timezone))
+        local = localtime_or_utc(post.scheduled_for, ZoneInfo(tenant.timezone))
         return {"scheduled_for": local.strftime("%Y-%m-%dT%H:%M")}
 
 
@@ -214,9 +229,7 @@ def calendar_reschedule(request: TenantRequest, post_id: int) -> HttpResponse:
             "back_url": next_url
             or _calendar_url(
                 WEEK,
-                timezone.localtime(post.scheduled_for, ZoneInfo(tenant.timezone)).date()
-                if post.scheduled_for
-                else None,
+                _calendar_day(post.scheduled_for, tenant) if post.scheduled_for else None,
             ),
         },
         status=status,

@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
-from django.utils import timezone
 
 from apps.accounts.models import Tenant
+from apps.core.localtime import localtime_or_utc
 from apps.posts.captions.service import MAX_AVOID, MAX_AVOID_CHARS
 from apps.posts.models import Post
 from apps.posts.platforms import ADAPTERS, Problem
-from apps.posts.services import PostInput
+from apps.posts.selectors import DATE_FILTER_MESSAGE, date_filter_ok
+from apps.posts.services import PostInput, schedule_problems
 from apps.social.models import ConnectedAccount
 
 # Form field of each per-network caption override, by platform.
@@ -38,7 +39,10 @@ def local_to_utc(day: date, at: time, tz_name: str) -> datetime:
     there (skipped when clocks go forward) is refused rather than silently moved."""
     zone = ZoneInfo(tz_name)
     local = datetime.combine(day, at.replace(second=0, microsecond=0), tzinfo=zone)
-    utc = local.astimezone(UTC)
+    try:
+        utc = local.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31 23:59 west of UTC: year 10000 in UTC
+        raise ValidationError("That date is out of range.", code="out_of_range") from None
     if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise ValidationError(
             f"{at:%H:%M} does not exist on {day:%d %b %Y} in {tz_name} (the clocks go forward); "
@@ -49,7 +53,7 @@ def local_to_utc(day: date, at: time, tz_name: str) -> datetime:
 
 
 def utc_to_local(value: datetime, tz_name: str) -> tuple[date, str]:
-    local = timezone.localtime(value, ZoneInfo(tz_name))
+    local = localtime_or_utc(value, ZoneInfo(tz_name))
     return local.date(), local.strftime("%H:%M")
 
 
@@ -97,7 +101,13 @@ class ScheduleFields(forms.Form):
             try:
                 cleaned["scheduled_for"] = local_to_utc(day, at, self.tenant.timezone)
             except ValidationError as exc:
-                self.add_error("scheduled_time", exc)
+                self.add_error(
+                    "scheduled_date" if exc.code == "out_of_range" else "scheduled_time", exc
+                )
+                return cleaned
+            # The service's own check, so the refusal sits next to the date.
+            for problem in schedule_problems(cleaned["scheduled_for"]):
+                self.add_error("scheduled_date", problem.message)
         elif day:
             self.add_error("scheduled_time", "Pick a time as well, or clear the date.")
         elif at:
@@ -299,6 +309,10 @@ class PostFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        for name in ("date_from", "date_to"):
+            day = cleaned.get(name)
+            if day is not None and not date_filter_ok(day):
+                self.add_error(name, DATE_FILTER_MESSAGE)
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", "The end of the range comes before its start.")

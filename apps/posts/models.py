@@ -24,6 +24,10 @@ class Post(TenantOwnedModel):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    # Nothing more will be sent or edited (a failed publication may still be retried, from the
+    # same content): what uses an image only for its history.
+    FINISHED = (Status.PUBLISHED, Status.PARTIALLY_PUBLISHED, Status.FAILED, Status.CANCELLED)
+
     caption = models.TextField(blank=True)
     # Per-platform caption replacing `caption` there, e.g. {"instagram_business": "..."}.
     caption_overrides = models.JSONField(default=dict, blank=True)

@@ -17,10 +17,20 @@ from apps.assets.models import BrandAsset
 from apps.core.models import get_for_tenant_or_404
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.posts.platforms import ADAPTERS, PostContent, Preview, Problem
-from apps.posts.services import PostInput
+from apps.posts.services import PostInput, schedule_problems
 from apps.social.models import ConnectedAccount
 
 DATE_FIELDS = {"scheduled": "scheduled_for", "created": "created_at"}
+# The days a date filter (lists, calendar, API) may name: wider than any post's dates (the
+# schedule horizon is at most 100 years), far from the ends of Python's calendar.
+DATE_FILTER_MIN, DATE_FILTER_MAX = date(2000, 1, 1), date(2199, 12, 31)
+DATE_FILTER_MESSAGE = (
+    f"Give a date between {DATE_FILTER_MIN:%d %b %Y} and {DATE_FILTER_MAX:%d %b %Y}."
+)
+
+
+def date_filter_ok(day: date) -> bool:
+    return DATE_FILTER_MIN <= day <= DATE_FILTER_MAX
 
 
 @dataclass(frozen=True)
@@ -177,9 +187,12 @@ def asset_choices(
     """The library as the compose page offers it: the chosen images first, in their order, then
     the newest others up to ``limit``."""
     chosen = {
-        a.pk: a for a in BrandAsset.objects.for_tenant(tenant).filter(pk__in=list(chosen_ids))
+        a.pk: a
+        for a in BrandAsset.objects.for_tenant(tenant).in_library().filter(pk__in=list(chosen_ids))
     }
-    others = list(BrandAsset.objects.for_tenant(tenant).exclude(pk__in=list(chosen))[:limit])
+    others = list(
+        BrandAsset.objects.for_tenant(tenant).in_library().exclude(pk__in=list(chosen))[:limit]
+    )
     return [chosen[i] for i in dict.fromkeys(chosen_ids) if i in chosen] + others
 
 
@@ -213,7 +226,10 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
         .order_by("platform", "name")
     )
     by_id = {
-        a.pk: a for a in BrandAsset.objects.for_tenant(tenant).filter(pk__in=set(data.asset_ids))
+        a.pk: a
+        for a in BrandAsset.objects.for_tenant(tenant)
+        .in_library()
+        .filter(pk__in=set(data.asset_ids))
     }
     assets = [by_id[i] for i in dict.fromkeys(data.asset_ids) if i in by_id]
     unsaved = Post(caption=data.caption, caption_overrides=data.caption_overrides)
@@ -225,14 +241,7 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
         problems.append(
             Problem("empty", "Write a caption, add a link or choose images.", "caption")
         )
-    if data.scheduled_for is not None and data.scheduled_for < timezone.now():
-        problems.append(
-            Problem(
-                "schedule_past",
-                "The scheduled time is in the past; pick a time from now on.",
-                "scheduled_for",
-            )
-        )
+    problems.extend(schedule_problems(data.scheduled_for))
     for account in accounts:
         if account.status == ConnectedAccount.Status.DISCONNECTED:
             problems.append(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -156,7 +157,10 @@ def _clean_input(
             )
         )
     by_id = {
-        a.pk: a for a in BrandAsset.objects.for_tenant(tenant).filter(pk__in=set(data.asset_ids))
+        a.pk: a
+        for a in BrandAsset.objects.for_tenant(tenant)
+        .in_library()
+        .filter(pk__in=set(data.asset_ids))
     }
     if len(by_id) != len(set(data.asset_ids)):
         problems.append(
@@ -220,17 +224,42 @@ def post_problems(post: Post) -> list[Problem]:
     return problems
 
 
-def _check_schedule(scheduled_for: datetime | None) -> None:
-    if scheduled_for is not None and scheduled_for < timezone.now() - timedelta(minutes=1):
-        raise PostInvalid(
-            [
-                Problem(
-                    "schedule_past",
-                    "The scheduled time is in the past; pick a time from now on.",
-                    "scheduled_for",
-                )
-            ]
-        )
+def schedule_latest(now: datetime | None = None) -> datetime:
+    """The latest time a post may be scheduled for: ``POSTS_SCHEDULE_HORIZON_DAYS`` ahead."""
+    return (now or timezone.now()) + timedelta(days=settings.POSTS_SCHEDULE_HORIZON_DAYS)
+
+
+def schedule_problems(scheduled_for: datetime | None, *, past_ok: bool = False) -> list[Problem]:
+    """The one check of a scheduled time, for the services and every form and serializer: not
+    in the past (unless ``past_ok``: it then means "now"), not beyond the horizon."""
+    if scheduled_for is None:
+        return []
+    now = timezone.now()
+    if not past_ok and scheduled_for < now - timedelta(minutes=1):
+        return [
+            Problem(
+                "schedule_past",
+                "The scheduled time is in the past; pick a time from now on.",
+                "scheduled_for",
+            )
+        ]
+    if scheduled_for > schedule_latest(now):
+        days = settings.POSTS_SCHEDULE_HORIZON_DAYS
+        return [
+            Problem(
+                "schedule_too_far",
+                f"A post can be scheduled at most {days} days ahead (until "
+                f"{schedule_latest(now):%d %b %Y}); pick an earlier time.",
+                "scheduled_for",
+            )
+        ]
+    return []
+
+
+def _check_schedule(scheduled_for: datetime | None, *, past_ok: bool = False) -> None:
+    problems = schedule_problems(scheduled_for, past_ok=past_ok)
+    if problems:
+        raise PostInvalid(problems)
 
 
 def _write_content(
@@ -239,6 +268,15 @@ def _write_content(
     post.caption = data.caption.strip()
     post.caption_overrides = {k: v.strip() for k, v in data.caption_overrides.items() if v.strip()}
     post.link = data.link.strip()
+    # Lock the images (primary-key order, as asset_delete does) and check they are still in the
+    # library: an image being deleted meanwhile is either refused there or missing here.
+    chosen = (
+        BrandAsset.objects.select_for_update().in_library().filter(pk__in=[a.pk for a in assets])
+    )
+    if len(list(chosen.order_by("pk"))) != len(assets):
+        raise PostInvalid(
+            [Problem("asset_unknown", "One of the chosen images was just deleted.", "assets")]
+        )
     post.scheduled_for = data.scheduled_for
     post.save()
     post.targets.set(targets)
@@ -336,6 +374,7 @@ def post_submit(*, membership: Membership, post: Post) -> Post:
 def _schedule(post: Post, *, actor: User | None) -> Post:
     """approved → scheduled: one publication per target, due at the scheduled time (now when
     none was set, or when it has passed)."""
+    _check_schedule(post.scheduled_for, past_ok=True)  # e.g. saved before the horizon existed
     now = timezone.now()
     due = max(post.scheduled_for or now, now)
     existing = {p.account_id: p for p in post.publications.select_for_update()}

@@ -84,6 +84,7 @@ def post_list(request: TenantRequest) -> HttpResponse:
             "query": query.urlencode(),
             "unscheduled_statuses": UNSCHEDULED_STATUSES,
         },
+        status=400 if form.is_bound and not form.is_valid() else 200,
     )
 
 

@@ -172,11 +172,13 @@ def test_navigation_links(client_for, viewer):
     assert week.context["title"] == "Week of 28 December 2026"
 
 
-def test_an_unreadable_date_shows_today(client_for, viewer):
+def test_an_unreadable_date_says_so_and_shows_today(client_for, viewer):
     response = client_for(viewer.user).get(URL, {"date": "2026-13-45", "view": "nonsense"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400  # issue 13: a malformed date is an error, not a guess
+    assert "not a valid date" in response.context["date_error"]
     assert response.context["view"] == "month"
+    assert response.context["showing_today"]
 
 
 def test_selector_boundaries_are_local_midnights(tokyo):

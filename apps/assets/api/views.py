@@ -119,7 +119,11 @@ class FolderViewSetBase(
     destroy=extend_schema(
         summary="Delete a folder",
         parameters=[FolderDeleteQuerySerializer],
-        responses={204: OpenApiResponse(description="Deleted."), **problems(400, 404)},
+        description="`mode`: `refuse` (only an empty folder), `move_to_parent`, or "
+        "`delete_contents`, which deletes each image as `DELETE /assets/{id}/` would and is "
+        "refused as a whole (409 `folder_assets_in_use`, nothing deleted, `assets` lists each "
+        "image in the way with its `posts`) when posts that can still go out use any of them.",
+        responses={204: OpenApiResponse(description="Deleted."), **problems(400, 404, 409)},
     ),
 )
 class FolderViewSet(IdempotentCreateMixin, FolderViewSetBase):
@@ -252,7 +256,16 @@ class AssetViewSetBase(
     ),
     destroy=extend_schema(
         summary="Delete an asset",
-        responses={204: OpenApiResponse(description="Deleted, files too."), **problems(404)},
+        description="Used by no post: deleted, files too. Used only by finished posts "
+        "(published, partially published, failed, cancelled): removed from the library (no "
+        "longer listed, found or offered) but kept so those posts still show it; uploading the "
+        "same bytes again brings it back. Used by a post that can still go out or be edited: "
+        "409 `asset_in_use`, nothing changes, and `posts` lists them (`id`, `status`, "
+        "`scheduled_for`).",
+        responses={
+            204: OpenApiResponse(description="Deleted, or removed from the library."),
+            **problems(404, 409),
+        },
     ),
 )
 class AssetViewSet(IdempotentCreateMixin, AssetViewSetBase):

@@ -22,7 +22,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from apps.core.exceptions import ApplicationError, NotPermitted
+from apps.core.exceptions import ApplicationError, Conflict, NotPermitted
 
 logger = structlog.get_logger(__name__)
 
@@ -147,6 +147,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return problem(422, exc.code, "The post breaks rules of its networks.", errors=errors)
     if isinstance(exc, IllegalTransition):
         return problem(409, exc.code, exc.message)
+    if isinstance(exc, Conflict):
+        return problem(409, exc.code, exc.message, **exc.extra)
     if isinstance(exc, NotPermitted):
         return problem(403, exc.code, exc.message)
     if isinstance(exc, ApplicationError):

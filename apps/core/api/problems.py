@@ -106,7 +106,8 @@ _DESCRIPTIONS = {
     401: "No key, a wrong key or a revoked key.",
     403: "The key (or role) may only read.",
     404: "No such object in this business.",
-    409: "The object's state does not allow this (`illegal_transition`).",
+    409: "The object's state does not allow this (`illegal_transition`), or posts that can "
+    "still go out use the image (`asset_in_use`, `folder_assets_in_use`).",
     422: "The post breaks network rules (`post_invalid`), or `idempotency_key_reused`.",
     429: "The plan's request limit is reached; see `Retry-After`.",
 }

@@ -4,6 +4,7 @@ list answers in a constant number of queries); writes go to ``apps.posts.service
 from datetime import datetime
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,6 +12,7 @@ from apps.assets.api.serializers import TenantPrimaryKeyRelatedField
 from apps.assets.models import BrandAsset
 from apps.posts import services
 from apps.posts.models import Post, Publication
+from apps.posts.selectors import DATE_FILTER_MESSAGE, date_filter_ok
 from apps.social.models import ConnectedAccount, Platform
 
 
@@ -127,8 +129,6 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value: Any) -> datetime:
         if isinstance(value, str):
-            from django.utils.dateparse import parse_datetime
-
             try:
                 parsed = parse_datetime(value)
             except ValueError:
@@ -157,7 +157,7 @@ class PostWriteSerializer(serializers.Serializer):
         help_text="Ids of the business's connected accounts.",
     )
     assets = TenantPrimaryKeyRelatedField(
-        queryset=BrandAsset.objects.all(),
+        queryset=BrandAsset.objects.in_library(),
         many=True,
         required=False,
         default=list,
@@ -195,15 +195,35 @@ class PostScheduleSerializer(serializers.Serializer):
     scheduled_for = AwareDateTimeField(help_text="ISO 8601 with an offset.")
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        # The years 2000 to 2199 (DATE_FILTER_MIN…MAX), with an offset.
+        "pattern": r"^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}T.*(Z|[+-][0-9]{2}:?[0-9]{2})$",
+    }
+)
+class DateFilterField(AwareDateTimeField):
+    """A date-range filter: an aware time within the days date filters may name."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed = super().to_internal_value(value)
+        # The day as written (in its own offset), as the schema's pattern describes it.
+        written = parse_datetime(value) if isinstance(value, str) else None
+        if not date_filter_ok((written or parsed).date()):
+            raise serializers.ValidationError(DATE_FILTER_MESSAGE, code="out_of_range")
+        return parsed
+
+
 class PostQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Post.Status.choices, required=False)
     account = serializers.IntegerField(
         required=False, help_text="Posts going to (or sent to) this account id."
     )
-    scheduled_after = AwareDateTimeField(required=False, help_text="scheduled_for ≥ this.")
-    scheduled_before = AwareDateTimeField(required=False, help_text="scheduled_for < this.")
-    created_after = AwareDateTimeField(required=False, help_text="created_at ≥ this.")
-    created_before = AwareDateTimeField(required=False, help_text="created_at < this.")
+    scheduled_after = DateFilterField(required=False, help_text="scheduled_for ≥ this.")
+    scheduled_before = DateFilterField(required=False, help_text="scheduled_for < this.")
+    created_after = DateFilterField(required=False, help_text="created_at ≥ this.")
+    created_before = DateFilterField(required=False, help_text="created_at < this.")
 
 
 class PublicationQuerySerializer(serializers.Serializer):
