@@ -1,12 +1,24 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api import fields
+from apps.core.api.serializers import ModelSerializer, QuerySerializer
 from apps.webhooks.models import TEST_EVENT, Event, WebhookDelivery, WebhookEndpoint
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
-    url = serializers.URLField(
+# Only https is taken (apps.webhooks.sending.url_problem; a public address too, which a schema
+# cannot say): the schema's pattern says so, instead of "any URI".
+@extend_schema_field({"type": "string", "maxLength": 2000, "pattern": "^https://"})
+class WebhookUrlField(fields.URLField):
+    pass
+
+
+class WebhookEndpointSerializer(ModelSerializer):
+    url = WebhookUrlField(
         max_length=2000,
-        help_text="https URL that receives the signed deliveries; set at creation only.",
+        help_text="An https URL (`https://…`; plain http is refused) on a public address, that "
+        "receives the signed deliveries; set at creation only. Anything else is a 400 "
+        "`url_invalid`.",
     )
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=Event.choices),
@@ -14,7 +26,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         max_length=len(Event.choices),
         help_text="The events this endpoint receives.",
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = fields.CharField(max_length=200, required=False, allow_blank=True)
 
     class Meta:
         model = WebhookEndpoint
@@ -37,8 +49,8 @@ class WebhookEndpointUpdateSerializer(serializers.Serializer):
         max_length=len(Event.choices),
         required=False,
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    is_active = serializers.BooleanField(
+    description = fields.CharField(max_length=200, required=False, allow_blank=True)
+    is_active = fields.BooleanField(
         required=False, help_text="false: no new deliveries until turned back on."
     )
 
@@ -56,7 +68,7 @@ class WebhookSecretSerializer(WebhookEndpointSerializer):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(ModelSerializer):
     endpoint_id = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -78,8 +90,8 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookDeliveryQuerySerializer(serializers.Serializer):
-    endpoint = serializers.IntegerField(required=False, help_text="Deliveries to this endpoint.")
+class WebhookDeliveryQuerySerializer(QuerySerializer):
+    endpoint = fields.IntegerField(required=False, help_text="Deliveries to this endpoint.")
     status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
     event = serializers.ChoiceField(
         choices=[*Event.values, TEST_EVENT], required=False, help_text="Deliveries of this event."
