@@ -170,6 +170,27 @@ def test_ids_are_json_integers_not_strings(api, page, tenant):
     ] == (folder.pk)
 
 
+def test_a_list_of_ids_is_a_json_array_and_an_empty_string_is_not_null(api, tenant):
+    asset = baker.make(BrandAsset, tenant=tenant, original_filename="a.jpg")
+    # DRF took any iterable as the list (an object's keys: {} was []) and "" as null.
+    for path, body, field in [
+        ("/api/v1/posts/", {"targets": {}}, "targets"),
+        ("/api/v1/captions/suggestions/", {"item_details": "x", "account_ids": {}}, "account_ids"),
+    ]:
+        response = send(api, "post", path, body)
+        assert_problem(response, 400, "invalid")
+        assert fields_of(response) == [field]
+    folder = baker.make(BrandFolder, tenant=tenant, name="Menus")
+    BrandAsset.objects.filter(pk=asset.pk).update(folder=folder)
+
+    response = send(api, "patch", f"/api/v1/assets/{asset.pk}/", {"folder": ""})
+
+    assert_problem(response, 400, "invalid")
+    asset.refresh_from_db()
+    assert asset.folder_id == folder.pk
+    assert not Post.objects.exists()
+
+
 def test_bodies_are_json_a_form_is_refused_and_changes_nothing(api, endpoint):
     # A boolean missing from a form used to read as false: this turned the endpoint off.
     response = api.patch(

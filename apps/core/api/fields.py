@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.utils import html
 
 
@@ -76,8 +77,29 @@ class IntegerField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
+class ManyRelatedField(serializers.ManyRelatedField):
+    """A JSON array of ids (DRF takes any iterable: an object's keys, so ``{}`` is ``[]``)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
-    """An id: a JSON integer (in text input, its digits)."""
+    """An id: a JSON integer (in text input, its digits); ``many=True``: a JSON array of them."""
+
+    @classmethod
+    def many_init(cls, *args: Any, **kwargs: Any) -> ManyRelatedField:
+        list_kwargs: dict[str, Any] = {"child_relation": cls(*args, **kwargs)}
+        list_kwargs.update({k: v for k, v in kwargs.items() if k in MANY_RELATION_KWARGS})
+        return ManyRelatedField(**list_kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        # DRF reads "" as null for every relation; only a form's empty value means that.
+        if data == "" and not from_text_input(self):
+            self.fail("incorrect_type", data_type="str")
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Any:
         if not (_is_json_integer(data) or (isinstance(data, str) and from_text_input(self))):
