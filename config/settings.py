@@ -300,6 +300,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.api.schema.add_problem_responses",
+        "apps.core.api.schema.add_create_links",
     ],
 }
 
