@@ -29,8 +29,14 @@ from apps.accounts.services import api_key_create
 # Every check is on, "schema-violating input must be refused" (negative_data_rejection)
 # included: unknown query parameters are still ignored, and schemathesis does not count a request
 # that only adds some as negative. Deterministic, so that a failure is the same on every run.
+#
+# Health checks are off in the config too: schemathesis lets @settings override its config only
+# where it differs from Hypothesis's "default" profile, which tests/fuzz/conftest.py re-registers
+# with the same suppressions: in a run with tests/fuzz the config's empty list won, and the
+# function-scoped fixtures (the database) failed every operation's test.
 CONFIG = SchemathesisConfig.from_dict(
     {
+        "suppress-health-check": ["all"],
         "generation": {"deterministic": True, "database": "none"},
         "phases": {
             "examples": {"enabled": True},
