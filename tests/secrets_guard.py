@@ -1,21 +1,30 @@
 """Secrets guard for the whole test run (issue 8; SPEC 13: "no plaintext token in a dump of the
 database or in the logs of a full test run").
 
-Every sandbox token is `EAAS<payload>.<signature>` (apps/social/sandbox/tokens.py). This plugin
-fails the run when one appears in plaintext:
+Three kinds of secret, each matched only whole (`SECRETS`):
 
-- **HTTP responses**: `ResponseScanMiddleware` (outermost, config/settings_test.py) scans the
-  body, headers and cookies of every response Django produces in the tests (test client, DRF's
-  APIClient, the live server); a finding fails the test that produced it.
-- **The database**: after each test that used the database, before its transaction is rolled
-  back or its tables flushed, every row of every table (as text, uncommitted rows included) is
-  searched for the token pattern, and every Fernet-encrypted column is checked to hold
+- sandbox Facebook tokens, `EAAS<payload>.<signature>` (apps/social/sandbox/tokens.py);
+- webhook signing secrets, `whsec_<43 url-safe characters>` (apps/webhooks/models.py);
+- API keys, `sa_<8 hex prefix>_<43 url-safe characters>` (apps/accounts/services.py); the
+  prefix shown in the dashboard (`sa_1a2b3c4d_…`) and the stored hash are not the key.
+
+This plugin fails the run when one appears in plaintext:
+
+- **HTTP responses** (sandbox tokens only: the API and the dashboard show a new webhook secret
+  or API key once, at creation or rotation, by design): `ResponseScanMiddleware` (outermost,
+  config/settings_test.py) scans the body, headers and cookies of every response Django
+  produces in the tests (test client, DRF's APIClient, the live server); a finding fails the
+  test that produced it.
+- **The database** (every kind): after each test that used the database, before its
+  transaction is rolled back or its tables flushed, every row of every table (as text,
+  uncommitted rows included) is searched, and every Fernet-encrypted column is checked to hold
   ciphertext (`gAAAAA…`) or nothing. At the end of the session each test database is also
   `pg_dump`ed and the dump searched (before pytest-django drops it).
-- **The logs**: the run's logs go to files under `var/test-logs/<run>/` (config/settings_test.py;
-  every process, Celery workers included) at INFO; they are searched at the end of the session.
+- **The logs** (every kind): the run's logs go to files under `var/test-logs/<run>/`
+  (config/settings_test.py; every process, Celery workers included) at INFO; they are searched
+  at the end of the session.
 
-Messages name where a token was found, never the token.
+Messages name where a secret was found and its kind, never the secret.
 """
 
 from __future__ import annotations
@@ -32,6 +41,16 @@ import pytest
 
 TOKEN_PATTERN = r"EAAS[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{32}"
 TOKEN_RE = re.compile(TOKEN_PATTERN.encode())
+WEBHOOK_SECRET_PATTERN = r"whsec_[A-Za-z0-9_-]{43}"
+API_KEY_PATTERN = r"sa_[0-9a-f]{8}_[A-Za-z0-9_-]{43}"
+# Kind -> pattern; valid both as Python (bytes) and PostgreSQL regular expressions.
+SECRETS = {
+    "sandbox token": TOKEN_PATTERN,
+    "webhook secret": WEBHOOK_SECRET_PATTERN,
+    "API key": API_KEY_PATTERN,
+}
+SECRET_RES = {kind: re.compile(pattern.encode()) for kind, pattern in SECRETS.items()}
+ANY_SECRET_PATTERN = "|".join(f"({pattern})" for pattern in SECRETS.values())
 # Fernet tokens are urlsafe base64 of a version byte 0x80 and a timestamp: always "gAAAAA".
 FERNET_PREFIX = "gAAAAA"
 DB_FIXTURES = frozenset(
@@ -48,13 +67,26 @@ def count_tokens(data: bytes | str) -> int:
     return len(TOKEN_RE.findall(data))
 
 
+def count_secrets(data: bytes | str) -> dict[str, int]:
+    """How many plaintext secrets of each kind `data` holds (kinds with none left out)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    counts = {kind: len(pattern.findall(data)) for kind, pattern in SECRET_RES.items()}
+    return {kind: n for kind, n in counts.items() if n}
+
+
+def describe(counts: dict[str, int]) -> str:
+    """`1 sandbox token, 2 API keys`."""
+    return ", ".join(f"{n} {kind}{'s' * (n > 1)}" for kind, n in counts.items())
+
+
 def scan_files(paths: list[Path]) -> list[str]:
-    """`file (N tokens)` for each file holding a plaintext token."""
+    """`file (N sandbox tokens, …)` for each file holding a plaintext secret of any kind."""
     found = []
     for path in paths:
-        n = count_tokens(path.read_bytes())
-        if n:
-            found.append(f"{path} ({n} token{'s' * (n > 1)})")
+        counts = count_secrets(path.read_bytes())
+        if counts:
+            found.append(f"{path} ({describe(counts)})")
     return found
 
 
@@ -97,15 +129,16 @@ def _encrypted_columns() -> list[tuple[str, str]]:
 
 
 def database_findings(connection: Any) -> list[str]:
-    """Tables holding a plaintext token, and encrypted columns holding something else than
-    ciphertext, as this connection sees them (its open transaction included)."""
+    """Tables holding a plaintext secret (`table x (webhook secret)`), and encrypted columns
+    holding something else than ciphertext, as this connection sees them (its open transaction
+    included)."""
     global _scan_sql
     if _scan_sql is None:
         # Identifiers are the database's own table names, quoted; the patterns are constants.
         quote = connection.ops.quote_name
         parts = [
             f"SELECT 'table {table}' WHERE EXISTS (SELECT 1 FROM {quote(table)} t "  # noqa: S608
-            f"WHERE t::text ~ '{TOKEN_PATTERN}')"
+            f"WHERE t::text ~ '{ANY_SECRET_PATTERN}')"
             for table in sorted(connection.introspection.table_names())
         ]
         parts += [
@@ -117,7 +150,24 @@ def database_findings(connection: Any) -> list[str]:
         _scan_sql = " UNION ALL ".join(parts)
     with connection.cursor() as cursor:
         cursor.execute(_scan_sql)
-        return [row[0] for row in cursor.fetchall()]
+        findings = [row[0] for row in cursor.fetchall()]
+        return [_with_kinds(cursor, connection, f) for f in findings]
+
+
+def _with_kinds(cursor: Any, connection: Any, finding: str) -> str:
+    """`table x` -> `table x (sandbox token, API key)`: which kinds (only looked up when found)."""
+    if not finding.startswith("table "):
+        return finding
+    table = connection.ops.quote_name(finding.removeprefix("table "))
+    kinds = []
+    for kind, pattern in SECRETS.items():
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {table} t WHERE t::text ~ %s)",  # noqa: S608
+            [pattern],
+        )
+        if cursor.fetchone()[0]:
+            kinds.append(kind)
+    return f"{finding} ({', '.join(kinds)})"
 
 
 def _uses_database(item: pytest.Item) -> bool:
@@ -142,7 +192,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     result = yield
     if problems:
         pytest.fail(
-            "Plaintext sandbox token found (tests/secrets_guard.py): " + "; ".join(problems),
+            "Plaintext secret found (tests/secrets_guard.py): " + "; ".join(problems),
             pytrace=False,
         )
     return result
@@ -161,11 +211,11 @@ def _secrets_guard_pg_dump(request: pytest.FixtureRequest) -> Generator[None]:
     s = connection.settings_dict
     if s["NAME"] != connection.creation._get_test_db_name():
         return  # no test in this run used the database: pytest-django did not create it
-    n = count_tokens(pg_dump(s))
-    if n:
+    counts = count_secrets(pg_dump(s))
+    if counts:
         pytest.fail(
-            f"Plaintext sandbox token found (tests/secrets_guard.py): pg_dump of {s['NAME']} "
-            f"({n} occurrence{'s' * (n > 1)})",
+            f"Plaintext secret found (tests/secrets_guard.py): pg_dump of {s['NAME']} "
+            f"({describe(counts)})",
             pytrace=False,
         )
 
@@ -204,7 +254,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if found:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        message = "Plaintext sandbox token in the test run's logs: " + "; ".join(found)
+        message = "Plaintext secret in the test run's logs: " + "; ".join(found)
         if reporter is not None:
             reporter.write_line(message, red=True, bold=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -10,9 +10,11 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from apps.accounts.models import Tenant
+from apps.accounts.services import api_key_create
 from apps.core.logging import redact_text
 from apps.social.models import AccessToken
 from apps.social.sandbox.tokens import PAGE, TokenSigner
+from apps.webhooks.models import WebhookEndpoint, webhook_secret_new
 from tests import secrets_guard as guard
 
 
@@ -46,7 +48,7 @@ def test_a_token_in_a_log_file_is_found_and_named_not_printed(token, tmp_path):
 
     found = guard.scan_files([clean, leaky])
 
-    assert found == [f"{leaky} (1 token)"]
+    assert found == [f"{leaky} (1 sandbox token)"]
     assert token not in found[0]
 
 
@@ -77,7 +79,7 @@ def test_a_token_in_any_table_or_a_plaintext_encrypted_column_is_found(token, te
     stored = AccessToken.objects.create(
         tenant=tenant, kind="page", facebook_user_id="1", token="x", last_error=f"bad {token}"
     )
-    assert guard.database_findings(connection) == ["table social_accesstoken"]
+    assert guard.database_findings(connection) == ["table social_accesstoken (sandbox token)"]
     AccessToken.objects.filter(pk=stored.pk).update(last_error="")
 
     # A token written behind the encrypted field's back (raw SQL): plaintext at rest.
@@ -101,3 +103,91 @@ def test_a_token_committed_to_the_database_is_found_in_its_pg_dump(token):
     finally:
         tenant.delete()
     assert guard.count_tokens(guard.pg_dump(connection.settings_dict)) == 0
+
+
+# --- Webhook signing secrets and API keys (issue 13) ---------------------------------------------
+
+
+@pytest.fixture
+def api_key(owner) -> str:
+    issued = api_key_create(actor=owner, name="guard", scopes=["read"])
+    assert issued.key.startswith(f"sa_{issued.api_key.prefix}_")
+    return issued.key
+
+
+def test_whole_webhook_secrets_and_api_keys_are_found_not_their_shown_prefixes(api_key):
+    secret = webhook_secret_new()
+    shown = api_key[: len("sa_12345678_")] + "…"  # how the dashboard lists a key
+
+    assert guard.count_secrets(f'{{"secret": "{secret}"}}') == {"webhook secret": 1}
+    assert guard.count_secrets(f"Authorization: Api-Key {api_key}") == {"API key": 1}
+    assert guard.count_secrets(f"{secret} {api_key} {api_key}") == {
+        "webhook secret": 1,
+        "API key": 2,
+    }
+    # What the dashboard shows of a key, and cut-off values, are not secrets.
+    assert guard.count_secrets(f"{shown} {api_key[:-4]} {secret[:-4]} whsec_…") == {}
+
+
+def test_a_webhook_secret_or_api_key_in_a_log_file_is_found_and_named_not_printed(
+    api_key, tmp_path
+):
+    secret = webhook_secret_new()
+    clean, leaky = tmp_path / "clean.log", tmp_path / "leaky.log"
+    clean.write_text('{"event": "api_key_created", "api_key_id": 3}\n')
+    leaky.write_text(
+        f'{{"event": "request", "authorization": "Api-Key {api_key}"}}\n'
+        f'{{"event": "idempotency_stored", "body": {{"secret": "{secret}"}}}}\n'
+    )
+
+    found = guard.scan_files([clean, leaky])
+
+    assert found == [f"{leaky} (1 webhook secret, 1 API key)"]
+    assert secret not in found[0]
+    assert api_key not in found[0]
+
+
+@pytest.mark.django_db
+def test_a_webhook_secret_or_api_key_in_any_table_is_found(api_key, tenant):
+    # Stored as they should be: the secret encrypted, the key as a hash and its prefix.
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=tenant, url="https://hooks.example.com/", events=["post.failed"]
+    )
+    assert endpoint.secret.startswith("whsec_")
+    assert guard.database_findings(connection) == []
+
+    # Leaked into a plain text column: the endpoint's description, then the key there too.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(description=endpoint.secret[:200])
+    assert guard.database_findings(connection) == [
+        "table webhooks_webhookendpoint (webhook secret)"
+    ]
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(description=f"key {api_key}")
+    assert guard.database_findings(connection) == ["table webhooks_webhookendpoint (API key)"]
+
+    # The secret written behind the encrypted field's back: plaintext at rest.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(description="")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE webhooks_webhookendpoint SET secret = %s WHERE id = %s",
+            [webhook_secret_new(), endpoint.pk],
+        )
+    assert sorted(guard.database_findings(connection)) == [
+        "encrypted column webhooks_webhookendpoint.secret holds plaintext",
+        "table webhooks_webhookendpoint (webhook secret)",
+    ]
+    endpoint.delete()
+    assert guard.database_findings(connection) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_secret_committed_to_the_database_is_found_in_its_pg_dump():
+    tenant = Tenant.objects.create(name="Leaky", slug="leaky")
+    secret = webhook_secret_new()
+    WebhookEndpoint.objects.create(
+        tenant=tenant, url="https://hooks.example.com/", description=secret[:200]
+    )
+    try:
+        assert guard.count_secrets(guard.pg_dump(connection.settings_dict)) == {"webhook secret": 1}
+    finally:
+        tenant.delete()
+    assert guard.count_secrets(guard.pg_dump(connection.settings_dict)) == {}

@@ -7,9 +7,11 @@ from rest_framework import serializers
 
 from apps.assets import images
 from apps.assets.models import BrandAsset, BrandFolder
+from apps.core.api import fields
+from apps.core.api.serializers import ModelSerializer, QuerySerializer
 
 
-class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+class TenantPrimaryKeyRelatedField(fields.PrimaryKeyRelatedField):
     """An id of one of the request's tenant's rows: another tenant's id is "does not exist"."""
 
     def get_queryset(self) -> QuerySet[Any]:
@@ -17,7 +19,7 @@ class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return queryset.for_tenant(self.context["tenant"])
 
 
-class FolderSerializer(serializers.ModelSerializer):
+class FolderSerializer(ModelSerializer):
     parent = TenantPrimaryKeyRelatedField(  # type: ignore[assignment]  # stubs: Field.parent
         queryset=BrandFolder.objects.all(),
         allow_null=True,
@@ -32,7 +34,7 @@ class FolderSerializer(serializers.ModelSerializer):
         extra_kwargs = {"name": {"required": True, "help_text": "Unique among its siblings."}}
 
 
-class FolderDeleteQuerySerializer(serializers.Serializer):
+class FolderDeleteQuerySerializer(QuerySerializer):
     mode = serializers.ChoiceField(
         choices=["move_to_parent", "delete_contents"],
         required=False,
@@ -41,7 +43,7 @@ class FolderDeleteQuerySerializer(serializers.Serializer):
     )
 
 
-class AssetSerializer(serializers.ModelSerializer):
+class AssetSerializer(ModelSerializer):
     name = serializers.CharField(source="original_filename", help_text="Display name.")
     folder = TenantPrimaryKeyRelatedField(
         queryset=BrandFolder.objects.all(), allow_null=True, help_text="null: the top level."
@@ -122,17 +124,17 @@ class AssetUploadSerializer(serializers.Serializer):
         required=False,
         help_text="A folder id; without it, the top level.",
     )
-    tags = serializers.CharField(
+    tags = fields.CharField(
         required=False, allow_blank=True, default="", help_text="Comma-separated."
     )
-    alt_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    alt_text = fields.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
 class AssetUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=200)
-    alt_text = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    name = fields.CharField(required=False, max_length=200)
+    alt_text = fields.CharField(required=False, allow_blank=True, max_length=500)
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=50),
+        child=fields.CharField(max_length=50),
         required=False,
         help_text="Replaces the tags.",
     )
@@ -142,7 +144,7 @@ class AssetUpdateSerializer(serializers.Serializer):
 
 
 @extend_schema_field({"type": "string", "minLength": 1, "pattern": "^[^\\x00]*$"})
-class QueryTextField(serializers.CharField):
+class QueryTextField(fields.CharField):
     """A text query parameter, taken as it is: any non-empty text without a NUL character (DRF
     refuses those in every CharField; the schema says so, for clients and schemathesis). Not
     trimmed, so that text of only whitespace is a (matchless) filter, not a blank one."""
@@ -151,11 +153,10 @@ class QueryTextField(serializers.CharField):
         super().__init__(trim_whitespace=False, **kwargs)
 
 
-class AssetQuerySerializer(serializers.Serializer):
-    folder = serializers.IntegerField(
+class AssetQuerySerializer(QuerySerializer):
+    folder = fields.IntegerField(
         required=False, help_text="Only this folder's assets (none for an unknown folder)."
     )
-    # Blank (or only whitespace, which is trimmed) means no filter, as if absent.
     tag = QueryTextField(required=False, help_text="Only assets with this tag.")
     q = QueryTextField(
         required=False,

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -146,8 +146,14 @@ class AssetViewSetBase(
     serializer_class = AssetSerializer
     queryset = BrandAsset.objects.all()
     pagination_class = NewestUploadFirstPagination
-    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_parsers(self) -> list[BaseParser]:
+        """The upload is multipart (a file); the edit is JSON, as every other body."""
+        request = getattr(self, "request", None)
+        if request is not None and request.method == "POST":
+            return [MultiPartParser()]
+        return [BoundedJSONParser()]
 
     def get_queryset(self) -> QuerySet[BrandAsset]:
         if getattr(self, "swagger_fake_view", False):

@@ -42,3 +42,34 @@ def add_problem_responses(
                     },
                 )
     return result
+
+
+def add_create_links(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular POSTPROCESSING_HOOK: OpenAPI links from each create (``POST /x/`` →
+    201) to the operations on what it created (``/x/{id}/…``, its ``id`` from the body).
+
+    Clients and tools see how the operations chain; schemathesis's stateful phase follows them
+    (create → read → update → delete of posts, folders, webhook endpoints…)."""
+    paths = result.get("paths", {})
+    for collection, operations in paths.items():
+        create = operations.get("post")
+        if not collection.startswith("/api/v1/") or create is None:
+            continue
+        created = create.get("responses", {}).get("201")
+        if created is None:
+            continue
+        links = {}
+        for path, targets in paths.items():
+            if not path.startswith(f"{collection}{{id}}/"):
+                continue
+            for method, target in targets.items():
+                if method in {"get", "put", "patch", "delete", "post"} and "operationId" in target:
+                    links[target["operationId"]] = {
+                        "operationId": target["operationId"],
+                        "parameters": {"id": "$response.body#/id"},
+                    }
+        if links:
+            created["links"] = dict(sorted(links.items()))
+    return result

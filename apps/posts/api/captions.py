@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.assets.api.serializers import TenantPrimaryKeyRelatedField
+from apps.core.api import fields
 from apps.core.api.exceptions import CONTENT_TYPE, problem
 from apps.core.api.problems import (
     THROTTLED_EXAMPLE,
@@ -31,7 +32,7 @@ from apps.social.models import ConnectedAccount, Platform
 
 
 class CaptionSuggestionsRequestSerializer(serializers.Serializer):
-    item_details = serializers.CharField(
+    item_details = fields.CharField(
         max_length=MAX_ITEM_DETAILS,
         help_text="What the post is about: the dish, its price, the offer.",
     )
@@ -52,7 +53,7 @@ class CaptionSuggestionsRequestSerializer(serializers.Serializer):
         "written for Instagram's rules (they are the stricter).",
     )
     avoid = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_AVOID_CHARS, trim_whitespace=False),
+        child=fields.CharField(max_length=MAX_AVOID_CHARS, trim_whitespace=False),
         required=False,
         default=list,
         max_length=MAX_AVOID,

@@ -10,13 +10,15 @@ from rest_framework import serializers
 
 from apps.assets.api.serializers import TenantPrimaryKeyRelatedField
 from apps.assets.models import BrandAsset
+from apps.core.api import fields
+from apps.core.api.serializers import ModelSerializer, QuerySerializer
 from apps.posts import services
 from apps.posts.models import Post, Publication
 from apps.posts.selectors import DATE_FILTER_MESSAGE, date_filter_ok
 from apps.social.models import ConnectedAccount, Platform
 
 
-class PublicationSerializer(serializers.ModelSerializer):
+class PublicationSerializer(ModelSerializer):
     platform = serializers.ChoiceField(
         choices=Platform.choices, source="account.platform", read_only=True
     )
@@ -56,7 +58,7 @@ class PostProblemSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class PostSerializer(serializers.ModelSerializer):
+class PostSerializer(ModelSerializer):
     """A post, flat: ids of its accounts and images (in order), and its publications."""
 
     targets = serializers.SerializerMethodField(help_text="Ids of the accounts it goes to.")
@@ -139,16 +141,14 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class PostWriteSerializer(serializers.Serializer):
-    caption = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False
-    )
+    caption = fields.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
     caption_overrides = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=fields.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
         default=dict,
         help_text='A caption per network replacing `caption` there: `{"instagram_business": "…"}`.',
     )
-    link = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    link = fields.CharField(required=False, allow_blank=True, default="", max_length=2000)
     targets = TenantPrimaryKeyRelatedField(
         queryset=ConnectedAccount.objects.all(),
         many=True,
@@ -215,9 +215,9 @@ class DateFilterField(AwareDateTimeField):
         return parsed
 
 
-class PostQuerySerializer(serializers.Serializer):
+class PostQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=Post.Status.choices, required=False)
-    account = serializers.IntegerField(
+    account = fields.IntegerField(
         required=False, help_text="Posts going to (or sent to) this account id."
     )
     scheduled_after = DateFilterField(required=False, help_text="scheduled_for ≥ this.")
@@ -226,8 +226,8 @@ class PostQuerySerializer(serializers.Serializer):
     created_before = DateFilterField(required=False, help_text="created_at < this.")
 
 
-class PublicationQuerySerializer(serializers.Serializer):
+class PublicationQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=Publication.Status.choices, required=False)
-    post = serializers.IntegerField(required=False)
-    account = serializers.IntegerField(required=False)
+    post = fields.IntegerField(required=False)
+    account = fields.IntegerField(required=False)
     platform = serializers.ChoiceField(choices=Platform.choices, required=False)

@@ -1,14 +1,20 @@
 from typing import Any
 from urllib.parse import urlsplit
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api import fields
+from apps.core.api.serializers import ModelSerializer, QuerySerializer
 from apps.core.exceptions import ApplicationError
 from apps.webhooks import targets
 from apps.webhooks.models import TEST_EVENT, Event, WebhookDelivery, WebhookEndpoint
 
 
-class WebhookUrlField(serializers.URLField):
+# Only https is taken, on a public address (which a schema cannot say): the schema's pattern
+# says https, instead of "any URI".
+@extend_schema_field({"type": "string", "maxLength": 2000, "pattern": "^https://"})
+class WebhookUrlField(fields.URLField):
     """An endpoint URL. Whether it may receive webhooks is apps.webhooks.targets' decision (the
     form's, the service's and the sender's too), taken before the generic URL syntax check so
     that ``https://0x7f000001/`` is refused for what it is: ``400 url_invalid`` (docs/api.md)."""
@@ -26,10 +32,12 @@ class WebhookUrlField(serializers.URLField):
         return url
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(ModelSerializer):
     url = WebhookUrlField(
         max_length=2000,
-        help_text="https URL that receives the signed deliveries; set at creation only.",
+        help_text="An https URL (`https://…`; plain http is refused) on a public address, that "
+        "receives the signed deliveries; set at creation only. Anything else is a 400 "
+        "`url_invalid`.",
     )
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=Event.choices),
@@ -37,7 +45,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         max_length=len(Event.choices),
         help_text="The events this endpoint receives.",
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = fields.CharField(max_length=200, required=False, allow_blank=True)
 
     class Meta:
         model = WebhookEndpoint
@@ -60,8 +68,8 @@ class WebhookEndpointUpdateSerializer(serializers.Serializer):
         max_length=len(Event.choices),
         required=False,
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    is_active = serializers.BooleanField(
+    description = fields.CharField(max_length=200, required=False, allow_blank=True)
+    is_active = fields.BooleanField(
         required=False, help_text="false: no new deliveries until turned back on."
     )
 
@@ -87,7 +95,7 @@ class WebhookSecretSerializer(WebhookEndpointSerializer):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret", "withheld"]
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(ModelSerializer):
     endpoint_id = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -109,8 +117,8 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookDeliveryQuerySerializer(serializers.Serializer):
-    endpoint = serializers.IntegerField(required=False, help_text="Deliveries to this endpoint.")
+class WebhookDeliveryQuerySerializer(QuerySerializer):
+    endpoint = fields.IntegerField(required=False, help_text="Deliveries to this endpoint.")
     status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
     event = serializers.ChoiceField(
         choices=[*Event.values, TEST_EVENT], required=False, help_text="Deliveries of this event."
