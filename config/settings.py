@@ -54,7 +54,6 @@ THIRD_PARTY_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.facebook",
     "django_celery_beat",
-    "django_filters",
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -260,7 +259,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.TenantMember"],
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.PlanRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.NewestFirstPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bodies only (the asset upload adds multipart): a form cannot say null, false, a
     # number or a list, so DRF guesses (a boolean missing from a form reads as false). The JSON
