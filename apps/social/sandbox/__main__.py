@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         + (f" state_file={args.state_file}" if args.state_file else "")
         + " - Ctrl-C stops\n"
     )
+    # Ctrl-C too, explicitly: a process started in the background of a non-interactive shell
+    # inherits SIGINT ignored, and Python then keeps it ignored.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
