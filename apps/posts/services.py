@@ -64,16 +64,25 @@ CANCELLABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
 
 class IllegalTransition(ApplicationError):
     default_code = "illegal_transition"
+    status = 409
 
 
 class PostInvalid(ApplicationError):
     """The post breaks rules of its networks; ``problems`` lists each one."""
 
     default_code = "post_invalid"
+    status = 422
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         super().__init__(" ".join(p.message for p in problems), extra={"problems": self.problems})
+
+    @property
+    def problem_detail(self) -> str:
+        return "The post breaks rules of its networks."
+
+    def problem_errors(self) -> list[dict[str, str]]:
+        return [{"field": p.field, "code": p.code, "message": p.message} for p in self.problems]
 
 
 def _transition(
