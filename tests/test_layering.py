@@ -45,3 +45,44 @@ def test_core_imports_no_domain_app():
         if name.split(".")[:2] in (["apps", app] for app in domain_apps)
     ]
     assert offenders == [], "apps/core must not depend on a domain app:\n" + "\n".join(offenders)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of ``apps`` it imports (anywhere in it, lazily too)."""
+    files = {module_name(path): path for path in python_files(APPS)}
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        graph[module] = {name for _, name in imported_modules(path) if name in files} - {module}
+    return graph
+
+
+def cycle_through(graph: dict[str, set[str]], start: str) -> list[str] | None:
+    """A path start → … → start, if there is one."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        module, path = stack.pop()
+        for name in sorted(graph.get(module, ())):
+            if name == start:
+                return [*path, start]
+            if name not in seen:
+                seen.add(name)
+                stack.append((name, [*path, name]))
+    return None
+
+
+def test_no_import_cycle_through_an_apps_tasks():
+    """Tasks import services; services (and anything a task imports) queue tasks by name
+    (``apps.core.queueing``), never by importing them, at the top or inside a function."""
+    graph = import_graph()
+    tasks_modules = sorted(m for m in graph if m.endswith(".tasks"))
+    assert {"apps.accounts.tasks", "apps.posts.tasks", "apps.social.tasks"} <= set(tasks_modules)
+    cycles = [" → ".join(c) for m in tasks_modules if (c := cycle_through(graph, m))]
+    assert cycles == []
+
+
+def test_the_cycle_check_sees_a_lazy_import(tmp_path):
+    # The check itself: a lazy import back from a service is a cycle.
+    graph = {"a.tasks": {"a.services"}, "a.services": {"a.models"}, "a.models": set()}
+    assert cycle_through(graph, "a.tasks") is None
+    graph["a.services"].add("a.tasks")
+    assert cycle_through(graph, "a.tasks") == ["a.tasks", "a.services", "a.tasks"]

@@ -37,6 +37,7 @@ from apps.accounts.services import api_key_cache_key, owners_notify, tenant_lock
 from apps.core import hooks
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.core.hooks import TenantDataHook, TenantExportContext, TenantReleaseReport, export_rows
+from apps.core.queueing import task_queue_on_commit
 
 logger = structlog.get_logger(__name__)
 
@@ -67,8 +68,6 @@ def _export_mark_failed(export: TenantExport, message: str) -> None:
 def tenant_export_request(*, membership: Membership) -> TenantExport:
     """Queue an export of everything the membership's tenant owns (owners only). One export is
     prepared at a time per tenant; the Celery job starts once this commits."""
-    from apps.accounts.tasks import tenant_export_build as build_job
-
     _require_owner(membership, "export the business's data")
     tenant = membership.tenant
     now = timezone.now()
@@ -84,7 +83,7 @@ def tenant_export_request(*, membership: Membership) -> TenantExport:
                 )
             _export_mark_failed(existing, "The export did not finish in time. Request a new one.")
         export = TenantExport.objects.create(tenant=tenant, requested_by=membership.user)
-        transaction.on_commit(lambda: build_job.delay(export.pk))
+        task_queue_on_commit("accounts.tenant_export_build", export.pk)
     logger.info("tenant_export_requested", export_id=export.pk)
     return export
 
