@@ -61,13 +61,16 @@ THIRD_PARTY_APPS = [
     "django_structlog",
     "csp",
 ]
+# In dependency order (an app after those it imports): the hooks of apps.core.hooks run in
+# this order, a tenant's teardown in the reverse one (docs/architecture.md).
 LOCAL_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.social",
-    "apps.posts",
     "apps.assets",
+    "apps.posts",
     "apps.webhooks",
+    "apps.dashboard",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -253,10 +256,10 @@ JSON_MAX_DEPTH = 32
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "apps.core.api.authentication.ApiKeyAuthentication",
-        "apps.core.api.authentication.TenantSessionAuthentication",
+        "apps.accounts.api.authentication.ApiKeyAuthentication",
+        "apps.accounts.api.authentication.TenantSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.TenantMember"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.api.permissions.TenantMember"],
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.PlanRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.NewestFirstPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

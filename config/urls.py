@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from apps.core import health, views
+from apps.core import health
 from apps.core.admin_login import admin_login
 from apps.core.metrics.exposition import metrics_view
 
@@ -13,10 +13,8 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
     return HttpResponseRedirect(static("favicon.svg"))
 
 
-dashboard_patterns = ([path("", views.overview, name="overview")], "dashboard")
-
 urlpatterns = [
-    path("", include(dashboard_patterns)),
+    path("", include("apps.dashboard.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.social.urls")),
     path("", include("apps.assets.urls")),

@@ -31,6 +31,19 @@ class TenantRequest(AuthenticatedRequest):
     tenant: Tenant
 
 
+def membership_for_request(request: HttpRequest, *, user: User) -> Membership | None:
+    """The one tenant resolution, for the dashboard (``TenantMiddleware``) and the API's session
+    authentication: the user's membership of the tenant they last switched to (the session's
+    ``tenant_id``), else their first membership; None when they belong to no tenant."""
+    tenant_id = request.session.get(SESSION_KEY)
+    membership = None
+    if tenant_id is not None:
+        membership = selectors.membership_get_for_user(user=user, tenant_id=tenant_id)
+    if membership is None:
+        membership = selectors.membership_list_for_user(user=user).first()
+    return membership
+
+
 class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -39,11 +52,7 @@ class TenantMiddleware:
         membership: Membership | None = None
         user = request.user
         if user.is_authenticated:
-            tenant_id = request.session.get(SESSION_KEY)
-            if tenant_id is not None:
-                membership = selectors.membership_get_for_user(user=user, tenant_id=tenant_id)
-            if membership is None:
-                membership = selectors.membership_list_for_user(user=user).first()
+            membership = membership_for_request(request, user=user)
             if membership is not None:
                 structlog.contextvars.bind_contextvars(tenant_id=membership.tenant_id)
         setattr(request, "membership", membership)  # noqa: B010

@@ -1,13 +1,16 @@
 """A tenant's data as a whole: the export (a Celery job writing a ZIP of data.json and the
-original files) and deleting a tenant with everything it owns (docs/operations.md)."""
+original files) and deleting a tenant with everything it owns (docs/operations.md).
+
+Each app contributes its own part (``apps/<app>/tenant_data.py``, registered with
+``apps.core.hooks``); this module writes the accounts app's part and runs the others' in
+dependency order (teardown in reverse), so it imports none of them."""
 
 import json
 import secrets
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
@@ -17,8 +20,8 @@ from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
-from django.db.models import Count, Max, Q
+from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,7 +34,10 @@ from apps.accounts.models import (
     TenantExport,
 )
 from apps.accounts.services import api_key_cache_key, owners_notify, tenant_lock
+from apps.core import hooks
 from apps.core.exceptions import ApplicationError, NotPermitted
+from apps.core.hooks import TenantDataHook, TenantExportContext, TenantReleaseReport, export_rows
+from apps.core.queueing import task_queue_on_commit
 
 logger = structlog.get_logger(__name__)
 
@@ -44,7 +50,6 @@ EXPORT_FORMAT_VERSION = 1
 # died): a new request, or a redelivered job, takes it over.
 EXPORT_STALE_AFTER = timedelta(hours=1)
 EXPORT_FILES_DIR = "exports"
-_COPY_CHUNK = 1024 * 1024
 BRAND_PROFILE_FIELDS = ("description", "category", "tone_of_voice", "default_hashtags")
 
 
@@ -63,8 +68,6 @@ def _export_mark_failed(export: TenantExport, message: str) -> None:
 def tenant_export_request(*, membership: Membership) -> TenantExport:
     """Queue an export of everything the membership's tenant owns (owners only). One export is
     prepared at a time per tenant; the Celery job starts once this commits."""
-    from apps.accounts.tasks import tenant_export_build as build_job
-
     _require_owner(membership, "export the business's data")
     tenant = membership.tenant
     now = timezone.now()
@@ -80,7 +83,7 @@ def tenant_export_request(*, membership: Membership) -> TenantExport:
                 )
             _export_mark_failed(existing, "The export did not finish in time. Request a new one.")
         export = TenantExport.objects.create(tenant=tenant, requested_by=membership.user)
-        transaction.on_commit(lambda: build_job.delay(export.pk))
+        task_queue_on_commit("accounts.tenant_export_build", export.pk)
     logger.info("tenant_export_requested", export_id=export.pk)
     return export
 
@@ -193,33 +196,13 @@ def tenant_export_cleanup(*, now: datetime | None = None) -> int:
 
 def _export_write_zip(export: TenantExport, target: IO[bytes]) -> None:
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        files = _export_asset_files(export.tenant, archive)
+        context = TenantExportContext(tenant=export.tenant, export_id=export.pk, archive=archive)
+        parts = hooks.tenant_data_hooks()
+        for part in parts:  # the files first: data.json is written last, streamed
+            if part.export_files is not None:
+                part.export_files(context)
         with archive.open("data.json", "w", force_zip64=True) as stream:
-            _write_json(stream, _export_sections(export, files))
-
-
-def _export_asset_files(tenant: Tenant, archive: zipfile.ZipFile) -> dict[int, str | None]:
-    """Copy each asset's stored file into ``files/assets/``, chunk by chunk. Returns the path
-    in the archive per asset id (None when the file is missing from storage)."""
-    from apps.assets.models import BrandAsset
-
-    paths: dict[int, str | None] = {}
-    rows = BrandAsset.objects.for_tenant(tenant).order_by("pk").values_list("pk", "file")
-    for asset_id, name in rows.iterator(chunk_size=500):
-        extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
-        path = f"files/assets/{asset_id}.{extension}"
-        try:
-            source = default_storage.open(name, "rb")
-        except OSError:
-            logger.warning("tenant_export_file_missing", asset_id=asset_id)
-            paths[asset_id] = None
-            continue
-        info = zipfile.ZipInfo(path, date_time=timezone.now().timetuple()[:6])
-        info.compress_type = zipfile.ZIP_STORED  # images are compressed already
-        with source, archive.open(info, "w", force_zip64=True) as target:
-            shutil.copyfileobj(source, target, _COPY_CHUNK)
-        paths[asset_id] = path
-    return paths
+            _write_json(stream, _export_sections(context, parts))
 
 
 def _write_json(stream: IO[bytes], sections: Iterable[tuple[str, Any]]) -> None:
@@ -243,17 +226,6 @@ def _write_json(stream: IO[bytes], sections: Iterable[tuple[str, Any]]) -> None:
     put("\n}\n")
 
 
-def _rows(
-    queryset: "models.QuerySet[Any]", *fields: str, **related: str
-) -> Iterator[dict[str, Any]]:
-    """The listed columns (and ``name=path__to__column`` of related rows) of each row, in id
-    order. Columns are named one by one: nothing secret is exported by accident."""
-    from django.db.models import F
-
-    values = queryset.order_by("pk").values(*fields, **{k: F(v) for k, v in related.items()})
-    return iter(values.iterator(chunk_size=500))
-
-
 def _tenant_data(tenant: Tenant) -> dict[str, Any]:
     data = {
         f.name: getattr(tenant, f.attname)
@@ -265,24 +237,26 @@ def _tenant_data(tenant: Tenant) -> dict[str, Any]:
 
 
 def _export_sections(
-    export: TenantExport, files: dict[int, str | None]
+    context: TenantExportContext, parts: Iterable[TenantDataHook]
 ) -> Iterator[tuple[str, Any]]:
-    """Everything the tenant owns, by table. Tokens, token hashes, webhook secrets and API key
-    hashes are never among the columns."""
-    from apps.assets.models import BrandAsset, BrandFolder, Tag
-    from apps.posts.models import CaptionUsage, Post, PostAsset, Publication, ReviewEvent
-    from apps.social.models import ConnectedAccount, TokenEvent
-    from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
-
-    tenant = export.tenant
+    """Everything the tenant owns, by table: the header, then each app's sections. Tokens,
+    token hashes, webhook secrets and API key hashes are never among the columns."""
     yield "format", EXPORT_FORMAT
     yield "format_version", EXPORT_FORMAT_VERSION
     yield "exported_at", timezone.now()
-    yield "export_id", export.pk
-    yield "tenant", _tenant_data(tenant)
+    yield "export_id", context.export_id
+    yield "tenant", _tenant_data(context.tenant)
+    for part in parts:
+        if part.export_sections is not None:
+            yield from part.export_sections(context)
+
+
+def export_sections(context: TenantExportContext) -> Iterator[tuple[str, Any]]:
+    """The accounts app's part: members, invitations and API keys (never a key's hash)."""
+    tenant = context.tenant
     yield (
         "members",
-        _rows(
+        export_rows(
             Membership.objects.for_tenant(tenant),
             "role",
             "created_at",
@@ -292,7 +266,7 @@ def _export_sections(
     )
     yield (
         "invitations",
-        _rows(
+        export_rows(
             Invitation.objects.for_tenant(tenant),
             "id",
             "email",
@@ -306,7 +280,7 @@ def _export_sections(
     )
     yield (
         "api_keys",
-        _rows(
+        export_rows(
             ApiKey.objects.for_tenant(tenant),
             "id",
             "name",
@@ -318,294 +292,48 @@ def _export_sections(
             created_by_email="created_by__email",
         ),
     )
-    yield (
-        "connected_accounts",
-        _rows(
-            ConnectedAccount.objects.for_tenant(tenant),
-            "id",
-            "platform",
-            "platform_id",
-            "name",
-            "username",
-            "picture_url",
-            "parent_id",
-            "facebook_user_id",
-            "status",
-            "status_reason",
-            "metadata",
-            "connected_at",
-            "updated_at",
-            "disconnected_at",
-            connected_by_email="connected_by__email",
-        ),
-    )
-    yield (
-        "token_events",
-        _rows(
-            TokenEvent.objects.for_tenant(tenant),
-            "id",
-            "account_id",
-            "token_kind",
-            "kind",
-            "detail",
-            "graph_code",
-            "graph_subcode",
-            "created_at",
-        ),
-    )
-    yield (
-        "folders",
-        _rows(
-            BrandFolder.objects.for_tenant(tenant),
-            "id",
-            "name",
-            "parent_id",
-            "created_at",
-            created_by_email="created_by__email",
-        ),
-    )
-    yield "tags", _rows(Tag.objects.for_tenant(tenant), "id", "name")
-    assets = _rows(
-        BrandAsset.objects.for_tenant(tenant),
-        "id",
-        "folder_id",
-        "original_filename",
-        "content_type",
-        "size",
-        "width",
-        "height",
-        "sha256",
-        "alt_text",
-        "metadata",
-        "uploaded_at",
-        "removed_at",
-        uploaded_by_email="uploaded_by__email",
-    )
-    yield "assets", ({**row, "file": files.get(row["id"])} for row in assets)
-    yield (
-        "asset_tags",
-        _rows(
-            BrandAsset.tags.through.objects.filter(brandasset__tenant=tenant),
-            "tag_id",
-            asset_id="brandasset_id",
-        ),
-    )
-    yield (
-        "posts",
-        _rows(
-            Post.objects.for_tenant(tenant),
-            "id",
-            "caption",
-            "caption_overrides",
-            "link",
-            "status",
-            "scheduled_for",
-            "created_at",
-            "updated_at",
-            "submitted_at",
-            "reviewed_at",
-            "review_note",
-            "published_at",
-            created_by_email="created_by__email",
-            reviewed_by_email="reviewed_by__email",
-        ),
-    )
-    yield (
-        "post_targets",
-        _rows(
-            Post.targets.through.objects.filter(post__tenant=tenant),
-            "post_id",
-            account_id="connectedaccount_id",
-        ),
-    )
-    yield (
-        "post_assets",
-        _rows(PostAsset.objects.filter(post__tenant=tenant), "post_id", "asset_id", "position"),
-    )
-    yield (
-        "publications",
-        _rows(
-            Publication.objects.for_tenant(tenant),
-            "id",
-            "post_id",
-            "account_id",
-            "status",
-            "attempts",
-            "last_error",
-            "error_code",
-            "error_subcode",
-            "container_id",
-            "child_ids",
-            "platform_post_id",
-            "permalink",
-            "published_at",
-            "likes",
-            "comments",
-            "shares",
-            "reactions",
-            "engagement_synced_at",
-            "created_at",
-            "updated_at",
-        ),
-    )
-    yield (
-        "review_events",
-        _rows(
-            ReviewEvent.objects.for_tenant(tenant),
-            "id",
-            "post_id",
-            "kind",
-            "note",
-            "from_status",
-            "to_status",
-            "created_at",
-            actor_email="actor__email",
-        ),
-    )
-    yield (
-        "caption_usage",
-        _rows(
-            CaptionUsage.objects.for_tenant(tenant),
-            "id",
-            "provider",
-            "model",
-            "prompt_tokens",
-            "completion_tokens",
-            "cost_usd",
-            "created_at",
-        ),
-    )
-    yield (
-        "webhook_endpoints",
-        _rows(
-            WebhookEndpoint.objects.for_tenant(tenant),
-            "id",
-            "url",
-            "description",
-            "events",
-            "is_active",
-            "created_at",
-            "secret_rotated_at",
-        ),
-    )
-    yield (
-        "webhook_deliveries_summary",
-        iter(
-            WebhookDelivery.objects.for_tenant(tenant)
-            .values("endpoint_id", "event", "status")
-            .annotate(count=Count("id"), last_created_at=Max("created_at"))
-            .order_by("endpoint_id", "event", "status")
-        ),
-    )
 
 
 # --- Deleting a tenant ---------------------------------------------------------------------------
 
 
-@dataclass
-class TenantDeletion:
+@dataclass(kw_only=True)
+class TenantDeletion(TenantReleaseReport):
     tenant_name: str
-    accounts_disconnected: int = 0
-    publications_cancelled: int = 0
     rows_deleted: int = 0
-    problems: list[str] = field(default_factory=list)  # for the log and the owner, no secrets
+
+    @property
+    def accounts_disconnected(self) -> int:
+        return self.counts.get("accounts_disconnected", 0)
+
+    @property
+    def publications_cancelled(self) -> int:
+        return self.counts.get("publications_cancelled", 0)
 
 
 def tenant_holdings(*, tenant: Tenant) -> dict[str, int]:
     """What deleting the tenant would delete, in the words of the confirmation page."""
-    from apps.assets.models import BrandAsset
-    from apps.posts.models import Post
-    from apps.social.models import ConnectedAccount
-
-    return {
-        "members": Membership.objects.for_tenant(tenant).count(),
-        "connected accounts": ConnectedAccount.objects.for_tenant(tenant)
-        .exclude(status=ConnectedAccount.Status.DISCONNECTED)
-        .count(),
-        "images": BrandAsset.objects.for_tenant(tenant).count(),
-        "posts": Post.objects.for_tenant(tenant).count(),
-    }
+    out: dict[str, int] = {}
+    for part in hooks.tenant_data_hooks():
+        if part.holdings is not None:
+            out.update(part.holdings(tenant))
+    return out
 
 
-def _tenant_publishing_stop(tenant: Tenant) -> int:
-    """Cancel the tenant's unfinished publications, so the dispatcher claims none of them again
-    and a run in progress loses its claim before its next step."""
-    from apps.posts.models import Publication, PublicationEvent
-    from apps.posts.publication_states import Step, publications_move
-
-    p = Publication.Status
-    with transaction.atomic():
-        rows = list(
-            Publication.objects.for_tenant(tenant)
-            .select_for_update()
-            .filter(status__in=[p.PENDING, p.WAITING, p.PUBLISHING])
-            .only("pk", "tenant_id", "status")
-        )
-        reason = "The business was deleted."
-        return publications_move(
-            rows,
-            p.CANCELLED,
-            kind=PublicationEvent.Kind.CANCELLED,
-            fields={
-                "next_attempt_at": None,
-                "claim_token": "",
-                "claimed_at": None,
-                "wait_reason": reason,
-            },
-            step=Step(note=reason),
-        )
-
-
-def _tenant_tokens_release(membership: Membership, result: TenantDeletion) -> None:
-    """Disconnect every account through the social app's own service (tokens deleted, grants no
-    one else uses revoked at Facebook), then release user tokens no account used any more.
-    Graph errors never stop the deletion: the tokens are deleted here either way."""
-    from apps.social import services as social
-    from apps.social.models import AccessToken, ConnectedAccount
-
-    tenant = membership.tenant
-    accounts = (
-        ConnectedAccount.objects.for_tenant(tenant)
-        .exclude(status=ConnectedAccount.Status.DISCONNECTED)
-        .order_by("pk")
-    )
-    for account in accounts:
-        try:
-            social.account_disconnect(membership=membership, account=account)
-        except Exception as exc:
-            logger.warning(
-                "tenant_delete_disconnect_failed", account_id=account.pk, error=type(exc).__name__
-            )
-            result.problems.append(f"{account}: could not be disconnected ({type(exc).__name__})")
-        else:
-            result.accounts_disconnected += 1
-    leftovers = set(
-        AccessToken.objects.for_tenant(tenant)
-        .filter(kind=AccessToken.Kind.USER_LONG_LIVED)
-        .values_list("facebook_user_id", flat=True)
-    )
-    for facebook_user_id in sorted(leftovers):
-        try:
-            social.facebook_grant_release(tenant=tenant, facebook_user_id=facebook_user_id)
-        except Exception as exc:
-            logger.warning("tenant_delete_revoke_failed", error=type(exc).__name__)
-            result.problems.append(f"A Facebook grant could not be revoked ({type(exc).__name__})")
+def holdings(tenant: Tenant) -> dict[str, int]:
+    return {"members": Membership.objects.for_tenant(tenant).count()}
 
 
 def _tenant_rows_delete(tenant: Tenant) -> int:
     """Delete the tenant and every row it owns. PROTECT edges inside the tenant (publication →
     account, post image → asset, asset → folder, folder → parent) would refuse a plain cascade,
-    so the content goes from the leaves up first. Files follow on commit (``post_delete`` hooks of
-    assets and exports)."""
-    from apps.assets.models import BrandAsset, BrandFolder
-    from apps.posts.models import Post
-
-    deleted = Post.objects.for_tenant(tenant).delete()[0]
-    deleted += BrandAsset.objects.for_tenant(tenant).delete()[0]
-    BrandFolder.objects.for_tenant(tenant).update(parent=None)
-    deleted += BrandFolder.objects.for_tenant(tenant).delete()[0]
-    deleted += tenant.delete()[0]
-    return deleted
+    so each app deletes its content first, dependents first. Files follow on commit
+    (``post_delete`` hooks of assets and exports)."""
+    deleted = 0
+    for part in reversed(hooks.tenant_data_hooks()):
+        if part.rows_delete is not None:
+            deleted += part.rows_delete(tenant)
+    return deleted + tenant.delete()[0]
 
 
 def tenant_delete(*, membership: Membership, confirm_name: str) -> TenantDeletion:
@@ -623,8 +351,11 @@ def tenant_delete(*, membership: Membership, confirm_name: str) -> TenantDeletio
     result = TenantDeletion(tenant_name=tenant.name)
     log = logger.bind(tenant_id=tenant.pk, user_id=membership.user_id)
     log.info("tenant_deletion_started")
-    result.publications_cancelled = _tenant_publishing_stop(tenant)
-    _tenant_tokens_release(membership, result)
+    # Stop work and revoke access at third parties first (publishing before tokens): no
+    # transaction, and a failure is a problem to report, not a reason to keep the data.
+    for part in reversed(hooks.tenant_data_hooks()):
+        if part.release is not None:
+            part.release(membership, result)
     with transaction.atomic():
         tenant_lock(tenant)
         if not Membership.objects.filter(pk=membership.pk, role=Role.OWNER).exists():
@@ -641,3 +372,6 @@ def tenant_delete(*, membership: Membership, confirm_name: str) -> TenantDeletio
         problems=result.problems,
     )
     return result
+
+
+TENANT_DATA = TenantDataHook(export_sections=export_sections, holdings=holdings)

@@ -10,8 +10,10 @@ class AssetsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete
 
+        from apps.assets import tenant_data
         from apps.assets.models import BrandAsset
         from apps.assets.services import asset_files_delete_on_commit
+        from apps.core import hooks
 
         post_delete.connect(
             lambda sender, instance, **kwargs: asset_files_delete_on_commit(asset=instance),
@@ -19,3 +21,4 @@ class AssetsConfig(AppConfig):
             weak=False,
             dispatch_uid="assets.delete_files",
         )
+        hooks.register(self.label, tenant_data=tenant_data.TENANT_DATA)

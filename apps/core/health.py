@@ -1,7 +1,9 @@
 """Liveness and readiness probes, answered as JSON.
 
 ``/healthz`` says the process serves requests. ``/readyz`` says it can do its work: the database
-answers, the Celery broker and the cache accept a connection, and no migration is waiting.
+answers, the Celery broker and the cache accept a connection, and no migration is waiting; its
+``warnings`` list what an operator should act on without making the service unready (the apps'
+``apps.core.hooks`` warnings, e.g. a Graph API version near its end of life).
 """
 
 import time
@@ -14,6 +16,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.core import hooks
 from config.celery import app as celery_app
 
 
@@ -77,6 +80,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
             **({"error": problem} if problem else {}),
         }
     ready = all(r["status"] == "ok" for r in results.values())
+    try:
+        warnings = [{"code": w.code, "message": w.message} for w in hooks.system_warnings()]
+    except Exception as exc:  # a broken warning must not make the probe fail
+        warnings = [{"code": "warnings_failed", "message": type(exc).__name__}]
     return JsonResponse(
-        {"status": "ok" if ready else "error", "checks": results}, status=200 if ready else 503
+        {"status": "ok" if ready else "error", "checks": results, "warnings": warnings},
+        status=200 if ready else 503,
     )

@@ -32,6 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.metrics import publication_outcome_record
+from apps.core.queueing import task_queue
 from apps.posts.models import Publication, PublicationEvent
 from apps.posts.platforms import (
     CannotTell,
@@ -415,7 +416,5 @@ def _record(
         attempt=publication.attempts,
     )
     if follow_up is not None and follow_up <= settings.PUBLISHING_FOLLOW_UP_MAX_SECONDS:
-        from apps.posts.tasks import publication_follow_up
-
-        publication_follow_up.apply_async((publication.pk,), countdown=follow_up)
+        task_queue("posts.publication_follow_up", publication.pk, countdown=follow_up)
     return str(to)

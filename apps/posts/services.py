@@ -22,6 +22,7 @@ from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.services import owners_notify
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError, NotPermitted
+from apps.core.queueing import task_queue_on_commit
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.posts.platforms import PostContent, Problem, adapter_for
 from apps.posts.publication_states import (
@@ -64,16 +65,25 @@ CANCELLABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
 
 class IllegalTransition(ApplicationError):
     default_code = "illegal_transition"
+    status = 409
 
 
 class PostInvalid(ApplicationError):
     """The post breaks rules of its networks; ``problems`` lists each one."""
 
     default_code = "post_invalid"
+    status = 422
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         super().__init__(" ".join(p.message for p in problems), extra={"problems": self.problems})
+
+    @property
+    def problem_detail(self) -> str:
+        return "The post breaks rules of its networks."
+
+    def problem_errors(self) -> list[dict[str, str]]:
+        return [{"field": p.field, "code": p.code, "message": p.message} for p in self.problems]
 
 
 def _transition(
@@ -417,9 +427,7 @@ def _schedule(post: Post, *, actor: User | None) -> Post:
         note=f"for {due:%Y-%m-%d %H:%M} UTC",
     )
     if due <= now:
-        from apps.posts.tasks import publications_dispatch_due
-
-        transaction.on_commit(lambda: publications_dispatch_due.delay())
+        task_queue_on_commit("posts.publications_dispatch_due")
     return post
 
 
@@ -565,9 +573,8 @@ def post_publish_now(*, reviewer: User, post: Post) -> Post:
                 actor=reviewer,
                 note="Publish now",
             )
-            from apps.posts.tasks import publications_dispatch_due
 
-            transaction.on_commit(lambda: publications_dispatch_due.delay())
+            task_queue_on_commit("posts.publications_dispatch_due")
             return post
         raise IllegalTransition(
             f"A post that is {post.get_status_display().lower()} cannot be published now."
@@ -607,9 +614,8 @@ def publication_retry(*, actor: User, publication: Publication) -> Publication:
             actor=actor,
             note=str(publication.account),
         )
-        from apps.posts.tasks import publications_dispatch_due
 
-        transaction.on_commit(lambda: publications_dispatch_due.delay())
+        task_queue_on_commit("posts.publications_dispatch_due")
     publication.refresh_from_db()
     return publication
 

@@ -8,7 +8,16 @@ class SocialConfig(AppConfig):
     label = "social"
 
     def ready(self) -> None:
+        from apps.core import hooks
         from apps.core.health import register_readiness_check
+        from apps.social import metrics, tenant_data
+        from apps.social.graph.versions import graph_version_warnings
         from apps.social.services import token_encryption_check
 
         register_readiness_check("token_encryption", token_encryption_check)
+        hooks.register(
+            self.label,
+            metrics=metrics.METRICS,
+            tenant_data=tenant_data.TENANT_DATA,
+            warnings=graph_version_warnings,
+        )

@@ -22,6 +22,7 @@ from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.services import owners_notify
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.core.metrics import token_check_record, token_refresh_record
+from apps.core.queueing import task_queue_on_commit
 from apps.social import graph
 from apps.social.fields import TokenDecryptionError
 from apps.social.models import (
@@ -1059,12 +1060,10 @@ def facebook_user_deauthorized(*, facebook_user_id: str) -> int:
 
 def data_deletion_request(*, facebook_user_id: str) -> DataDeletionRequest:
     """Record Meta's data-deletion request; the deletion itself runs as a Celery job."""
-    from apps.social.tasks import data_deletion_run
-
     request = DataDeletionRequest.objects.create(
         facebook_user_id=facebook_user_id, confirmation_code=secrets.token_hex(8)
     )
-    transaction.on_commit(lambda: data_deletion_run.delay(request.pk))
+    task_queue_on_commit("social.data_deletion_run", request.pk)
     return request
 
 

@@ -6,3 +6,9 @@ class WebhooksConfig(AppConfig):
 
     name = "apps.webhooks"
     label = "webhooks"
+
+    def ready(self) -> None:
+        from apps.core import hooks
+        from apps.webhooks import tenant_data
+
+        hooks.register(self.label, tenant_data=tenant_data.TENANT_DATA)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Membership, Tenant
 from apps.core.exceptions import ApplicationError, NotPermitted
+from apps.core.queueing import task_queue
 from apps.webhooks import sending, targets
 from apps.webhooks.models import (
     TEST_EVENT,
@@ -33,6 +34,7 @@ RETRY_BASE_SECONDS = 30
 CLAIM_LEASE_SECONDS = 120
 # Retries due sooner than this are queued with a countdown; later ones wait for the beat job.
 COUNTDOWN_MAX_SECONDS = 300
+DELIVERY_SEND = "webhooks.delivery_send"  # the task, queued by name (apps.core.queueing)
 CAPTION_EXCERPT = 140
 
 D = WebhookDelivery.Status
@@ -138,11 +140,9 @@ def webhook_endpoint_delete(*, actor: Membership, endpoint: WebhookEndpoint) -> 
 
 
 def _queue_on_commit(delivery_ids: list[int]) -> None:
-    from apps.webhooks.tasks import webhook_delivery_send
-
     def queue() -> None:
         for delivery_id in delivery_ids:
-            webhook_delivery_send.delay(delivery_id)
+            task_queue(DELIVERY_SEND, delivery_id)
 
     transaction.on_commit(queue)
 
@@ -356,22 +356,18 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
     delay = retry_delay_seconds(attempts)
     mine.update(next_attempt_at=timezone.now() + timedelta(seconds=delay), **outcome)
     if delay <= COUNTDOWN_MAX_SECONDS:
-        from apps.webhooks.tasks import webhook_delivery_send
-
         # +1 s: arrive just after next_attempt_at, so the claim above finds it due.
-        webhook_delivery_send.apply_async((delivery_id,), countdown=delay + 1)
+        task_queue(DELIVERY_SEND, delivery_id, countdown=delay + 1)
     return "retry"
 
 
 def webhook_deliveries_queue_due(*, limit: int = 500) -> int:
     """The beat job: queue pending deliveries that are due (later retries, lost messages)."""
-    from apps.webhooks.tasks import webhook_delivery_send
-
     ids = list(
         WebhookDelivery.objects.filter(status=D.PENDING, next_attempt_at__lte=timezone.now())
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
     for delivery_id in ids:
-        webhook_delivery_send.delay(delivery_id)
+        task_queue(DELIVERY_SEND, delivery_id)
     return len(ids)

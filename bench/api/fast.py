@@ -20,8 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.api.tenancy import TenantAPIMixin
 from apps.core.api.pagination import NewestFirstPagination
-from apps.core.api.views import TenantAPIMixin
 from apps.posts.api.serializers import PostSerializer, PublicationSerializer
 from apps.posts.api.views import PostViewSet
 from apps.posts.models import Post, PostAsset, Publication

@@ -122,6 +122,21 @@ def test_the_session_works_for_the_dashboards_own_calls(client_for, owner):
     assert client_for(owner.user).get("/api/v1/me/").json()["role"] == "owner"
 
 
+def test_the_api_session_acts_in_the_tenant_the_dashboard_shows(
+    client_for, owner, other_tenant, make_member
+):
+    # One resolution (apps.accounts.middleware.membership_for_request) for pages and API calls.
+    make_member(other_tenant, "viewer", user=owner.user)
+    client = client_for(owner.user)
+    assert client.get("/api/v1/me/").json()["tenant"]["id"] == owner.tenant_id
+
+    client.post(f"/business/{other_tenant.pk}/switch/")
+
+    me = client.get("/api/v1/me/").json()
+    assert (me["tenant"]["id"], me["role"]) == (other_tenant.pk, "viewer")
+    assert client.get("/").wsgi_request.tenant == other_tenant
+
+
 def test_keys_are_managed_in_the_dashboard_by_owners_and_managers(client_for, owner, editor):
     client = client_for(owner.user)
     page = client.post(reverse("api_keys:list"), {"name": "Website", "scope": "read"})

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.views import TenantAPIView
+from apps.accounts.api.tenancy import TenantAPIView
 
 
 class MeView(TenantAPIView):

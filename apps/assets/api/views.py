@@ -10,6 +10,7 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.api.tenancy import TenantAPIMixin
 from apps.assets import images, selectors, services
 from apps.assets.api.serializers import (
     AssetQuerySerializer,
@@ -25,7 +26,6 @@ from apps.core.api.idempotency import IdempotentCreateMixin
 from apps.core.api.pagination import NewestFirstPagination
 from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.problems import IDEMPOTENCY_KEY, problems
-from apps.core.api.views import TenantAPIMixin
 
 
 class NewestUploadFirstPagination(NewestFirstPagination):

@@ -22,7 +22,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from apps.core.exceptions import ApplicationError, Conflict, NotPermitted
+from apps.core.exceptions import ApplicationError
 
 logger = structlog.get_logger(__name__)
 
@@ -136,23 +136,18 @@ def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error, expected or not, becomes a problem document."""
-    from apps.posts.services import IllegalTransition, PostInvalid
-
     refusal = request_refusal(exc)
     if refusal is not None:
         logger.warning("api_request_refused", code=refusal[1])  # never the body
         return problem(*refusal)
-    if isinstance(exc, PostInvalid):
-        errors = [{"field": p.field, "code": p.code, "message": p.message} for p in exc.problems]
-        return problem(422, exc.code, "The post breaks rules of its networks.", errors=errors)
-    if isinstance(exc, IllegalTransition):
-        return problem(409, exc.code, exc.message)
-    if isinstance(exc, Conflict):
-        return problem(409, exc.code, exc.message, **exc.extra)
-    if isinstance(exc, NotPermitted):
-        return problem(403, exc.code, exc.message)
-    if isinstance(exc, ApplicationError):
-        return problem(400, exc.code, exc.message)
+    if isinstance(exc, ApplicationError):  # each error class says its status (and details)
+        return problem(
+            exc.status,
+            exc.code,
+            exc.problem_detail,
+            errors=exc.problem_errors(),
+            **exc.problem_members(),
+        )
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         return problem(404, "not_found", "No such object in this business.")
     if isinstance(exc, drf.ValidationError):

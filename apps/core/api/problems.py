@@ -1,12 +1,12 @@
 """OpenAPI pieces shared by the API's views: the documented error shape (RFC 9457 problem
-details), the ``Idempotency-Key`` header, and how the two authentications appear in the schema.
+details) and the ``Idempotency-Key`` header (the authentications describe themselves in
+``apps.accounts.api.authentication``).
 The error shape itself is produced by ``exceptions.py``; ``schema.py`` adds these responses to
 every operation.
 """
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -125,29 +125,3 @@ def problems(*statuses: int) -> dict[Any, Any]:
         )
         for status in wanted
     }
-
-
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.core.api.authentication.ApiKeyAuthentication"
-    name = "ApiKey"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Api-Key <key>`; create keys in the dashboard (Settings → API keys).",
-        }
-
-
-class TenantSessionAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.core.api.authentication.TenantSessionAuthentication"
-    name = "Session"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": "sessionid",
-            "description": "The dashboard's own session (browser only).",
-        }

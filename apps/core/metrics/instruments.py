@@ -9,12 +9,47 @@ statuses — never ids, tokens or free text.
 """
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from prometheus_client import Counter, Gauge, Histogram
 
-if TYPE_CHECKING:  # the Graph client imports this module: no import back at run time
-    from apps.social.graph.metrics import GraphCallRecord
+
+# What ``graph_call_observe`` reads of the Graph client's ``GraphCallRecord``, described here so
+# core does not import the social app (the Graph client imports this module instead).
+class _Stats(Protocol):
+    @property
+    def max_percent(self) -> int: ...
+
+
+class _BusinessUsage(Protocol):
+    @property
+    def stats(self) -> _Stats: ...
+
+
+class _Usage(Protocol):
+    @property
+    def app(self) -> _Stats | None: ...
+    @property
+    def page(self) -> _Stats | None: ...
+    @property
+    def business(self) -> Sequence[_BusinessUsage]: ...
+    @property
+    def is_empty(self) -> bool: ...
+
+
+class GraphCall(Protocol):
+    @property
+    def method(self) -> str: ...
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def usage(self) -> _Usage | None: ...
+
 
 GRAPH_REQUESTS = Counter(
     "sa_graph_requests",
@@ -68,7 +103,7 @@ def _snake(name: str) -> str:
     return _CAMEL.sub("_", name).lower()
 
 
-def graph_call_observe(record: "GraphCallRecord") -> None:
+def graph_call_observe(record: GraphCall) -> None:
     """The Graph client's metrics observer: one call of ``record_graph_call`` per HTTP attempt."""
     GRAPH_REQUESTS.labels(record.method, record.endpoint, record.outcome).inc()
     GRAPH_REQUEST_DURATION.labels(record.method, record.endpoint).observe(record.duration_ms / 1000)

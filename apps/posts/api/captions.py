@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.api.tenancy import TenantAPIView
 from apps.assets.api.serializers import TenantPrimaryKeyRelatedField
 from apps.core.api import fields
 from apps.core.api.exceptions import CONTENT_TYPE, problem
@@ -18,7 +19,6 @@ from apps.core.api.problems import (
     problem_example,
     problems,
 )
-from apps.core.api.views import TenantAPIView
 from apps.posts.captions import CaptionError, CaptionLimitReached, caption_suggest
 from apps.posts.captions.service import (
     MAX_AVOID,

@@ -11,9 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.api.tenancy import TenantAPIMixin
 from apps.core.api.idempotency import IdempotentCreateMixin
 from apps.core.api.problems import IDEMPOTENCY_KEY, problems
-from apps.core.api.views import TenantAPIMixin
 from apps.posts import selectors, services
 from apps.posts.api.listing import POST_COLUMNS, post_rows
 from apps.posts.api.serializers import (

@@ -2,9 +2,9 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
+from apps.accounts.api.tenancy import TenantAPIMixin
 from apps.core.api.problems import problems
 from apps.core.api.serializers import QuerySerializer
-from apps.core.api.views import TenantAPIMixin
 from apps.social.models import ConnectedAccount, Platform
 
 

@@ -10,10 +10,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.api.permissions import TenantManager
+from apps.accounts.api.tenancy import TenantAPIMixin
 from apps.core.api.idempotency import IdempotentCreateMixin
-from apps.core.api.permissions import TenantManager
 from apps.core.api.problems import IDEMPOTENCY_KEY, problems
-from apps.core.api.views import TenantAPIMixin
 from apps.webhooks import services
 from apps.webhooks.api.serializers import (
     WebhookDeliveryQuerySerializer,

@@ -3,11 +3,12 @@ for the dashboard's own calls. Either way the request gets one tenant and an act
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from apps.accounts import selectors, services
-from apps.accounts.middleware import SESSION_KEY
+from apps.accounts import services
+from apps.accounts.middleware import membership_for_request
 from apps.accounts.models import ROLE_RANK, ApiKey, Membership, Role
 
 
@@ -70,12 +71,35 @@ class TenantSessionAuthentication(authentication.SessionAuthentication):
         result = super().authenticate(request)
         if result is None:
             return None
-        user = result[0]
-        tenant_id = request._request.session.get(SESSION_KEY)
-        membership = None
-        if tenant_id is not None:
-            membership = selectors.membership_get_for_user(user=user, tenant_id=tenant_id)
-        if membership is None:
-            membership = selectors.membership_list_for_user(user=user).first()
+        # The same resolution as the dashboard's (TenantMiddleware), so both act in one tenant.
+        membership = membership_for_request(request._request, user=result[0])
         setattr(request._request, "api_membership", membership)  # noqa: B010
         return result
+
+
+# How the two authentications appear in the OpenAPI schema (drf-spectacular finds these
+# extensions once this module is imported, which DRF does when it reads its settings).
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.api.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; create keys in the dashboard (Settings → API keys).",
+        }
+
+
+class TenantSessionAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.api.authentication.TenantSessionAuthentication"
+    name = "Session"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "The dashboard's own session (browser only).",
+        }

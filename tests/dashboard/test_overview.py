@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from model_bakery import baker
 
-from apps.core.charts import engagement_chart
+from apps.dashboard.charts import engagement_chart
 from apps.posts import selectors
 from apps.posts.models import Post, Publication
 from apps.social.models import ConnectedAccount

@@ -42,7 +42,7 @@ class TenantManager(TenantMember):
         api_key = getattr(request._request, "api_key", None)
         if api_key is None:
             return bool(request._request.api_membership.can_manage)  # type: ignore[attr-defined]
-        # Read by the authentication on this request (apps.core.api.authentication).
+        # Read by the authentication on this request (apps.accounts.api.authentication).
         creator: Membership | None = getattr(request._request, "api_key_creator", None)
         if creator is None or not creator.can_manage:
             self.message = "This API key's creator is not an owner or manager of the business."
