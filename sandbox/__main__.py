@@ -1,4 +1,4 @@
-"""`python -m apps.social.sandbox`: run the sandbox Graph API in the foreground (Ctrl-C stops)."""
+"""`python -m sandbox`: run the sandbox Graph API in the foreground (Ctrl-C stops)."""
 
 import argparse
 import signal
@@ -10,7 +10,7 @@ from .server import SandboxServer
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m apps.social.sandbox",
+        prog="python -m sandbox",
         description="Sandbox Graph API: a local stand-in for Facebook's Graph API (not Facebook).",
     )
     parser.add_argument("--host", default="127.0.0.1")

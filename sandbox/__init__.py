@@ -1,7 +1,7 @@
 """The sandbox Graph API: a local, faithful stand-in for Facebook's Graph API and the Instagram
 Graph API (OAuth dialog, tokens, Pages, publishing, containers, engagement, errors, rate-limit
 headers, fault injection). Standard library only, and no Django: it runs on its own
-(`python -m apps.social.sandbox`) and inside test processes (`SandboxServer(port=0)`).
+(`python -m sandbox`) and inside test processes (`SandboxServer(port=0)`).
 
 See docs/sandbox.md.
 """
