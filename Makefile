@@ -36,7 +36,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy apps config
+	$(BIN)/mypy apps config sandbox
 
 pytest:
 	$(BIN)/pytest
@@ -49,7 +49,7 @@ pytest:
 PIP_AUDIT_REQUIRED ?= 0
 .PHONY: security
 security:
-	$(BIN)/bandit -c pyproject.toml -r apps config -q
+	$(BIN)/bandit -c pyproject.toml -r apps config sandbox -q
 	@set -o pipefail; out=$$($(UV) export --frozen --format requirements-txt --no-hashes --quiet \
 		| $(BIN)/pip-audit -r /dev/stdin --no-deps --disable-pip --progress-spinner off 2>/dev/null); \
 	rc=$$?; skipped=$$(grep -c "could not be audited" <<<"$$out"); \

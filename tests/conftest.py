@@ -19,7 +19,7 @@ from model_bakery import baker
 
 from apps.accounts.models import Membership, Role, Tenant, User
 from apps.social.graph import close_client
-from apps.social.sandbox import SandboxServer
+from sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 # No plaintext token in any HTTP response, the database or the logs of the run (issue 8).

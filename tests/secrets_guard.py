@@ -3,7 +3,7 @@ database or in the logs of a full test run").
 
 Three kinds of secret, each matched only whole (`SECRETS`):
 
-- sandbox Facebook tokens, `EAAS<payload>.<signature>` (apps/social/sandbox/tokens.py);
+- sandbox Facebook tokens, `EAAS<payload>.<signature>` (sandbox/tokens.py);
 - webhook signing secrets, `whsec_<43 url-safe characters>` (apps/webhooks/models.py);
 - API keys, `sa_<8 hex prefix>_<43 url-safe characters>` (apps/accounts/services.py); the
   prefix shown in the dashboard (`sa_1a2b3c4d_…`) and the stored hash are not the key.

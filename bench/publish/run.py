@@ -164,7 +164,7 @@ def migrate(cfg: Config) -> None:
 def start_sandbox(cfg: Config, log: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
-            *(PYTHON, "-m", "apps.social.sandbox", "--host", "127.0.0.1"),
+            *(PYTHON, "-m", "sandbox", "--host", "127.0.0.1"),
             *("--port", str(cfg.sandbox_port), "--latency-ms", str(cfg.latency_ms)),
             *("--seed", "42"),
             *cfg.sandbox_args,

@@ -11,7 +11,7 @@ from model_bakery import baker
 from apps.accounts.models import Role, Tenant
 from apps.social import services
 from apps.social.models import ConnectedAccount
-from apps.social.sandbox.state import BISTRO_PAGE_ID
+from sandbox import BISTRO_PAGE_ID
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

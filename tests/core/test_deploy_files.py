@@ -218,6 +218,17 @@ def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
     assert {".env", ".git", ".venv", "var"} <= ignored
 
 
+def test_the_image_holds_the_sandbox_that_compose_runs() -> None:
+    # The sandbox is a top-level package beside apps/ (docs/sandbox.md); compose's sandbox
+    # service runs it from the product image, so the image must not leave it out.
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    command = _compose()["services"]["sandbox"]["command"]
+
+    assert command[:3] == ["python", "-m", "sandbox"]
+    assert (ROOT / "sandbox" / "__main__.py").is_file()
+    assert not {"sandbox", "sandbox/", "/sandbox"} & ignored
+
+
 def test_compose_runs_the_whole_stack_in_order() -> None:
     services = _compose()["services"]
 

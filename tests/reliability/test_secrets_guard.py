@@ -13,8 +13,8 @@ from apps.accounts.models import Tenant
 from apps.accounts.services import api_key_create
 from apps.core.logging import redact_text
 from apps.social.models import AccessToken
-from apps.social.sandbox.tokens import PAGE, TokenSigner
 from apps.webhooks.models import WebhookEndpoint, webhook_secret_new
+from sandbox.tokens import PAGE, TokenSigner
 from tests import secrets_guard as guard
 
 

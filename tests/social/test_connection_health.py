@@ -18,8 +18,8 @@ from apps.posts.models import Post, Publication
 from apps.posts.tasks import publications_dispatch_due
 from apps.social import graph, services
 from apps.social.models import AccessToken, ConnectedAccount, PendingConnection, TokenEvent
-from apps.social.sandbox.state import BISTRO_PAGE_ID, CATERING_PAGE_ID
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
+from sandbox import BISTRO_PAGE_ID, CATERING_PAGE_ID
 from tests.conftest import CeleryWorker, wait_until
 from tests.posts.test_publishing import drive, make_post, published
 from tests.social.test_connect import choices, connect

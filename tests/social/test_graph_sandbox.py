@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from apps.social import graph
-from apps.social.sandbox import (
+from sandbox import (
     BAKERY_PAGE_ID,
     BISTRO_IG_ID,
     BISTRO_PAGE_ID,

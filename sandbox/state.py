@@ -1,13 +1,15 @@
-"""Everything the sandbox remembers: its configuration, the demo data, what was published,
-authorization codes, revocations, faults, the call log and the rate-limit windows.
+"""Everything the sandbox remembers: its configuration, the demo user, authorization codes,
+revocations, faults, the call log, the rate-limit windows — and one store per network with its
+records (Pages and posts, Instagram accounts and containers; see `NetworkStore`).
 
-One `SandboxState` per server, all of it behind one re-entrant lock. Published content,
-codes, revocations, extra Pages and the clock offset are written to `state_file` (JSON) after
-each change when one is configured, and read back on start.
+One `SandboxState` per server, all of it behind one re-entrant lock. Codes, revocations, the
+clock offset and what each network's store keeps (published content, extra Pages) are written
+to `state_file` (JSON) after each change when one is configured, and read back on start.
 """
 
 import contextlib
 import fnmatch
+import hashlib
 import json
 import math
 import os
@@ -18,12 +20,15 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .media import MediaSource
 from .tokens import TokenSigner
+
+if TYPE_CHECKING:
+    from .registry import Network
 
 VERSION_PREFIX = re.compile(r"^/v\d+(\.\d+)?(?=/|$)")
 STATE_FORMAT = 1
@@ -123,117 +128,13 @@ def strip_version(path: str) -> str:
 
 @dataclass(slots=True)
 class UserRecord:
+    """The person who logs in (Facebook Login); each network keeps what the person manages."""
+
     id: str
     name: str
     first_name: str
     last_name: str
     email: str
-
-
-# The tasks a person can have on a Page (Meta's Page roles, split up).
-PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MANAGE", "MESSAGING", "MODERATE")
-# What the demo user can do on a Page unless told otherwise (a Page "editor": all but MANAGE).
-DEFAULT_PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE")
-
-
-@dataclass(slots=True)
-class PageRecord:
-    id: str
-    name: str
-    category: str
-    manager_ids: list[str]
-    ig_id: str | None = None
-    # Listed by GET /me/accounts; False: reachable only through a Business portfolio.
-    in_accounts: bool = True
-    about: str = ""
-    fan_count: int = 0
-    username: str | None = None
-    # The demo user's tasks on this Page (shown in `tasks`; publishing needs CREATE_CONTENT).
-    tasks: list[str] = field(default_factory=lambda: list(DEFAULT_PAGE_TASKS))
-    extra: bool = False  # created through the control API, not part of the demo seed
-
-
-@dataclass(slots=True)
-class IgAccountRecord:
-    id: str
-    username: str
-    name: str
-    page_id: str
-    followers_count: int = 0
-    follows_count: int = 0
-    biography: str = ""
-    extra: bool = False
-
-
-@dataclass(slots=True)
-class BusinessRecord:
-    id: str
-    name: str
-    member_ids: list[str]
-    owned_page_ids: list[str]
-    client_page_ids: list[str]
-
-
-@dataclass(slots=True)
-class PhotoRecord:
-    id: str
-    page_id: str
-    caption: str
-    published: bool
-    created_time: float
-    source: MediaSource
-    post_id: str | None = None
-    used_in_post_id: str | None = None
-
-
-@dataclass(slots=True)
-class PostRecord:
-    id: str
-    page_id: str
-    message: str
-    link: str | None
-    photo_ids: list[str]
-    published: bool
-    created_time: float
-    status_type: str
-    # Identical content on the same Page: how the read-out exposes duplicate publishing.
-    content_key: str = ""
-    # The edge that created it: "feed" (status, link, attached_media) or "photos".
-    edge: str = "feed"
-
-
-@dataclass(slots=True)
-class ContainerRecord:
-    id: str
-    ig_user_id: str
-    media_type: str  # IMAGE or CAROUSEL
-    caption: str | None
-    image_url: str | None
-    is_carousel_item: bool
-    children: list[str]
-    created_time: float
-    ready_at: float
-    image: MediaSource | None = None
-    forced_status: str | None = None  # ERROR / EXPIRED (from a fault)
-    forced_message: str | None = None
-    published_media_id: str | None = None
-    publish_count: int = 0
-    publish_attempts: int = 0
-    caption_ignored: bool = False
-
-
-@dataclass(slots=True)
-class IgMediaRecord:
-    id: str
-    ig_user_id: str
-    container_id: str
-    caption: str | None
-    media_type: str  # IMAGE or CAROUSEL_ALBUM
-    timestamp: float
-    shortcode: str
-    image_urls: list[str]
-    children: list[str] = field(default_factory=list)
-    is_carousel_child: bool = False
 
 
 @dataclass(slots=True)
@@ -306,88 +207,29 @@ class Fault:
         return data
 
 
-def _media_from(data: dict[str, Any] | None) -> MediaSource | None:
-    return MediaSource.from_dict(data) if data else None
-
-
-# --- the demo data --------------------------------------------------------------------------
+# --- the demo user ---------------------------------------------------------------------------
 
 DEMO_USER_ID = "100000000000001"
-DEMO_BUSINESS_ID = "102000000000001"
-BISTRO_PAGE_ID = "101000000000001"
-CATERING_PAGE_ID = "101000000000002"
-BAKERY_PAGE_ID = "101000000000003"
-BISTRO_IG_ID = "17841400000000001"
-CATERING_IG_ID = "17841400000000002"
 
 
-def _demo_data() -> tuple[
-    dict[str, UserRecord],
-    dict[str, PageRecord],
-    dict[str, IgAccountRecord],
-    dict[str, BusinessRecord],
-]:
-    user = UserRecord(DEMO_USER_ID, "Sandy Sandbox", "Sandy", "Sandbox", "sandy@sandbox.example")
-    pages = [
-        PageRecord(
-            BISTRO_PAGE_ID,
-            "Demo Bistro",
-            "Restaurant",
-            [DEMO_USER_ID],
-            ig_id=BISTRO_IG_ID,
-            about="Seasonal plates, natural wine. (Sandbox demo Page.)",
-            fan_count=1289,
-            username="demobistro",
-        ),
-        PageRecord(
-            CATERING_PAGE_ID,
-            "Demo Bistro Catering",
-            "Caterer",
-            [DEMO_USER_ID],
-            ig_id=CATERING_IG_ID,
-            # The trap of SPEC 5.1: only the Business portfolio lists this Page.
-            in_accounts=False,
-            about="Weddings and office lunches. (Sandbox demo Page.)",
-            fan_count=312,
-            username="bistrocatering",
-        ),
-        PageRecord(
-            BAKERY_PAGE_ID,
-            "Demo Bistro Bakery",
-            "Bakery",
-            [DEMO_USER_ID],
-            about="Sourdough every morning. (Sandbox demo Page, no Instagram.)",
-            fan_count=845,
-            username="demobistrobakery",
-        ),
-    ]
-    accounts = [
-        IgAccountRecord(
-            BISTRO_IG_ID, "demobistro", "Demo Bistro", BISTRO_PAGE_ID, 2410, 180, "Plates."
-        ),
-        IgAccountRecord(
-            CATERING_IG_ID,
-            "bistrocatering",
-            "Demo Bistro Catering",
-            CATERING_PAGE_ID,
-            530,
-            95,
-            "We cater.",
-        ),
-    ]
-    business = BusinessRecord(
-        DEMO_BUSINESS_ID,
-        "Demo Bistro Group",
-        member_ids=[DEMO_USER_ID],
-        owned_page_ids=[BISTRO_PAGE_ID, CATERING_PAGE_ID],
-        client_page_ids=[],
-    )
-    return (
-        {user.id: user},
-        {p.id: p for p in pages},
-        {a.id: a for a in accounts},
-        {business.id: business},
-    )
+def content_key(owner_id: str, text: str, link: str | None, images: list[str]) -> str:
+    """Identical content of one account (text, link, images): how the read-out exposes
+    duplicate publishing."""
+    joined = "\0".join([owner_id, text.strip(), link or "", ",".join(images)])
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+class NetworkStore(Protocol):
+    """What a network keeps in the sandbox state (`Network.create_store`)."""
+
+    def clear(self) -> None:
+        """Back to the network's demo data (on start, on reset, before loading the file)."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """Its part of the state file: keys of its own, JSON values."""
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Read its keys back from the state file (after `clear`)."""
 
 
 # --- the state ------------------------------------------------------------------------------
@@ -396,8 +238,11 @@ def _demo_data() -> tuple[
 class SandboxState:
     """All mutable state of one sandbox server."""
 
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(self, config: SandboxConfig, networks: Iterable["Network"] = ()) -> None:
         self.config = config
+        self.networks = tuple(networks)
+        # Each network's records (`Network.create_store`), by network name.
+        self.stores: dict[str, NetworkStore] = {}
         # What `reset` goes back to (settings changed through the control API are undone).
         self.initial_config = replace(config, latency_paths=dict(config.latency_paths))
         self.lock = threading.RLock()
@@ -412,25 +257,30 @@ class SandboxState:
         self.requests_total = 0
         self._app_window: deque[float] = deque()
         self._buc_windows: dict[str, deque[float]] = {}
+        for network in self.networks:
+            store = network.create_store(self)
+            if store is not None:
+                self.stores[network.name] = store
         self._clear_data()
         if config.state_file:
             self.load()
 
     def _clear_data(self) -> None:
-        self.users, self.pages, self.ig_accounts, self.businesses = _demo_data()
-        self.posts: dict[str, PostRecord] = {}
-        self.photos: dict[str, PhotoRecord] = {}
-        self.containers: dict[str, ContainerRecord] = {}
-        self.ig_media: dict[str, IgMediaRecord] = {}
+        user = UserRecord(
+            DEMO_USER_ID, "Sandy Sandbox", "Sandy", "Sandbox", "sandy@sandbox.example"
+        )
+        self.users: dict[str, UserRecord] = {user.id: user}
         self.codes: dict[str, AuthCode] = {}
         # user id → {"at": time, "subcode": 458/460/467}: tokens issued before are dead.
         self.revoked_users: dict[str, dict[str, Any]] = {}
         # token nonce → subcode: that token and everything derived from it are dead.
         self.revoked_tokens: dict[str, int] = {}
-        # `(#506) Duplicate status message` refusals (not faults): page, message, earlier post.
-        self.duplicate_refusals: list[dict[str, Any]] = []
         self.seq = 0
         self.clock_offset = 0.0
+        # In network order: a network built on another's records (Instagram accounts linked
+        # to Facebook Pages) is cleared after it.
+        for store in self.stores.values():
+            store.clear()
 
     # --- time and ids ---------------------------------------------------------------------------
 
@@ -463,13 +313,6 @@ class SandboxState:
             self.save()
 
     # --- access ---------------------------------------------------------------------------------
-
-    def pages_of(self, user_id: str) -> list[PageRecord]:
-        return [p for p in self.pages.values() if user_id in p.manager_ids]
-
-    def ig_of_page(self, page_id: str) -> IgAccountRecord | None:
-        page = self.pages.get(page_id)
-        return self.ig_accounts.get(page.ig_id) if page and page.ig_id else None
 
     def revocation_subcode(self, user_id: str, issued_at: float, lineage: tuple[str, ...]) -> int:
         """0 when the token is alive, else the 190 subcode of its revocation."""
@@ -546,27 +389,18 @@ class SandboxState:
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            return {
+            data: dict[str, Any] = {
                 "format": STATE_FORMAT,
                 "app_id": self.config.app_id,
                 "seq": self.seq,
                 "clock_offset": self.clock_offset,
-                "extra_pages": [asdict(p) for p in self.pages.values() if p.extra],
-                "extra_ig_accounts": [asdict(a) for a in self.ig_accounts.values() if a.extra],
-                # Tasks changed at runtime on the demo Pages (extra Pages carry their own).
-                "page_tasks": {
-                    p.id: p.tasks
-                    for p in self.pages.values()
-                    if not p.extra and tuple(p.tasks) != DEFAULT_PAGE_TASKS
-                },
-                "posts": [asdict(p) for p in self.posts.values()],
-                "photos": [asdict(p) for p in self.photos.values()],
-                "containers": [asdict(c) for c in self.containers.values()],
-                "ig_media": [asdict(m) for m in self.ig_media.values()],
                 "codes": [asdict(c) for c in self.codes.values()],
                 "revoked_users": self.revoked_users,
                 "revoked_tokens": self.revoked_tokens,
             }
+            for store in self.stores.values():
+                data.update(store.snapshot())
+            return data
 
     def save(self) -> None:
         """Write the state file (atomically), when there is one."""
@@ -601,39 +435,13 @@ class SandboxState:
                 self._clear_data()
                 self.seq = int(data["seq"])
                 self.clock_offset = float(data.get("clock_offset", 0.0))
-                for raw in data.get("extra_pages", []):
-                    page = PageRecord(**raw)
-                    self.pages[page.id] = page
-                for page_id, tasks in data.get("page_tasks", {}).items():
-                    if page_id in self.pages:
-                        self.pages[page_id].tasks = [str(t) for t in tasks]
-                for raw in data.get("extra_ig_accounts", []):
-                    account = IgAccountRecord(**raw)
-                    self.ig_accounts[account.id] = account
-                for raw in data.get("posts", []):
-                    post = PostRecord(**raw)
-                    self.posts[post.id] = post
-                for raw in data.get("photos", []):
-                    source = _media_from(raw.pop("source"))
-                    photo = PhotoRecord(**raw, source=source or MediaSource(kind="upload"))
-                    self.photos[photo.id] = photo
-                for post in self.posts.values():
-                    # State files from before `edge`: a photo's own post came from /photos.
-                    first = self.photos.get(post.photo_ids[0]) if post.photo_ids else None
-                    if first is not None and first.post_id == post.id:
-                        post.edge = "photos"
-                for raw in data.get("containers", []):
-                    image = _media_from(raw.pop("image", None))
-                    container = ContainerRecord(**raw, image=image)
-                    self.containers[container.id] = container
-                for raw in data.get("ig_media", []):
-                    media = IgMediaRecord(**raw)
-                    self.ig_media[media.id] = media
                 for raw in data.get("codes", []):
                     code = AuthCode(**raw)
                     self.codes[code.code] = code
                 self.revoked_users = dict(data.get("revoked_users", {}))
                 self.revoked_tokens = {k: int(v) for k, v in data.get("revoked_tokens", {}).items()}
+                for store in self.stores.values():
+                    store.load(data)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"Cannot read the sandbox state file {path}: {exc}") from exc
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from apps.social.sandbox import (
+from sandbox import (
     BAKERY_PAGE_ID,
     BISTRO_IG_ID,
     BISTRO_PAGE_ID,
@@ -15,7 +15,7 @@ from apps.social.sandbox import (
     CATERING_PAGE_ID,
     appsecret_proof,
 )
-from tests.social.test_sandbox import (
+from tests.sandbox.test_sandbox import (
     ImageHost,
     SandboxApi,
     graph_error,

@@ -26,13 +26,15 @@ from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from . import errors
-from .context import CallContext, FilePart, Request
+from .context import CallContext, FilePart, Request, bearer_token
 from .control import ControlError, handle_control
 from .errors import APP_LEVEL_RATE_CODES, RATE_LIMIT_MESSAGES, GraphError, new_fbtrace_id
-from .graph import INVALID_TOKEN, Graph, bearer_token
+from .graph import INVALID_TOKEN, Graph
 from .media import picture_png
+from .networks import default_mounts
 from .oauth import OAuth, split_scopes
 from .pages import dialog_page, error_page, index_page, view_page
+from .registry import Mount, Registry
 from .state import (
     CONTAINER_FAULTS,
     DEMO_USER_ID,
@@ -120,24 +122,73 @@ def _json_params(body: bytes) -> dict[str, str]:
     return out
 
 
-class SandboxApp:
-    """The WSGI application."""
+def mount_networks(mounts: Iterable[Mount]) -> tuple[Any, ...]:
+    """Every network of the mounts, each once, in order (the state keeps one store each)."""
+    seen: dict[str, Any] = {}
+    for mount in mounts:
+        for network in mount.networks:
+            if seen.setdefault(network.name, network) is not network:
+                raise ValueError(f"two networks are named {network.name!r}")
+    return tuple(seen.values())
 
-    def __init__(self, state: SandboxState) -> None:
+
+class SandboxApp:
+    """The WSGI application: the control API, the OAuth dialog, the HTML pages, and the Graph
+    calls of each mount (by path prefix here; mounts with a port of their own are served by
+    `for_mount`)."""
+
+    def __init__(self, state: SandboxState, mounts: Iterable[Mount] | None = None) -> None:
         self.state = state
-        self.graph = Graph(state)
+        self.mounts = tuple(mounts) if mounts is not None else default_mounts()
+        names = [m.name for m in self.mounts]
+        if len(set(names)) != len(names):
+            raise ValueError("mount names must differ")
+        prefixes = [m.prefix for m in self.mounts if m.port is None]
+        if len(set(prefixes)) != len(prefixes):
+            raise ValueError("two mounts share a prefix")
+        self.graphs = {m.name: Graph(state, Registry(m.networks)) for m in self.mounts}
+        # Longest prefix first, so that "/threads" wins over the root mount.
+        self._by_prefix = sorted(
+            (m for m in self.mounts if m.port is None), key=lambda m: len(m.prefix), reverse=True
+        )
         self.oauth = OAuth(state)
+
+    @property
+    def graph(self) -> Graph:
+        """The Graph of the first mount (the Facebook Graph API by default)."""
+        return self.graphs[self.mounts[0].name]
+
+    def for_mount(self, name: str) -> "Callable[[dict[str, Any], StartResponse], Iterable[bytes]]":
+        """The WSGI application of a mount served on its own port (at the root there)."""
+        mount = next(m for m in self.mounts if m.name == name)
+
+        def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+            return self._send(self.respond(environ, mount=mount), start_response)
+
+        return app
 
     # --- WSGI -----------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        response = self.respond(environ)
+        return self._send(self.respond(environ), start_response)
+
+    def _send(self, response: "Response", start_response: StartResponse) -> Iterable[bytes]:
         status = f"{response.status} {HTTPStatus(response.status).phrase}"
         headers = [*response.headers, ("Content-Length", str(len(response.body)))]
         start_response(status, headers)
         return [response.body]
 
-    def respond(self, environ: dict[str, Any]) -> Response:
+    def _mount_of(self, raw_path: str) -> tuple[Mount | None, str]:
+        """The mount whose prefix starts the path, and the path without it."""
+        for mount in self._by_prefix:
+            prefix = mount.prefix
+            if not prefix:
+                return mount, raw_path
+            if raw_path == prefix or raw_path.startswith(prefix + "/"):
+                return mount, raw_path[len(prefix) :] or "/"
+        return None, raw_path
+
+    def respond(self, environ: dict[str, Any], *, mount: Mount | None = None) -> Response:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         raw_path = environ.get("PATH_INFO") or "/"
         query_string = environ.get("QUERY_STRING", "")
@@ -157,14 +208,24 @@ class SandboxApp:
             for key, value in environ.items()
             if key.startswith("HTTP_")
         }
+        control_path = strip_version(raw_path)
+        if control_path.startswith("/_sandbox/") or control_path == "/_sandbox":
+            return self._sandbox(method, control_path, body, dict(query_pairs), base_url)
+        if control_path == "/favicon.ico":
+            return Response(404, b"", "text/plain", [])
+        # The main port's root mount also serves the dialog and the home page.
+        at_root = mount is None
+        prefix = ""
+        if mount is None:
+            mount, raw_path = self._mount_of(raw_path)
+            if mount is None:
+                return Response(404, b'{"error":"no such mount"}', "application/json", [])
+            prefix = mount.prefix
+            at_root = not prefix
         match = VERSION_PREFIX.match(raw_path)
         version = match.group(0).lstrip("/") if match else None
         path = strip_version(raw_path)
 
-        if path.startswith("/_sandbox/") or path == "/_sandbox":
-            return self._sandbox(method, path, body, dict(query_pairs), base_url)
-        if path == "/favicon.ico":
-            return Response(404, b"", "text/plain", [])
         form_pairs: list[tuple[str, str]] = []
         files: dict[str, FilePart] = {}
         params = dict(query_pairs)
@@ -179,9 +240,9 @@ class SandboxApp:
                     body.decode("utf-8", "replace"), keep_blank_values=True
                 )
                 params.update(form_pairs)
-        if path == "/dialog/oauth":
+        if at_root and path == "/dialog/oauth":
             return self._dialog(method, raw_path, params, form_pairs)
-        if path == "/" and method == "GET" and "ids" not in params:
+        if at_root and path == "/" and method == "GET" and "ids" not in params:
             return _html(200, index_page(self.state, base_url))
         # Meta lets a GET stand for another method (`method=post`), as its JS SDK does.
         override = params.pop("method", "").upper()
@@ -196,8 +257,9 @@ class SandboxApp:
             files=files,
             headers=headers,
             base_url=base_url,
+            prefix=prefix,
         )
-        return self._graph_call(request)
+        return self._graph_call(self.graphs[mount.name], request)
 
     # --- the OAuth dialog and the HTML pages ----------------------------------------------------
 
@@ -270,7 +332,7 @@ class SandboxApp:
         if seconds > 0:
             self.state.stop_event.wait(seconds)
 
-    def _graph_call(self, req: Request) -> Response:
+    def _graph_call(self, graph: Graph, req: Request) -> Response:
         state = self.state
         state.enter()
         started = time.monotonic()
@@ -279,7 +341,7 @@ class SandboxApp:
         try:
             self._hold(self._latency(req.method, req.path))
             fault = state.take_fault(req.method, req.path, CALL_FAULTS)
-            self.graph.peek(req, ctx)
+            graph.peek(req, ctx)
             kind = fault.kind if fault is not None else None
             after = fault is not None and fault.effect == "after"
             if fault is not None and kind in TIMEOUT_FAULTS and not after:
@@ -297,7 +359,7 @@ class SandboxApp:
                 error = self._throttle(ctx)
                 if error is None:
                     try:
-                        body = self.graph.handle(req, ctx)
+                        body = graph.handle(req, ctx)
                     except GraphError as exc:
                         error = exc
                     except Exception:
@@ -557,72 +619,108 @@ class _ThreadingWSGIServer6(_ThreadingWSGIServer):
 
 
 class SandboxServer:
-    """The sandbox Graph API on `host:port` (port 0: any free port; see `base_url`)."""
+    """The sandbox Graph API on `host:port` (port 0: any free port; see `base_url`).
+
+    `mounts` (default `networks.default_mounts()`) says which networks are served where; a
+    mount with a `port` of its own gets a listener there (`mount_urls[name]`), port 0 meaning
+    any free port."""
 
     def __init__(
         self,
         host: str = "127.0.0.1",
         port: int = 0,
         config: SandboxConfig | None = None,
+        *,
+        mounts: Iterable[Mount] | None = None,
         **options: Any,
     ) -> None:
         self.host = host
         self.port = port
         self.config = replace(config or SandboxConfig(), **options)
-        self.state = SandboxState(self.config)
-        self.app = SandboxApp(self.state)
+        chosen = tuple(mounts) if mounts is not None else default_mounts()
+        self.state = SandboxState(self.config, mount_networks(chosen))
+        self.app = SandboxApp(self.state, chosen)
         self.base_url = ""
-        self._server: _ThreadingWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        # Base URL of each mount: the main URL plus its prefix, or its own port's URL.
+        self.mount_urls: dict[str, str] = {}
+        self._servers: list[_ThreadingWSGIServer] = []
+        self._threads: list[threading.Thread] = []
 
-    def _bind(self) -> _ThreadingWSGIServer:
+    def _listen(self, port: int, app: Any) -> tuple[_ThreadingWSGIServer, str]:
         server_class = _ThreadingWSGIServer6 if ":" in self.host else _ThreadingWSGIServer
-        server = server_class((self.host, self.port), _RequestHandler)
-        server.set_app(self.app)
+        server = server_class((self.host, port), _RequestHandler)
+        server.set_app(app)
         server.verbose = self.config.verbose
-        self.port = int(server.server_address[1])
+        bound = int(server.server_address[1])
         shown = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host  # noqa: S104
         shown = f"[{shown}]" if ":" in shown else shown
-        self.base_url = f"http://{shown}:{self.port}"
+        return server, f"http://{shown}:{bound}"
+
+    def _bind(self) -> list[_ThreadingWSGIServer]:
+        servers: list[_ThreadingWSGIServer] = []
+        try:
+            main, self.base_url = self._listen(self.port, self.app)
+            servers.append(main)
+            self.port = int(main.server_address[1])
+            for mount in self.app.mounts:
+                if mount.port is None:
+                    self.mount_urls[mount.name] = self.base_url + mount.prefix
+                    continue
+                server, url = self._listen(mount.port, self.app.for_mount(mount.name))
+                servers.append(server)
+                self.mount_urls[mount.name] = url
+        except BaseException:
+            for server in servers:
+                server.server_close()
+            raise
         self.state.stop_event.clear()
-        self._server = server
-        return server
+        self._servers = servers
+        return servers
+
+    def _serve_in_threads(self, servers: list[_ThreadingWSGIServer]) -> None:
+        for server in servers:
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.02},
+                name=f"sandbox-graph-{server.server_address[1]}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def start(self) -> str:
-        """Serve in a background (daemon) thread; returns the base URL."""
-        if self._thread is not None:
+        """Serve in background (daemon) threads; returns the base URL."""
+        if self._threads:
             return self.base_url
-        server = self._bind()
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name=f"sandbox-graph-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._serve_in_threads(self._bind())
         return self.base_url
 
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C)."""
-        server = self._bind()
+        """Serve in this thread until interrupted (Ctrl-C); mounts on ports of their own are
+        served from background threads meanwhile."""
+        main, *others = self._bind()
+        self._serve_in_threads(others)
         try:
-            server.serve_forever(poll_interval=0.2)
+            main.serve_forever(poll_interval=0.2)
         finally:
             self.state.stop_event.set()
-            server.server_close()
-            self._server = None
+            main.server_close()
+            self._servers = [s for s in self._servers if s is not main]
+            self.stop()
 
     def stop(self) -> None:
         """Stop serving; requests held by latency or faults are released at once."""
         self.state.stop_event.set()
-        server, thread = self._server, self._thread
-        if server is not None and thread is not None:
-            server.shutdown()
-            thread.join(timeout=5)
-        if server is not None:
+        servers, threads = self._servers, self._threads
+        if threads:
+            for server in servers:
+                server.shutdown()
+            for thread in threads:
+                thread.join(timeout=5)
+        for server in servers:
             server.server_close()
-        self._server = None
-        self._thread = None
+        self._servers = []
+        self._threads = []
 
     def __enter__(self) -> "SandboxServer":
         self.start()

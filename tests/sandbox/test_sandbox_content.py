@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from apps.social.sandbox import BAKERY_PAGE_ID, BISTRO_IG_ID, BISTRO_PAGE_ID
-from tests.social.test_sandbox import ImageHost, SandboxApi, graph_error, running_sandbox
+from sandbox import BAKERY_PAGE_ID, BISTRO_IG_ID, BISTRO_PAGE_ID
+from tests.sandbox.test_sandbox import ImageHost, SandboxApi, graph_error, running_sandbox
 
 DUPLICATE = {"message": "(#506) Duplicate status message", "type": "OAuthException", "code": 506}
 

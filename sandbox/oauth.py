@@ -1,5 +1,9 @@
 """Facebook Login as the product meets it: the OAuth dialog's decisions, the code exchange, the
-long-lived token exchange, app tokens, `debug_token` and `oauth/access_token_info`."""
+long-lived token exchange, app tokens, `debug_token` and `oauth/access_token_info`.
+
+Shared by the networks that log in with Facebook (Pages, Instagram business accounts); the
+Facebook network mounts its token routes, and each network says in `scope_targets` what a
+permission was granted on."""
 
 import hmac
 import secrets
@@ -14,8 +18,6 @@ from .state import AuthCode, SandboxConfig, SandboxState
 from .tokens import SCOPE_BITS, TokenClaims, TokenParseError
 
 KNOWN_SCOPES = frozenset(SCOPE_BITS)
-PAGE_SCOPES = frozenset(s for s in KNOWN_SCOPES if s.startswith(("pages_", "read_insights")))
-IG_SCOPES = frozenset(s for s in KNOWN_SCOPES if s.startswith("instagram_"))
 # Meta appends this fragment to every redirect out of its login dialog.
 FRAGMENT = "#_=_"
 
@@ -278,20 +280,15 @@ class OAuth:
         return {"data": data}
 
     def _granular(self, claims: TokenClaims) -> list[dict[str, Any]]:
+        """Each permission with the ids it was granted on, as each network knows them."""
+        targets: dict[str, list[str]] = {}
         with self.state.lock:
-            pages = [p.id for p in self.state.pages_of(claims.user_id)]
-            igs = [p.ig_id for p in self.state.pages_of(claims.user_id) if p.ig_id]
-            businesses = [
-                b.id for b in self.state.businesses.values() if claims.user_id in b.member_ids
-            ]
+            for network in self.state.networks:
+                targets.update(network.scope_targets(self.state, claims.user_id))
         out: list[dict[str, Any]] = []
         for scope in claims.scopes:
-            if scope in PAGE_SCOPES:
-                out.append({"scope": scope, "target_ids": pages})
-            elif scope in IG_SCOPES:
-                out.append({"scope": scope, "target_ids": igs})
-            elif scope == "business_management":
-                out.append({"scope": scope, "target_ids": businesses})
+            if scope in targets:
+                out.append({"scope": scope, "target_ids": targets[scope]})
             elif scope != "public_profile":
                 out.append({"scope": scope})
         return out

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from apps.social.sandbox import (
+from sandbox import (
     BAKERY_PAGE_ID,
     BISTRO_IG_ID,
     BISTRO_PAGE_ID,
@@ -861,7 +861,7 @@ def test_me_permissions_lists_the_granted_scopes(sandbox: SandboxApi) -> None:
 
 def test_the_package_never_imports_django() -> None:
     code = (
-        "import sys, apps.social.sandbox, apps.social.sandbox.__main__;"
+        "import sys, sandbox, sandbox.__main__;"
         "sys.exit(any(m == 'django' or m.startswith('django.') for m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], check=False, timeout=30, cwd=ROOT)

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from apps.social.sandbox import BISTRO_IG_ID, BISTRO_PAGE_ID
-from tests.social.test_sandbox import SandboxApi, graph_error, running_sandbox
+from sandbox import BISTRO_IG_ID, BISTRO_PAGE_ID
+from tests.sandbox.test_sandbox import SandboxApi, graph_error, running_sandbox
 
 IMAGE = "https://cdn.example/photo.jpg"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from apps.social.sandbox import BISTRO_IG_ID, BISTRO_PAGE_ID
-from tests.social.test_sandbox import SandboxApi, graph_error, query_of, running_sandbox
+from sandbox import BISTRO_IG_ID, BISTRO_PAGE_ID
+from tests.sandbox.test_sandbox import SandboxApi, graph_error, query_of, running_sandbox
 
 POST_EDGES = ("feed", "posts", "published_posts")
 IMAGE = "https://cdn.example/photo.jpg"

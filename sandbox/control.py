@@ -1,6 +1,8 @@
 """The control API under `/_sandbox/` (JSON; not part of the Graph API): reset, faults, latency,
 configuration, the sandbox clock, what was published, the call log, concurrency counters, and a
-few conveniences for tests and benchmarks (minting tokens, adding Pages, signed requests)."""
+few conveniences for tests and benchmarks (minting tokens, signed requests). Networks add
+their own endpoints (`Network.control`: the Facebook network's `/_sandbox/pages`) and their
+part of `/_sandbox/published`."""
 
 import base64
 import hashlib
@@ -10,27 +12,20 @@ from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
-from .context import graph_time
-from .nodes import container_status
+from .context import CallContext
 from .oauth import KNOWN_SCOPES
-from .publishing import content_key
 from .state import (
     CONTAINER_FAULTS,
     DEFAULT_EFFECT,
-    DEFAULT_PAGE_TASKS,
     DEMO_USER_ID,
     FAULT_KINDS,
-    PAGE_TASKS,
     RUNTIME_KEYS,
     Fault,
-    IgAccountRecord,
-    IgMediaRecord,
-    PageRecord,
-    PostRecord,
     SandboxState,
     coerce_config_value,
     new_fault_id,
 )
+from .tokens import TokenClaims
 
 DEFAULT_SCOPES = (
     "public_profile",
@@ -52,6 +47,16 @@ class ControlError(ValueError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+def _visible_type(state: SandboxState, object_id: str, claims: TokenClaims) -> str | None:
+    """The node type of `object_id` if the token's user may see it (any network's), or None."""
+    with state.lock:
+        for network in state.networks:
+            found = network.lookup(state, object_id, claims, CallContext())
+            if found is not None:
+                return found[0]
+    return None
 
 
 def parse_fault(data: Any) -> Fault:
@@ -131,171 +136,24 @@ def _check_params(kind: str, params: dict[str, Any]) -> None:
         raise ControlError(f"a malformed fault has variant one of {list(MALFORMED_VARIANTS)}")
 
 
-def _media_sources(state: SandboxState, media: IgMediaRecord) -> list[dict[str, Any]]:
-    container = state.containers.get(media.container_id)
-    if container is None:
-        return []
-    ids = container.children or [container.id]
-    sources = [state.containers[i].image for i in ids if i in state.containers]
-    return [source.to_dict() for source in sources if source is not None]
-
-
-def _post_kind(post: PostRecord) -> str:
-    if len(post.photo_ids) > 1:
-        return "album"
-    if post.photo_ids:
-        return "photo"
-    return "link" if post.link else "text"
-
-
-def _media_key(state: SandboxState, media: IgMediaRecord) -> str:
-    """Same account, same caption, same images (by sha256 when fetched, else by URL)."""
-    container = state.containers.get(media.container_id)
-    ids = (container.children or [container.id]) if container else []
-    images = []
-    for container_id in ids:
-        child = state.containers.get(container_id)
-        if child is not None:
-            images.append((child.image.sha256 if child.image else None) or child.image_url or "")
-    return content_key(media.ig_user_id, media.caption or "", None, images)
-
-
-def _repeats(counter: Counter[Any]) -> int:
+def repeats(counter: Counter[Any]) -> int:
     """How many items are extra copies of another one."""
     return sum(count - 1 for key, count in counter.items() if count > 1 and key)
 
 
 def published(state: SandboxState, base_url: str) -> dict[str, Any]:
-    """Everything published, with enough detail to prove nothing was published twice: per post
-    and per Instagram media how many others carry the same content (and the same text)."""
-    now = state.now()
+    """Everything published, with enough detail to prove nothing was published twice: each
+    network's lists (per post and per media how many others carry the same content and the
+    same text) and its counts in `summary`."""
+    out: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
     with state.lock:
-        content = Counter(p.content_key for p in state.posts.values())
-        messages = Counter(
-            (p.page_id, p.message.strip()) if p.message.strip() else None
-            for p in state.posts.values()
-        )
-        posts = [
-            {
-                "id": p.id,
-                "target_id": p.page_id,
-                "target_name": state.pages[p.page_id].name if p.page_id in state.pages else "",
-                "kind": _post_kind(p),
-                "edge": p.edge,
-                "message": p.message,
-                "link": p.link,
-                "photo_ids": p.photo_ids,
-                "image_sources": [
-                    state.photos[i].source.to_dict() for i in p.photo_ids if i in state.photos
-                ],
-                "published": p.published,
-                "status_type": p.status_type,
-                "created_time": graph_time(p.created_time),
-                "created_at": p.created_time,
-                "permalink_url": f"{base_url}/_sandbox/view/{p.id}",
-                "content_key": p.content_key,
-                "same_content_count": content[p.content_key],
-                "same_message_count": messages[(p.page_id, p.message.strip())]
-                if p.message.strip()
-                else 1,
-            }
-            for p in sorted(state.posts.values(), key=lambda p: p.created_time)
-        ]
-        photos = [
-            {
-                "id": p.id,
-                "target_id": p.page_id,
-                "caption": p.caption,
-                "published": p.published,
-                "post_id": p.post_id,
-                "used_in_post_id": p.used_in_post_id,
-                "source": p.source.to_dict(),
-                "created_time": graph_time(p.created_time),
-            }
-            for p in sorted(state.photos.values(), key=lambda p: p.created_time)
-        ]
-        containers: list[dict[str, Any]] = []
-        for c in sorted(state.containers.values(), key=lambda c: c.created_time):
-            status_code, status = container_status(state, c, now)
-            containers.append(
-                {
-                    "id": c.id,
-                    "target_id": c.ig_user_id,
-                    "media_type": c.media_type,
-                    "is_carousel_item": c.is_carousel_item,
-                    "caption": c.caption,
-                    "caption_ignored": c.caption_ignored,
-                    "image_url": c.image_url,
-                    "image": c.image.to_dict() if c.image else None,
-                    "children": c.children,
-                    "status_code": status_code,
-                    "status": status,
-                    "created_time": graph_time(c.created_time),
-                    "published_media_id": c.published_media_id,
-                    "publish_count": c.publish_count,
-                    "publish_attempts": c.publish_attempts,
-                }
-            )
-        top_media = sorted(
-            (m for m in state.ig_media.values() if not m.is_carousel_child),
-            key=lambda m: m.timestamp,
-        )
-        media_keys = {m.id: _media_key(state, m) for m in top_media}
-        media_content = Counter(media_keys.values())
-        captions = Counter(
-            (m.ig_user_id, (m.caption or "").strip()) if (m.caption or "").strip() else None
-            for m in top_media
-        )
-        media = [
-            {
-                "id": m.id,
-                "target_id": m.ig_user_id,
-                "username": state.ig_accounts[m.ig_user_id].username
-                if m.ig_user_id in state.ig_accounts
-                else "",
-                "container_id": m.container_id,
-                "caption": m.caption,
-                "media_type": m.media_type,
-                "children": m.children,
-                "image_sources": _media_sources(state, m),
-                "image_urls": m.image_urls,
-                "timestamp": graph_time(m.timestamp),
-                "created_at": m.timestamp,
-                "permalink": f"{base_url}/_sandbox/view/{m.id}",
-                "content_key": media_keys[m.id],
-                "same_content_count": media_content[media_keys[m.id]],
-                "same_caption_count": captions[(m.ig_user_id, (m.caption or "").strip())]
-                if (m.caption or "").strip()
-                else 1,
-            }
-            for m in top_media
-        ]
-        refusals = [dict(r) for r in state.duplicate_refusals]
-    twice = [c["id"] for c in containers if c["publish_count"] > 1]
-    return {
-        "page_posts": posts,
-        "photos": photos,
-        "instagram_media": media,
-        "containers": containers,
-        "summary": {
-            "page_posts": len(posts),
-            "page_posts_by_kind": dict(Counter(p["kind"] for p in posts)),
-            "photos": len(photos),
-            "photos_unattached": sum(
-                1 for p in photos if not p["published"] and not p["used_in_post_id"]
-            ),
-            "instagram_media": len(media),
-            "instagram_media_by_type": dict(Counter(m["media_type"] for m in media)),
-            "containers": len(containers),
-            "posts_with_repeated_content": _repeats(content),
-            "posts_with_repeated_message": _repeats(messages),
-            "instagram_media_with_repeated_content": _repeats(media_content),
-            "instagram_media_with_repeated_caption": _repeats(captions),
-            "containers_published_twice": twice,
-            "duplicate_statuses_refused": len(refusals),
-        },
-        "duplicate_refusals": refusals,
-    }
+        for network in state.networks:
+            lists, counts = network.published(state, base_url)
+            out.update(lists)
+            summary.update(counts)
+    out["summary"] = summary
+    return out
 
 
 def mint_token(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
@@ -322,106 +180,13 @@ def mint_token(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
     )
     if kind == "page":
         page_id = str(data.get("page_id") or "")
-        page = state.pages.get(page_id)
-        if page is None or user_id not in page.manager_ids:
+        if _visible_type(state, page_id, claims) != "Page":
             raise ControlError("page_id must be a Page the user manages")
         claims = state.signer.derive_page(claims, page_id)
     answer: dict[str, Any] = {"access_token": state.signer.encode(claims), "kind": kind}
     if claims.expires_at:
         answer["expires_in"] = int(claims.expires_at - state.now())
     return answer
-
-
-def parse_tasks(value: Any) -> list[str]:
-    """A Page's task list from JSON: known task names, at least one, in Meta's order."""
-    if not isinstance(value, list) or not value or any(t not in PAGE_TASKS for t in value):
-        raise ControlError(f"tasks is a non-empty list of {list(PAGE_TASKS)}")
-    return [t for t in PAGE_TASKS if t in value]
-
-
-def page_view(state: SandboxState, page: PageRecord) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": page.id,
-        "name": page.name,
-        "tasks": list(page.tasks),
-        "in_accounts": page.in_accounts,
-    }
-    account = state.ig_of_page(page.id)
-    if account is not None:
-        entry["instagram_business_account"] = {"id": account.id, "username": account.username}
-    return entry
-
-
-def add_pages(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
-    """More Pages for the demo user (benchmarks publish to a hundred accounts)."""
-    count = data.get("count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
-        raise ControlError("count is an integer from 1 to 1000")
-    tasks = parse_tasks(data["tasks"]) if "tasks" in data else list(DEFAULT_PAGE_TASKS)
-    with_instagram = bool(data.get("instagram", True))
-    in_accounts = bool(data.get("in_accounts", True))
-    prefix = str(data.get("name_prefix") or "Load Test Page")
-    created = []
-    with state.lock:
-        for _ in range(count):
-            number = state.next_number()
-            page_id = str(101_000_000_100_000 + number)
-            ig_id = str(17_841_400_000_100_000 + number) if with_instagram else None
-            page = PageRecord(
-                id=page_id,
-                name=f"{prefix} {number}",
-                category="Restaurant",
-                manager_ids=[DEMO_USER_ID],
-                ig_id=ig_id,
-                in_accounts=in_accounts,
-                tasks=list(tasks),
-                extra=True,
-            )
-            state.pages[page_id] = page
-            if ig_id:
-                state.ig_accounts[ig_id] = IgAccountRecord(
-                    ig_id, f"loadtest{number}", page.name, page_id, extra=True
-                )
-            if not in_accounts:
-                state.businesses[next(iter(state.businesses))].owned_page_ids.append(page_id)
-            created.append(page_view(state, page))
-        state.save()
-    return {"pages": created}
-
-
-def change_page(state: SandboxState, page_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Change a Page at runtime (today: the demo user's tasks on it). Tokens already issued stay
-    valid, as with Meta; what they may do follows the new tasks at once."""
-    unknown = sorted(set(data) - {"tasks"})
-    if unknown:
-        raise ControlError(f"cannot change {unknown}; changeable: ['tasks']")
-    with state.lock:
-        page = state.pages.get(page_id)
-        if page is None:
-            raise ControlError(f"no Page {page_id}", status=404)
-        if "tasks" in data:
-            page.tasks = parse_tasks(data["tasks"])
-        state.save()
-        return page_view(state, page)
-
-
-def _pages(state: SandboxState, method: str, parts: list[str], body: dict[str, Any]) -> Any:
-    if len(parts) == 1:
-        if method == "POST":
-            return add_pages(state, body)
-        if method == "GET":
-            with state.lock:
-                return {"pages": [page_view(state, p) for p in state.pages.values()]}
-    if len(parts) == 2:
-        if method == "POST":
-            return change_page(state, parts[1], body)
-        if method == "GET":
-            with state.lock:
-                page = state.pages.get(parts[1])
-                if page is None:
-                    raise ControlError(f"no Page {parts[1]}", status=404)
-                return page_view(state, page)
-    raise ControlError(f"no control endpoint {method} /_sandbox/{'/'.join(parts)}", status=404)
 
 
 def signed_request(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
@@ -517,10 +282,12 @@ def handle_control(
             }
     if name == "tokens" and method == "POST":
         return 200, mint_token(state, body)
-    if name == "pages":
-        return 200, _pages(state, method, parts, body)
     if name == "signed_request" and method == "POST":
         return 200, signed_request(state, body)
+    for network in state.networks:
+        handler = network.control().get(name)
+        if handler is not None:
+            return 200, handler(state, method, parts[1:], body)
     raise ControlError(f"no control endpoint {method} {path}", status=404)
 
 

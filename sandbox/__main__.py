@@ -1,4 +1,4 @@
-"""`python -m apps.social.sandbox`: run the sandbox Graph API in the foreground (Ctrl-C stops)."""
+"""`python -m sandbox`: run the sandbox Graph API in the foreground (Ctrl-C stops)."""
 
 import argparse
 import signal
@@ -10,7 +10,7 @@ from .server import SandboxServer
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m apps.social.sandbox",
+        prog="python -m sandbox",
         description="Sandbox Graph API: a local stand-in for Facebook's Graph API (not Facebook).",
     )
     parser.add_argument("--host", default="127.0.0.1")
@@ -70,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         + (f" state_file={args.state_file}" if args.state_file else "")
         + " - Ctrl-C stops\n"
     )
+    for mount in server.app.mounts:
+        where = f":{mount.port}" if mount.port is not None else mount.prefix or "/"
+        networks = ", ".join(n.label for n in mount.networks)
+        sys.stderr.write(f"  {mount.label} at {where}: {networks}\n")
     # Ctrl-C too, explicitly: a process started in the background of a non-interactive shell
     # inherits SIGINT ignored, and Python then keeps it ignored.
     signal.signal(signal.SIGINT, _interrupt)

@@ -23,6 +23,8 @@ class Request:
     files: dict[str, FilePart]
     headers: dict[str, str]
     base_url: str
+    # Where the mount serving the call starts ("" or e.g. "/threads"; see registry.Mount).
+    prefix: str = ""
 
     def param(self, name: str, default: str | None = None) -> str | None:
         value = self.params.get(name)
@@ -33,6 +35,18 @@ class Request:
         if value is None or value == "":
             return default
         return value.strip().lower() not in ("false", "0", "no")
+
+
+def bearer_token(req: Request) -> tuple[str | None, bool]:
+    """The access token of a call and whether it came in the Authorization header."""
+    token = req.param("access_token")
+    if token:
+        return token, False
+    header = req.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and value.strip():
+        return value.strip(), True
+    return None, False
 
 
 @dataclass(slots=True)

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apps.social.sandbox import BISTRO_IG_ID, BISTRO_PAGE_ID, DEMO_USER_ID, SandboxServer
-from tests.social.test_sandbox import ROOT, SandboxApi, graph_error, running_sandbox
+from sandbox import BISTRO_IG_ID, BISTRO_PAGE_ID, DEMO_USER_ID, SandboxServer
+from tests.sandbox.test_sandbox import ROOT, SandboxApi, graph_error, running_sandbox
 
 
 @pytest.fixture
@@ -566,7 +566,7 @@ def test_the_command_line_serves_in_the_foreground_until_interrupted(tmp_path: P
         [
             sys.executable,
             "-m",
-            "apps.social.sandbox",
+            "sandbox",
             "--port",
             str(port),
             "--latency-ms",

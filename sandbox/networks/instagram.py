@@ -1,0 +1,765 @@
+"""Instagram business accounts (the Instagram Graph API with Facebook Login): accounts linked
+to Facebook Pages, media containers that are processed before `media_publish` accepts them,
+published media, and the rolling 24-hour publishing limit.
+
+Registers the node types IGUser, ShadowIGMediaBuilder (a container) and IGMedia; the fields
+`instagram_business_account` and `connected_instagram_account` of a Page; the edges
+`/{ig-user-id}/media` (list and create), `media_publish` and `content_publishing_limit`; its
+part of the read-out and of the HTML pages; and, through the Page hooks of `Network`, an
+Instagram account for each Page added with `POST /_sandbox/pages` (`"instagram": true`).
+
+Built on the Facebook network (an account is reached through its Page, with a Page token of
+that Page and the Page's tasks): it imports `facebook`, never the other way round.
+"""
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from html import escape
+from typing import Any, cast
+
+from .. import errors
+from ..context import CallContext, Request, Viewer, graph_time
+from ..control import repeats
+from ..errors import GraphError
+from ..fields import FieldSpec, parse_fields, specs_for
+from ..graph import Graph
+from ..media import FetchError, MediaSource, fetch, is_http_url
+from ..nodes import MISSING, Renderer, engagement
+from ..registry import EdgeHandler, EdgeKey, FieldTable, Found, Network, NodeType, Resolver
+from ..state import CONTAINER_FAULTS, SandboxState, content_key
+from ..tokens import TokenClaims
+from . import facebook
+from .facebook import BISTRO_PAGE_ID, CATERING_PAGE_ID, PageRecord, can_see_page
+
+BISTRO_IG_ID = "17841400000000001"
+CATERING_IG_ID = "17841400000000002"
+IG_MAX_BYTES = 8 * 1024 * 1024
+IG_MIN_RATIO = 4 / 5
+IG_MAX_RATIO = 1.91
+CAPTION_MAX = 2200
+HASHTAG_MAX = 30
+MENTION_MAX = 20
+QUOTA_DURATION = 86_400
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class IgAccountRecord:
+    id: str
+    username: str
+    name: str
+    page_id: str
+    followers_count: int = 0
+    follows_count: int = 0
+    biography: str = ""
+    extra: bool = False
+
+
+@dataclass(slots=True)
+class ContainerRecord:
+    id: str
+    ig_user_id: str
+    media_type: str  # IMAGE or CAROUSEL
+    caption: str | None
+    image_url: str | None
+    is_carousel_item: bool
+    children: list[str]
+    created_time: float
+    ready_at: float
+    image: MediaSource | None = None
+    forced_status: str | None = None  # ERROR / EXPIRED (from a fault)
+    forced_message: str | None = None
+    published_media_id: str | None = None
+    publish_count: int = 0
+    publish_attempts: int = 0
+    caption_ignored: bool = False
+
+
+@dataclass(slots=True)
+class IgMediaRecord:
+    id: str
+    ig_user_id: str
+    container_id: str
+    caption: str | None
+    media_type: str  # IMAGE or CAROUSEL_ALBUM
+    timestamp: float
+    shortcode: str
+    image_urls: list[str]
+    children: list[str] = field(default_factory=list)
+    is_carousel_child: bool = False
+
+
+class InstagramStore:
+    """Instagram accounts (linked to Pages of the Facebook store), containers and media."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    def clear(self) -> None:
+        accounts = [
+            IgAccountRecord(
+                BISTRO_IG_ID, "demobistro", "Demo Bistro", BISTRO_PAGE_ID, 2410, 180, "Plates."
+            ),
+            IgAccountRecord(
+                CATERING_IG_ID,
+                "bistrocatering",
+                "Demo Bistro Catering",
+                CATERING_PAGE_ID,
+                530,
+                95,
+                "We cater.",
+            ),
+        ]
+        self.accounts: dict[str, IgAccountRecord] = {a.id: a for a in accounts}
+        # The demo Pages the accounts are linked to (the Facebook store was cleared first).
+        pages = facebook.store(self.state).pages
+        for account in accounts:
+            pages[account.page_id].ig_id = account.id
+        self.containers: dict[str, ContainerRecord] = {}
+        self.media: dict[str, IgMediaRecord] = {}
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "extra_ig_accounts": [asdict(a) for a in self.accounts.values() if a.extra],
+            "containers": [asdict(c) for c in self.containers.values()],
+            "ig_media": [asdict(m) for m in self.media.values()],
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        for raw in data.get("extra_ig_accounts", []):
+            account = IgAccountRecord(**raw)
+            self.accounts[account.id] = account
+        for raw in data.get("containers", []):
+            image = raw.pop("image", None)
+            container = ContainerRecord(
+                **raw, image=MediaSource.from_dict(image) if image else None
+            )
+            self.containers[container.id] = container
+        for raw in data.get("ig_media", []):
+            media = IgMediaRecord(**raw)
+            self.media[media.id] = media
+
+    def of_page(self, page: PageRecord) -> IgAccountRecord | None:
+        return self.accounts.get(page.ig_id) if page.ig_id else None
+
+
+def store(state: SandboxState) -> InstagramStore:
+    return cast(InstagramStore, state.stores[InstagramNetwork.name])
+
+
+def container_status(
+    state: SandboxState, container: ContainerRecord, now: float
+) -> tuple[str, str]:
+    """`status_code` and `status` of a container at `now`."""
+    if container.published_media_id:
+        return "PUBLISHED", "Published: Media has been published."
+    if now >= container.created_time + state.config.container_ttl_seconds:
+        return "EXPIRED", "Expired: Media was not published within 24 hours of its creation."
+    if now < container.ready_at:
+        return "IN_PROGRESS", "In Progress: Media is still being processed."
+    if container.forced_status == "ERROR":
+        message = container.forced_message or "Media upload has failed with error code 2207001"
+        return "ERROR", f"Error: {message}"
+    if container.forced_status == "EXPIRED":
+        message = container.forced_message or "Media was not published in time and has expired."
+        return "EXPIRED", f"Expired: {message}"
+    for child_id in container.children:
+        child = store(state).containers.get(child_id)
+        if child is None:
+            return "ERROR", "Error: A carousel item could not be found."
+        code, _ = container_status(state, child, now)
+        if code in ("ERROR", "EXPIRED"):
+            return "ERROR", f"Error: Carousel item {child_id} is {code}."
+        if code == "IN_PROGRESS":
+            return "IN_PROGRESS", "In Progress: Carousel items are still being processed."
+    return "FINISHED", "Finished: Media has been uploaded and it is ready to be published."
+
+
+# --- fields -----------------------------------------------------------------------------------
+
+
+def _ig_user_fields(r: Renderer) -> dict[str, Resolver]:
+    media = store(r.state).media
+
+    def media_count(account: IgAccountRecord, spec: FieldSpec) -> int:
+        return sum(
+            1 for m in media.values() if m.ig_user_id == account.id and not m.is_carousel_child
+        )
+
+    return {
+        "id": lambda a, s: a.id,
+        "ig_id": lambda a, s: int(a.id[-10:]),
+        "username": lambda a, s: a.username,
+        "name": lambda a, s: a.name,
+        "biography": lambda a, s: a.biography or MISSING,
+        "website": lambda a, s: MISSING,
+        "profile_picture_url": lambda a, s: r.picture_url(a.id),
+        "followers_count": lambda a, s: a.followers_count,
+        "follows_count": lambda a, s: a.follows_count,
+        "media_count": media_count,
+    }
+
+
+def _container_fields(r: Renderer) -> dict[str, Resolver]:
+    return {
+        "id": lambda c, s: c.id,
+        "status_code": lambda c, s: container_status(r.state, c, r.now)[0],
+        "status": lambda c, s: container_status(r.state, c, r.now)[1],
+    }
+
+
+def _ig_media_fields(r: Renderer) -> dict[str, Resolver]:
+    ig = store(r.state)
+
+    def counts(media: IgMediaRecord) -> dict[str, int]:
+        return engagement(media.id, media.timestamp, r.now)
+
+    def children(media: IgMediaRecord, spec: FieldSpec) -> Any:
+        if not media.children:
+            return MISSING
+        inner = spec.children or specs_for(("id",))
+        return {
+            "data": [
+                r.render("IGMedia", ig.media[child], inner)
+                for child in media.children
+                if child in ig.media
+            ]
+        }
+
+    def username(media: IgMediaRecord, spec: FieldSpec) -> Any:
+        account = ig.accounts.get(media.ig_user_id)
+        return account.username if account else MISSING
+
+    return {
+        "id": lambda m, s: m.id,
+        "caption": lambda m, s: m.caption if m.caption else MISSING,
+        "media_type": lambda m, s: m.media_type,
+        "media_product_type": lambda m, s: "FEED",
+        "media_url": lambda m, s: m.image_urls[0] if m.image_urls else MISSING,
+        "permalink": lambda m, s: MISSING if m.is_carousel_child else r.view_url(m.id),
+        "shortcode": lambda m, s: m.shortcode,
+        "timestamp": lambda m, s: graph_time(m.timestamp),
+        "like_count": lambda m, s: counts(m)["likes"],
+        "comments_count": lambda m, s: counts(m)["comments"],
+        "is_comment_enabled": lambda m, s: True,
+        "username": username,
+        "owner": lambda m, s: {"id": m.ig_user_id},
+        "children": children,
+    }
+
+
+def _page_instagram_fields(r: Renderer) -> dict[str, Resolver]:
+    """What a Page shows of its linked account (with `instagram_basic`)."""
+
+    def instagram(page: PageRecord, spec: FieldSpec) -> Any:
+        account = store(r.state).of_page(page)
+        if account is None or not r.has_scope("instagram_basic"):
+            return MISSING
+        return r.render("IGUser", account, spec.children)
+
+    return {"instagram_business_account": instagram, "connected_instagram_account": instagram}
+
+
+NODE_TYPES = (
+    NodeType("IGUser", "/{ig-user-id}", ("id",), _ig_user_fields),
+    NodeType("ShadowIGMediaBuilder", "/{container-id}", ("id",), _container_fields),
+    NodeType("IGMedia", "/{ig-media-id}", ("id",), _ig_media_fields),
+)
+
+
+# --- publishing -------------------------------------------------------------------------------
+
+
+def _split_ids(text: str | None) -> list[str]:
+    if not text:
+        return []
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            values = json.loads(text)
+        except ValueError as exc:
+            raise errors.invalid_param("(#100) children must be a list of ids") from exc
+        return [str(v) for v in values]
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _caption_problem(caption: str | None) -> bool:
+    if not caption:
+        return False
+    hashtags = len(re.findall(r"(?<!\w)#\w+", caption))
+    mentions = len(re.findall(r"(?<!\w)@[\w.]+", caption))
+    return len(caption) > CAPTION_MAX or hashtags > HASHTAG_MAX or mentions > MENTION_MAX
+
+
+def _shortcode(media_id: str) -> str:
+    digest = hashlib.sha256(media_id.encode()).digest()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return "".join(alphabet[b % 64] for b in digest[:11])
+
+
+class MediaPublisher:
+    """Containers and `media_publish`: a container is processed for a while, published at most
+    once, within the rolling 24-hour limit; images are fetched outside the state lock."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    @property
+    def ig(self) -> InstagramStore:
+        return store(self.state)
+
+    def _require_publisher(self, viewer: Viewer, account: IgAccountRecord) -> None:
+        claims = viewer.claims
+        if claims is None:
+            raise errors.missing_permission("instagram_content_publish")
+        if claims.is_page:
+            if claims.page_id != account.page_id:
+                raise errors.missing_permission("instagram_content_publish")
+        elif self.state.config.ig_requires_page_token:
+            raise errors.missing_permission(
+                "instagram_content_publish with a Page access token of the linked Page"
+            )
+        if not claims.has_scope("instagram_basic", "instagram_content_publish"):
+            raise errors.missing_permission("instagram_basic and instagram_content_publish")
+        page = facebook.store(self.state).pages.get(account.page_id)
+        if page is None or not {"CREATE_CONTENT", "MANAGE"} & set(page.tasks):
+            raise errors.ig_page_task_required()
+
+    def _fetch_image(self, url: str, ctx: CallContext) -> MediaSource:
+        if not is_http_url(url):
+            raise errors.ig_fetch_failed(url)
+        if not self.state.config.fetch_media:
+            return MediaSource(kind="url", url=url)
+        try:
+            source = fetch(url, timeout=self.state.config.fetch_timeout_seconds)
+        except FetchError as exc:
+            ctx.notes["fetch_error"] = exc.reason
+            raise (
+                errors.ig_fetch_timeout() if exc.timeout else errors.ig_fetch_failed(url)
+            ) from exc
+        if source.image_format is None:
+            raise errors.ig_fetch_failed(url)
+        if source.image_format != "jpeg":
+            raise errors.ig_unsupported_format()
+        if (source.size or 0) > IG_MAX_BYTES:
+            raise errors.ig_too_large()
+        if source.width and source.height:
+            ratio = source.width / source.height
+            if ratio < IG_MIN_RATIO - 0.001 or ratio > IG_MAX_RATIO + 0.001:
+                raise errors.ig_aspect_ratio()
+        return source
+
+    def create(
+        self, req: Request, ctx: CallContext, viewer: Viewer, account: IgAccountRecord
+    ) -> Any:
+        self._require_publisher(viewer, account)
+        media_type = (req.param("media_type") or "IMAGE").upper()
+        is_item = req.flag("is_carousel_item", False)
+        caption = req.param("caption")
+        if _caption_problem(caption):
+            raise errors.ig_caption_too_long()
+        image: MediaSource | None = None
+        image_url: str | None = None
+        children: list[str] = []
+        if media_type == "CAROUSEL":
+            children = _split_ids(req.param("children"))
+            if not 2 <= len(children) <= 10:
+                raise errors.ig_carousel_size()
+        elif media_type == "IMAGE":
+            image_url = req.param("image_url")
+            if not image_url:
+                raise errors.missing_param("image_url")
+            image = self._fetch_image(image_url, ctx)
+        else:
+            raise errors.ig_unknown_media_type()
+        now = self.state.now()
+        ig = self.ig
+        with self.state.lock:
+            for child_id in children:
+                child = ig.containers.get(child_id)
+                if child is None or child.ig_user_id != account.id or not child.is_carousel_item:
+                    raise errors.invalid_param(
+                        f"(#100) The carousel item {child_id} is not a carousel item container "
+                        "of this Instagram account"
+                    )
+            fault = self.state.take_fault(req.method, req.path, CONTAINER_FAULTS)
+            number = self.state.next_number()
+            container = ContainerRecord(
+                id=str(17_900_000_000_000_000 + number),
+                ig_user_id=account.id,
+                media_type=media_type,
+                caption=None if is_item else caption,
+                image_url=image_url,
+                is_carousel_item=is_item,
+                children=children,
+                created_time=now,
+                ready_at=now + max(self.state.config.processing_seconds, 0.0),
+                image=image,
+                caption_ignored=bool(is_item and caption),
+            )
+            if fault is not None:
+                container.forced_status = "ERROR" if fault.kind == "container_error" else "EXPIRED"
+                message = fault.params.get("message")
+                container.forced_message = str(message) if message else None
+                ctx.notes["fault"] = fault.kind
+            ig.containers[container.id] = container
+            self.state.save()
+        ctx.notes["created"] = container.id
+        return {"id": container.id}
+
+    def quota_usage(self, account_id: str) -> int:
+        horizon = self.state.now() - QUOTA_DURATION
+        with self.state.lock:
+            return sum(
+                1
+                for media in self.ig.media.values()
+                if media.ig_user_id == account_id
+                and not media.is_carousel_child
+                and media.timestamp > horizon
+            )
+
+    def _new_media(
+        self,
+        account: IgAccountRecord,
+        container: ContainerRecord,
+        *,
+        media_type: str,
+        image_urls: list[str],
+        child: bool,
+    ) -> IgMediaRecord:
+        number = self.state.next_number()
+        media_id = str(17_950_000_000_000_000 + number)
+        media = IgMediaRecord(
+            id=media_id,
+            ig_user_id=account.id,
+            container_id=container.id,
+            caption=container.caption,
+            media_type=media_type,
+            timestamp=self.state.now(),
+            shortcode=_shortcode(media_id),
+            image_urls=image_urls,
+            is_carousel_child=child,
+        )
+        self.ig.media[media.id] = media
+        return media
+
+    def publish(
+        self, req: Request, ctx: CallContext, viewer: Viewer, account: IgAccountRecord
+    ) -> Any:
+        self._require_publisher(viewer, account)
+        creation_id = req.param("creation_id")
+        if not creation_id:
+            raise errors.missing_param("creation_id")
+        quota_used = self.quota_usage(account.id)
+        ig = self.ig
+        with self.state.lock:
+            container = ig.containers.get(creation_id)
+            if container is None or container.ig_user_id != account.id:
+                raise GraphError(
+                    f"The media with id {creation_id} cannot be found",
+                    code=24,
+                    subcode=2207006,
+                    is_transient=False,
+                    user_title="Media not found",
+                    user_msg=f"The media with id {creation_id} cannot be found.",
+                )
+            container.publish_attempts += 1
+            self.state.save()
+            if container.is_carousel_item:
+                raise errors.invalid_param(
+                    "(#100) A carousel item cannot be published on its own; publish the "
+                    "CAROUSEL container"
+                )
+            status, _ = container_status(self.state, container, self.state.now())
+            if status == "PUBLISHED":
+                raise errors.ig_already_published()
+            if status == "IN_PROGRESS":
+                raise errors.ig_not_ready()
+            if status == "ERROR":
+                raise errors.ig_container_failed()
+            if status == "EXPIRED":
+                raise errors.ig_expired()
+            if quota_used >= self.state.config.quota_total:
+                raise errors.ig_publishing_limit()
+            if container.media_type == "CAROUSEL":
+                child_ids = []
+                urls = []
+                for child_id in container.children:
+                    child = ig.containers[child_id]
+                    child_media = self._new_media(
+                        account,
+                        child,
+                        media_type="IMAGE",
+                        image_urls=[child.image_url] if child.image_url else [],
+                        child=True,
+                    )
+                    child.published_media_id = child_media.id
+                    child.publish_count += 1
+                    child_ids.append(child_media.id)
+                    urls.extend(child_media.image_urls)
+                media = self._new_media(
+                    account, container, media_type="CAROUSEL_ALBUM", image_urls=urls, child=False
+                )
+                media.children = child_ids
+            else:
+                media = self._new_media(
+                    account,
+                    container,
+                    media_type="IMAGE",
+                    image_urls=[container.image_url] if container.image_url else [],
+                    child=False,
+                )
+            container.published_media_id = media.id
+            container.publish_count += 1
+            self.state.save()
+        ctx.notes["created"] = media.id
+        return {"id": media.id}
+
+
+# --- the read-out -------------------------------------------------------------------------------
+
+
+def _media_sources(ig: InstagramStore, media: IgMediaRecord) -> list[dict[str, Any]]:
+    container = ig.containers.get(media.container_id)
+    if container is None:
+        return []
+    ids = container.children or [container.id]
+    sources = [ig.containers[i].image for i in ids if i in ig.containers]
+    return [source.to_dict() for source in sources if source is not None]
+
+
+def _media_key(ig: InstagramStore, media: IgMediaRecord) -> str:
+    """Same account, same caption, same images (by sha256 when fetched, else by URL)."""
+    container = ig.containers.get(media.container_id)
+    ids = (container.children or [container.id]) if container else []
+    images = []
+    for container_id in ids:
+        child = ig.containers.get(container_id)
+        if child is not None:
+            images.append((child.image.sha256 if child.image else None) or child.image_url or "")
+    return content_key(media.ig_user_id, media.caption or "", None, images)
+
+
+# --- the network --------------------------------------------------------------------------------
+
+
+class InstagramNetwork(Network):
+    name = "instagram"
+    label = "Instagram business accounts (Instagram Graph API with Facebook Login)"
+    scopes = (
+        "instagram_basic",
+        "instagram_content_publish",
+        "instagram_manage_comments",
+        "instagram_manage_insights",
+    )
+
+    def create_store(self, state: SandboxState) -> InstagramStore:
+        return InstagramStore(state)
+
+    def node_types(self) -> Iterable[NodeType]:
+        return NODE_TYPES
+
+    def field_extensions(self) -> dict[str, FieldTable]:
+        return {"Page": _page_instagram_fields, "AccountsEntry": _page_instagram_fields}
+
+    def lookup(
+        self, state: SandboxState, object_id: str, claims: TokenClaims | None, ctx: CallContext
+    ) -> Found | None:
+        ig = store(state)
+        pages = facebook.store(state).pages
+        account = ig.accounts.get(object_id)
+        if account and can_see_page(claims, pages[account.page_id]):
+            ctx.touch(account.id, "instagram")
+            return "IGUser", account
+        container = ig.containers.get(object_id)
+        owner = ig.accounts.get(container.ig_user_id) if container else None
+        if container and owner and can_see_page(claims, pages[owner.page_id]):
+            ctx.touch(owner.id, "instagram")
+            return "ShadowIGMediaBuilder", container
+        media = ig.media.get(object_id)
+        owner = ig.accounts.get(media.ig_user_id) if media else None
+        if media and owner and can_see_page(claims, pages[owner.page_id]):
+            ctx.touch(owner.id, "instagram")
+            return "IGMedia", media
+        return None
+
+    def edges(self, graph: Graph) -> dict[EdgeKey, EdgeHandler]:
+        state = graph.state
+        publisher = MediaPublisher(state)
+
+        def media_list(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+            render = graph.render_each(req, viewer, "IGMedia")
+            with state.lock:
+                media = [
+                    m
+                    for m in store(state).media.values()
+                    if m.ig_user_id == account.id and not m.is_carousel_child
+                ]
+            media = graph.pager.in_window(media, lambda m: m.timestamp, req)
+            return graph.pager.paginate(req, media, render)
+
+        def publishing_limit(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+            specs = parse_fields(req.param("fields")) or [FieldSpec("quota_usage")]
+            entry: dict[str, Any] = {}
+            for spec in specs:
+                if spec.name == "quota_usage":
+                    entry["quota_usage"] = publisher.quota_usage(account.id)
+                elif spec.name == "config":
+                    entry["config"] = {
+                        "quota_total": state.config.quota_total,
+                        "quota_duration": QUOTA_DURATION,
+                    }
+                else:
+                    raise errors.nonexisting_field(spec.name, "ContentPublishingLimitResponse")
+            return {"data": [entry]}
+
+        return {
+            ("IGUser", "media", "GET"): media_list,
+            ("IGUser", "media", "POST"): publisher.create,
+            ("IGUser", "media_publish", "POST"): publisher.publish,
+            ("IGUser", "content_publishing_limit", "GET"): publishing_limit,
+        }
+
+    def scope_targets(self, state: SandboxState, user_id: str) -> dict[str, list[str]]:
+        pages = facebook.store(state).pages_of(user_id)
+        accounts = [p.ig_id for p in pages if p.ig_id]
+        return dict.fromkeys(self.scopes, accounts)
+
+    # --- the Page hooks ---------------------------------------------------------------------------
+
+    def page_added(self, state: SandboxState, page: Any, number: int, options: dict) -> None:
+        if not bool(options.get("instagram", True)):
+            return
+        ig_id = str(17_841_400_000_100_000 + number)
+        page.ig_id = ig_id
+        store(state).accounts[ig_id] = IgAccountRecord(
+            ig_id, f"loadtest{number}", page.name, page.id, extra=True
+        )
+
+    def describe_page(self, state: SandboxState, page: Any) -> dict[str, Any]:
+        account = store(state).of_page(page)
+        if account is None:
+            return {}
+        return {"instagram_business_account": {"id": account.id, "username": account.username}}
+
+    def page_columns(self) -> list[tuple[str, Callable[[SandboxState, Any], str]]]:
+        def cell(state: SandboxState, page: Any) -> str:
+            account = store(state).of_page(page)
+            return "@" + account.username if account else "—"
+
+        return [("Instagram", cell)]
+
+    # --- read-out, HTML -------------------------------------------------------------------------
+
+    def published(self, state: SandboxState, base_url: str) -> tuple[dict[str, Any], dict]:
+        ig = store(state)
+        now = state.now()
+        containers: list[dict[str, Any]] = []
+        for c in sorted(ig.containers.values(), key=lambda c: c.created_time):
+            status_code, status = container_status(state, c, now)
+            containers.append(
+                {
+                    "id": c.id,
+                    "target_id": c.ig_user_id,
+                    "media_type": c.media_type,
+                    "is_carousel_item": c.is_carousel_item,
+                    "caption": c.caption,
+                    "caption_ignored": c.caption_ignored,
+                    "image_url": c.image_url,
+                    "image": c.image.to_dict() if c.image else None,
+                    "children": c.children,
+                    "status_code": status_code,
+                    "status": status,
+                    "created_time": graph_time(c.created_time),
+                    "published_media_id": c.published_media_id,
+                    "publish_count": c.publish_count,
+                    "publish_attempts": c.publish_attempts,
+                }
+            )
+        top_media = sorted(
+            (m for m in ig.media.values() if not m.is_carousel_child),
+            key=lambda m: m.timestamp,
+        )
+        media_keys = {m.id: _media_key(ig, m) for m in top_media}
+        media_content = Counter(media_keys.values())
+        captions = Counter(
+            (m.ig_user_id, (m.caption or "").strip()) if (m.caption or "").strip() else None
+            for m in top_media
+        )
+        media = [
+            {
+                "id": m.id,
+                "target_id": m.ig_user_id,
+                "username": ig.accounts[m.ig_user_id].username
+                if m.ig_user_id in ig.accounts
+                else "",
+                "container_id": m.container_id,
+                "caption": m.caption,
+                "media_type": m.media_type,
+                "children": m.children,
+                "image_sources": _media_sources(ig, m),
+                "image_urls": m.image_urls,
+                "timestamp": graph_time(m.timestamp),
+                "created_at": m.timestamp,
+                "permalink": f"{base_url}/_sandbox/view/{m.id}",
+                "content_key": media_keys[m.id],
+                "same_content_count": media_content[media_keys[m.id]],
+                "same_caption_count": captions[(m.ig_user_id, (m.caption or "").strip())]
+                if (m.caption or "").strip()
+                else 1,
+            }
+            for m in top_media
+        ]
+        lists = {"instagram_media": media, "containers": containers}
+        summary = {
+            "instagram_media": len(media),
+            "instagram_media_by_type": dict(Counter(m["media_type"] for m in media)),
+            "containers": len(containers),
+            "instagram_media_with_repeated_content": repeats(media_content),
+            "instagram_media_with_repeated_caption": repeats(captions),
+            # Ids of containers published more than once: always [] (the proof of no repeat).
+            "containers_published_twice": [c["id"] for c in containers if c["publish_count"] > 1],
+        }
+        return lists, summary
+
+    def index_html(self, state: SandboxState) -> str:
+        ig = store(state)
+        media = sorted(
+            (m for m in ig.media.values() if not m.is_carousel_child),
+            key=lambda m: m.timestamp,
+            reverse=True,
+        )[:30]
+        media_rows = "".join(
+            f"<tr><td>{graph_time(m.timestamp)}</td>"
+            f"<td>@{escape(ig.accounts[m.ig_user_id].username)}</td>"
+            f"<td>{escape(m.caption or '')[:200]} ({escape(m.media_type)})</td>"
+            f"<td><a href='/_sandbox/view/{escape(m.id)}'>{escape(m.id)}</a></td></tr>"
+            for m in media
+        )
+        return f"""
+<h2>Instagram media</h2>
+<table><tr><th>when (UTC)</th><th>account</th><th>caption</th><th>id</th></tr>
+{media_rows or facebook.EMPTY_ROW}</table>"""
+
+    def view_html(self, state: SandboxState, object_id: str) -> tuple[str, str] | None:
+        ig = store(state)
+        media = ig.media.get(object_id)
+        if media is None:
+            return None
+        account = ig.accounts[media.ig_user_id]
+        images = "".join(
+            f"<p><img alt='' style='max-width:100%' src='{escape(url)}'></p>"
+            for url in media.image_urls
+        )
+        body = (
+            f"<h1>@{escape(account.username)}</h1><p class='muted'>"
+            f"{graph_time(media.timestamp)} · {escape(media.media_type)} "
+            f"{escape(media.id)}</p><p>{escape(media.caption or '')}</p>{images}"
+        )
+        return account.username, body
