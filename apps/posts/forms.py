@@ -12,9 +12,10 @@ from django.http import QueryDict
 
 from apps.accounts.models import Tenant
 from apps.core.localtime import localtime_or_utc
+from apps.networks.base import Problem
+from apps.networks.registry import networks
 from apps.posts.captions.service import MAX_AVOID, MAX_AVOID_CHARS
 from apps.posts.models import Post
-from apps.posts.platforms import ADAPTERS, Problem
 from apps.posts.selectors import DATE_FILTER_MESSAGE, date_filter_ok
 from apps.posts.services import PostInput, schedule_problems
 from apps.social.models import ConnectedAccount
@@ -251,7 +252,7 @@ class PostForm(ScheduleFields):
     def add_problems(self, problems: Sequence[Problem]) -> None:
         """Show each problem next to its field. A caption problem of a network whose caption is
         overridden goes next to that network's caption."""
-        labels = {adapter.label: platform for platform, adapter in ADAPTERS.items()}
+        labels = {network.label: network.id for network in networks()}
         for problem in problems:
             name = PROBLEM_FIELDS.get(problem.field)
             if problem.field == "caption":

@@ -22,8 +22,9 @@ from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.services import owners_notify
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError, NotPermitted
+from apps.networks.base import PostContent, Problem
+from apps.networks.registry import network_for
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
-from apps.posts.platforms import PostContent, Problem, adapter_for
 from apps.posts.publication_states import (
     Step,
     publication_move,
@@ -212,10 +213,10 @@ def post_problems(post: Post) -> list[Problem]:
     if not targets:
         problems.append(Problem("no_target", "Choose at least one account to post to.", "targets"))
     for account in targets:
-        adapter = adapter_for(account.platform)
-        for problem in adapter.validate(post_content(post, account.platform)):
+        network = network_for(account.platform)
+        for problem in network.validate(post_content(post, account.platform)):
             problems.append(
-                Problem(problem.code, f"{adapter.label}: {problem.message}", problem.field)
+                Problem(problem.code, f"{network.label}: {problem.message}", problem.field)
             )
     if not post.caption.strip() and not post.link and not post.post_assets.exists():
         problems.append(

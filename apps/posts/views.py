@@ -18,6 +18,7 @@ from apps.accounts.models import EDITING_ROLES
 from apps.accounts.permissions import tenant_required
 from apps.core.exceptions import ApplicationError
 from apps.core.models import get_for_tenant_or_404
+from apps.networks.registry import network_for
 from apps.posts import selectors, services
 from apps.posts.captions import (
     CaptionError,
@@ -38,7 +39,6 @@ from apps.posts.forms import (
     utc_to_local,
 )
 from apps.posts.models import Post, Publication
-from apps.posts.platforms import facebook, instagram
 from apps.posts.services import PostInvalid
 from apps.social.models import ConnectedAccount
 
@@ -143,10 +143,10 @@ def _compose_page(
             "submit_label": _submit_label(request),
             "drafting": drafting,
             "limits": {
-                "instagram_caption": instagram.MAX_CAPTION,
-                "instagram_hashtags": instagram.MAX_HASHTAGS,
-                "instagram_mentions": instagram.MAX_MENTIONS,
-                "facebook_caption": facebook.MAX_CAPTION,
+                "instagram_caption": network_for("instagram_business").limits.caption_chars,
+                "instagram_hashtags": network_for("instagram_business").limits.hashtags,
+                "instagram_mentions": network_for("instagram_business").limits.mentions,
+                "facebook_caption": network_for("facebook_page").limits.caption_chars,
             },
         },
         status=status,

@@ -32,13 +32,12 @@ from apps.social.models import (
     Platform,
     TokenEvent,
 )
-from apps.social.selectors import WARN_WHEN_LOGIN_EXPIRES_WITHIN
+from apps.social.selectors import REFRESH_WHEN_EXPIRING_WITHIN, WARN_WHEN_LOGIN_EXPIRES_WITHIN
 from apps.webhooks.services import account_event_data, webhook_event_emit
 
 logger = structlog.get_logger(__name__)
 
 PENDING_CONNECTION_TTL = timedelta(minutes=30)
-REFRESH_WHEN_EXPIRING_WITHIN = timedelta(days=7)
 
 # What someone may do on a Page, in the words of "You can only ... this Page".
 _TASK_VERBS = {
