@@ -23,7 +23,7 @@ from apps.accounts.services import owners_notify
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.networks.base import PostContent, Problem
-from apps.networks.registry import network_for
+from apps.networks.registry import is_network, network_for
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.posts.publication_states import (
     Step,
@@ -185,7 +185,7 @@ def _clean_input(
                 Problem("link_invalid", "The link must be a full http(s) address.", "link")
             )
     for platform in data.caption_overrides:
-        if platform not in {"facebook_page", "instagram_business"}:
+        if not is_network(platform):
             problems.append(
                 Problem(
                     "override_unknown",

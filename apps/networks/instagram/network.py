@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import structlog
 from django.conf import settings
 
-from apps.assets.images import instagram_check
+from apps.assets.images import image_check
 from apps.assets.media_urls import public_url
 from apps.networks.base import (
     Engagement,
@@ -92,7 +92,8 @@ class InstagramBusiness(MetaTokens):
                 )
             )
         for asset in content.assets:
-            for reason in instagram_check(
+            for reason in image_check(
+                rules=IMAGE_RULES,
                 width=asset.width,
                 height=asset.height,
                 size=asset.size,
