@@ -2,9 +2,11 @@
 
 Pure functions over bytes: no models, no storage, no Django. The services call
 `process_upload` once per upload, store `ProcessedImage.content` and `.thumbnail` under
-`storage_name(...)`, show `instagram_check(...)`, and make `instagram_rendition(...)` when a post
-goes to Instagram. Every refusal is an `ImageRejected` with a code and a message meant for the
-person who uploaded the file. docs/assets.md ("Upload pipeline") describes the policy.
+`storage_name(...)`, show `image_check(...)`, and make `image_rendition(...)` when a post goes
+to a network with image rules (Instagram). The rules themselves (`ImageRules`) belong to each
+network's package (`apps/networks/*/limits.py`); nothing here knows a network. Every refusal
+is an `ImageRejected` with a code and a message meant for the person who uploaded the file.
+docs/assets.md ("Upload pipeline") describes the policy.
 
 Nothing here changes Pillow's process-wide settings (`Image.MAX_IMAGE_PIXELS`,
 `ImageFile.LOAD_TRUNCATED_IMAGES`, warning filters), so it is safe in threads.
@@ -24,6 +26,7 @@ from typing import Final, TypeVar
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageOps, JpegImagePlugin
 
 from apps.core.exceptions import ApplicationError
+from apps.networks.base import ImageRules
 
 # --- What is accepted -------------------------------------------------------------------------
 
@@ -51,19 +54,6 @@ WEBP_QUALITY: Final = 90
 THUMBNAIL_SIZE: Final = 400
 THUMBNAIL_QUALITY: Final = 85
 THUMBNAIL_CONTENT_TYPE: Final = "image/jpeg"
-
-# --- Instagram feed rules (Meta: "Content Publishing", image specifications) ---------------------
-
-INSTAGRAM_MIN_ASPECT: Final = 4 / 5  # portrait limit, 0.8
-INSTAGRAM_MAX_ASPECT: Final = 1.91  # landscape limit, 1.91:1
-INSTAGRAM_ASPECT_TOLERANCE: Final = 0.005  # rounding of pixel sizes, e.g. 1080 x 565
-INSTAGRAM_MIN_WIDTH: Final = 320
-INSTAGRAM_MAX_WIDTH: Final = 1440  # Meta scales wider images down; we send at most this
-INSTAGRAM_MAX_HEIGHT: Final = round(INSTAGRAM_MAX_WIDTH / INSTAGRAM_MIN_ASPECT)  # 1800
-INSTAGRAM_MAX_BYTES: Final = 8 * 1024 * 1024
-INSTAGRAM_CONTENT_TYPE: Final = "image/jpeg"
-INSTAGRAM_JPEG_QUALITY: Final = 90
-INSTAGRAM_MIN_JPEG_QUALITY: Final = 60
 
 # --- File names ---------------------------------------------------------------------------------
 
@@ -185,79 +175,82 @@ def check_upload_size(size: int, *, max_bytes: int) -> None:
         )
 
 
-def instagram_rendition(content: bytes) -> bytes:
-    """An Instagram-ready JPEG of a stored image: RGB, sRGB, transparency on white, at most
-    1440 px wide (and 1800 px high), under 8 MB. The same input always gives the same bytes."""
+def image_rendition(content: bytes, *, rules: ImageRules) -> bytes:
+    """A network-ready JPEG of a stored image: RGB, sRGB, transparency on white, at most
+    ``rules.max_width`` x ``max_height`` (Instagram: 1440 x 1800), under ``max_bytes``. The same
+    input always gives the same bytes."""
     fmt = _sniff(content)
     with _open(content, fmt) as img:
         _pillow(img.load)
         picture = _pillow(lambda: _flatten(_to_srgb(ImageOps.exif_transpose(img))))
-    picture.thumbnail((INSTAGRAM_MAX_WIDTH, INSTAGRAM_MAX_HEIGHT), Image.Resampling.LANCZOS)
-    quality = INSTAGRAM_JPEG_QUALITY
+    picture.thumbnail((rules.max_width, rules.max_height), Image.Resampling.LANCZOS)
+    quality = rules.jpeg_quality
     while True:
         rendition = _jpeg(picture, quality=quality, subsampling=2)
-        if len(rendition) <= INSTAGRAM_MAX_BYTES:
+        if len(rendition) <= rules.max_bytes:
             return rendition
-        if quality > INSTAGRAM_MIN_JPEG_QUALITY:
+        if quality > rules.min_jpeg_quality:
             quality -= 5
-        else:  # cannot happen at 1440 x 1800, kept so the limit holds whatever the constants
+        else:  # cannot happen at 1440 x 1800, kept so the limit holds whatever the rules
             picture = picture.resize(
                 (max(1, picture.width * 3 // 4), max(1, picture.height * 3 // 4)),
                 Image.Resampling.LANCZOS,
             )
 
 
-def instagram_check(*, width: int, height: int, size: int, content_type: str) -> list[str]:
-    """Why an image cannot go to the Instagram feed; an empty list when it can.
+def image_check(
+    *, rules: ImageRules, width: int, height: int, size: int, content_type: str
+) -> list[str]:
+    """Why an image cannot go to the network of ``rules``; an empty list when it can.
 
-    Only what the automatic conversion cannot fix fails: the aspect ratio (4:5 to 1.91:1) and a
-    width under 320 px. Format and file size are fixed by `instagram_rendition` (see
-    `instagram_notes`); the 8 MB limit fails only a file already in Instagram form (a JPEG no
-    wider than 1440 px, i.e. a rendition), because nothing would recompress it.
+    Only what the automatic conversion cannot fix fails: the aspect ratio (Instagram: 4:5 to
+    1.91:1) and a width under the minimum. Format and file size are fixed by `image_rendition`
+    (see `image_notes`); the size limit fails only a file already in the network's form (a JPEG
+    no wider than the maximum, i.e. a rendition), because nothing would recompress it.
     """
     problems: list[str] = []
     if width < 1 or height < 1:
         return ["The image has no pixels."]
+    net = rules.network
     ratio = width / height
     shown = f"{width}{_BY}{height} px, ratio {ratio:.2f}"
-    if ratio < INSTAGRAM_MIN_ASPECT - INSTAGRAM_ASPECT_TOLERANCE:
+    low, high = rules.min_aspect_label, rules.max_aspect_label
+    if ratio < rules.min_aspect - rules.aspect_tolerance:
         problems.append(
-            f"Too tall for Instagram ({shown}): Instagram accepts 4:5 (0.80, portrait) to "
-            "1.91:1 (landscape). Crop it to 4:5 or wider."
+            f"Too tall for {net} ({shown}): {net} accepts {low} ({rules.min_aspect:.2f}, "
+            f"portrait) to {high} (landscape). Crop it to {low} or wider."
         )
-    elif ratio > INSTAGRAM_MAX_ASPECT + INSTAGRAM_ASPECT_TOLERANCE:
+    elif ratio > rules.max_aspect + rules.aspect_tolerance:
         problems.append(
-            f"Too wide for Instagram ({shown}): Instagram accepts 4:5 (portrait) to "
-            "1.91:1 (1.91, landscape). Crop it to 1.91:1 or narrower."
+            f"Too wide for {net} ({shown}): {net} accepts {low} (portrait) to "
+            f"{high} ({rules.max_aspect:.2f}, landscape). Crop it to {high} or narrower."
         )
-    if width < INSTAGRAM_MIN_WIDTH:
+    if width < rules.min_width:
         problems.append(
-            f"Too small for Instagram: it is {width} px wide and Instagram needs at least "
-            f"{INSTAGRAM_MIN_WIDTH} px. Use a larger version of the photo."
+            f"Too small for {net}: it is {width} px wide and {net} needs at least "
+            f"{rules.min_width} px. Use a larger version of the photo."
         )
-    if _is_instagram_ready(width=width, content_type=content_type) and size > INSTAGRAM_MAX_BYTES:
+    if _is_ready(rules, width=width, content_type=content_type) and size > rules.max_bytes:
         problems.append(
-            f"Too large for Instagram: the file is {_megabytes(size, round_up=True)} "
-            f"and Instagram accepts at most {_megabytes(INSTAGRAM_MAX_BYTES)}."
+            f"Too large for {net}: the file is {_megabytes(size, round_up=True)} "
+            f"and {net} accepts at most {_megabytes(rules.max_bytes)}."
         )
     return problems
 
 
-def instagram_notes(*, width: int, height: int, size: int, content_type: str) -> list[str]:
-    """What the Instagram rendition will change (information, not problems)."""
+def image_notes(
+    *, rules: ImageRules, width: int, height: int, size: int, content_type: str
+) -> list[str]:
+    """What the network's rendition will change (information, not problems)."""
+    net = rules.network
     notes: list[str] = []
-    if content_type != INSTAGRAM_CONTENT_TYPE:
-        notes.append("It will be converted to JPEG for Instagram automatically.")
-    if width > INSTAGRAM_MAX_WIDTH or height > INSTAGRAM_MAX_HEIGHT:
+    if content_type not in rules.formats:
+        notes.append(f"It will be converted to JPEG for {net} automatically.")
+    if width > rules.max_width or height > rules.max_height:
+        notes.append(f"It will be scaled down to at most {rules.max_width} px wide for {net}.")
+    if size > rules.max_bytes and not _is_ready(rules, width=width, content_type=content_type):
         notes.append(
-            f"It will be scaled down to at most {INSTAGRAM_MAX_WIDTH} px wide for Instagram."
-        )
-    if size > INSTAGRAM_MAX_BYTES and not _is_instagram_ready(
-        width=width, content_type=content_type
-    ):
-        notes.append(
-            f"It will be recompressed to stay under Instagram's "
-            f"{_megabytes(INSTAGRAM_MAX_BYTES)} limit."
+            f"It will be recompressed to stay under {net}'s {_megabytes(rules.max_bytes)} limit."
         )
     return notes
 
@@ -902,8 +895,9 @@ def _thumbnail(img: Image.Image) -> bytes:
     return _jpeg(thumb, quality=THUMBNAIL_QUALITY, subsampling=2)
 
 
-def _is_instagram_ready(*, width: int, content_type: str) -> bool:
-    return content_type == INSTAGRAM_CONTENT_TYPE and width <= INSTAGRAM_MAX_WIDTH
+def _is_ready(rules: ImageRules, *, width: int, content_type: str) -> bool:
+    """Already in the network's form (what a rendition is): nothing would recompress it."""
+    return content_type == rules.formats[0] and width <= rules.max_width
 
 
 def _megabytes(size: int, *, round_up: bool = False) -> str:

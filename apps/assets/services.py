@@ -23,6 +23,8 @@ from apps.assets import images
 from apps.assets.models import BrandAsset, BrandFolder, Tag
 from apps.core.exceptions import ApplicationError, Conflict, NotPermitted
 from apps.core.models import TenantOwnedModel
+from apps.networks import registry
+from apps.networks.base import ImageRules
 from apps.posts.models import Post, PostAsset
 
 logger = structlog.get_logger(__name__)
@@ -495,16 +497,39 @@ def asset_delete(*, membership: Membership, asset: BrandAsset) -> DeleteResult:
     return DeleteResult(kept_for_history=bool(removed))
 
 
+# The one network rendition an asset keeps (BrandAsset.instagram_rendition); its rules are the
+# network's that asks for this variant (Instagram's image rules, apps/networks/instagram).
+RENDITION = "instagram"
+
+
+def rendition_rules() -> ImageRules:
+    rules = registry.rendition_rules(RENDITION)
+    if rules is None:
+        raise LookupError(f"No network asks for the {RENDITION!r} rendition")
+    return rules
+
+
+def asset_rendition_problems(*, asset: BrandAsset) -> list[str]:
+    """Why the asset cannot go to the network of the rendition (Instagram); empty when it can."""
+    return images.image_check(
+        rules=rendition_rules(),
+        width=asset.width,
+        height=asset.height,
+        size=asset.size,
+        content_type=asset.content_type,
+    )
+
+
 def asset_instagram_rendition(*, asset: BrandAsset) -> str:
     """The storage name of the asset's Instagram-ready JPEG, made on first use and kept."""
     previous = asset.instagram_rendition.name or ""
     if previous and default_storage.exists(previous):
         return previous
     with default_storage.open(asset.file.name, "rb") as source:
-        rendition = images.instagram_rendition(source.read())
+        rendition = images.image_rendition(source.read(), rules=rendition_rules())
     name = _save_file(
         images.storage_name(
-            asset.sha256, "jpg", namespace=f"t{asset.tenant_id}", variant="instagram"
+            asset.sha256, "jpg", namespace=f"t{asset.tenant_id}", variant=RENDITION
         ),
         rendition,
     )

@@ -210,12 +210,7 @@ def detail(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
         {
             "asset": asset,
             "form": form,
-            "instagram_problems": images.instagram_check(
-                width=asset.width,
-                height=asset.height,
-                size=asset.size,
-                content_type=asset.content_type,
-            ),
+            "instagram_problems": services.asset_rendition_problems(asset=asset),
         },
         status=400 if form.errors else 200,
     )

@@ -48,6 +48,8 @@ from apps.accounts.models import User
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError
 from apps.core.localtime import localtime_or_utc
+from apps.networks.base import Preview
+from apps.networks.registry import network_for
 from apps.posts import services
 from apps.posts.models import (
     CaptionUsage,
@@ -57,7 +59,6 @@ from apps.posts.models import (
     PublicationEvent,
     ReviewEvent,
 )
-from apps.posts.platforms import Preview, adapter_for
 from apps.social.models import ConnectedAccount, Platform
 
 S = Post.Status
@@ -126,7 +127,7 @@ def _account_label(account: ConnectedAccount) -> SafeString:
         '<span title="{}" class="admin-account-label {}">{}</span>&nbsp;{}',
         account.get_platform_display(),
         account.platform,
-        adapter_for(account.platform).label,
+        network_for(account.platform).label,
         handle,
     )
 
@@ -159,7 +160,7 @@ def network_previews(post: Post) -> list[NetworkPreview]:
     previews = []
     for account in post.targets.all():
         content = services.post_content(post, account.platform)
-        preview = adapter_for(account.platform).preview(content)
+        preview = network_for(account.platform).preview(content)
         by_id = {asset.pk: asset for asset in content.assets}
         images = [
             PreviewImage(

@@ -6,10 +6,9 @@ import structlog
 from django.conf import settings
 from django.utils import timezone
 
+from apps.networks.errors import NeedsReconnection, NetworkError
+from apps.networks.registry import network_for
 from apps.posts.models import Publication
-from apps.posts.platforms import adapter_for
-from apps.posts.platforms.meta import TokenMissing
-from apps.social import graph
 from apps.social.models import ConnectedAccount
 from apps.social.services import accounts_mark_needs_reauth
 
@@ -18,22 +17,20 @@ logger = structlog.get_logger(__name__)
 
 def engagement_sync_publication(*, publication: Publication) -> bool:
     """Fetch and store one publication's counts. False when the network could not answer."""
-    adapter = adapter_for(publication.account.platform)
+    network = network_for(publication.account.platform)
     try:
-        counts = adapter.fetch_engagement(publication)
-    except TokenMissing:
-        return False
-    except graph.GraphError as exc:
-        if exc.needs_reconnect:
+        counts = network.fetch_engagement(publication)
+    except NetworkError as exc:
+        if isinstance(exc, NeedsReconnection):
+            if exc.token_missing:  # disconnected: the account already says so
+                return False
             accounts_mark_needs_reauth(
                 accounts=[publication.account],
-                reason=exc.user_message,
+                reason=str(exc),
                 graph_code=exc.code,
                 graph_subcode=exc.subcode,
             )
-        logger.info(
-            "engagement_sync_failed", publication_id=publication.pk, error=exc.technical_summary
-        )
+        logger.info("engagement_sync_failed", publication_id=publication.pk, error=exc.detail)
         return False
     Publication.objects.filter(pk=publication.pk).update(
         likes=counts.likes,

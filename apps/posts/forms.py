@@ -1,5 +1,5 @@
 """Forms of the posts dashboard. They parse and convert (ids, order, the tenant's local time to
-UTC); the rules of the networks and of tenancy are the services' and the adapters' to check."""
+UTC); the rules of the networks and of tenancy are the services' and the networks' to check."""
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
@@ -12,15 +12,16 @@ from django.http import QueryDict
 
 from apps.accounts.models import Tenant
 from apps.core.localtime import localtime_or_utc
+from apps.networks.base import Network, Problem
+from apps.networks.registry import network_for, networks
 from apps.posts.captions.service import MAX_AVOID, MAX_AVOID_CHARS
 from apps.posts.models import Post
-from apps.posts.platforms import ADAPTERS, Problem
 from apps.posts.selectors import DATE_FILTER_MESSAGE, date_filter_ok
 from apps.posts.services import PostInput, schedule_problems
 from apps.social.models import ConnectedAccount
 
-# Form field of each per-network caption override, by platform.
-OVERRIDE_FIELDS = {"facebook_page": "caption_facebook", "instagram_business": "caption_instagram"}
+# Form field of each per-network caption override, by platform ("caption_instagram").
+OVERRIDE_FIELDS = {network.id: f"caption_{network.slug}" for network in networks()}
 # Where a Problem.field is shown on the compose form.
 PROBLEM_FIELDS = {
     "targets": "targets",
@@ -123,8 +124,7 @@ class PostForm(ScheduleFields):
         "targets",
         "assets",
         "caption",
-        "caption_facebook",
-        "caption_instagram",
+        *OVERRIDE_FIELDS.values(),
         "link",
         "scheduled_date",
         "scheduled_time",
@@ -138,20 +138,6 @@ class PostForm(ScheduleFields):
         strip=False,
         label="Caption",
         widget=forms.Textarea(attrs={"rows": 6}),
-    )
-    caption_facebook = forms.CharField(
-        required=False,
-        max_length=MAX_CAPTION_INPUT,
-        label="Facebook caption",
-        help_text="Replaces the caption on Facebook. Leave empty to use the caption.",
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    caption_instagram = forms.CharField(
-        required=False,
-        max_length=MAX_CAPTION_INPUT,
-        label="Instagram caption",
-        help_text="Replaces the caption on Instagram. Leave empty to use the caption.",
-        widget=forms.Textarea(attrs={"rows": 3}),
     )
     link = forms.CharField(
         required=False,
@@ -191,6 +177,14 @@ class PostForm(ScheduleFields):
         for position, pa in enumerate(post.post_assets.all(), start=1):
             data[f"position_{pa.asset_id}"] = str(position)
         return data
+
+    @property
+    def override_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in OVERRIDE_FIELDS.values()]
+
+    @property
+    def overrides_open(self) -> bool:
+        return any(field.value() or field.errors for field in self.override_fields)
 
     # --- Reading what was chosen, also when the form is not valid (to show it again) ---------
 
@@ -251,7 +245,7 @@ class PostForm(ScheduleFields):
     def add_problems(self, problems: Sequence[Problem]) -> None:
         """Show each problem next to its field. A caption problem of a network whose caption is
         overridden goes next to that network's caption."""
-        labels = {adapter.label: platform for platform, adapter in ADAPTERS.items()}
+        labels = {network.label: network.id for network in networks()}
         for problem in problems:
             name = PROBLEM_FIELDS.get(problem.field)
             if problem.field == "caption":
@@ -261,6 +255,22 @@ class PostForm(ScheduleFields):
                     name = override
             if problem.message not in self.errors.get(name or "__all__", []):
                 self.add_error(name, problem.message)
+
+
+def _override_field(network: Network) -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=MAX_CAPTION_INPUT,
+        label=f"{network.label} caption",
+        help_text=f"Replaces the caption on {network.label}. Leave empty to use the caption.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+# One caption field per network, as if declared on the class (before "link", by field_order).
+PostForm.base_fields.update(
+    {name: _override_field(network_for(platform)) for platform, name in OVERRIDE_FIELDS.items()}
+)
 
 
 class CaptionDraftForm(forms.Form):

@@ -1,4 +1,4 @@
-"""The publishing engine (SPEC 5.3): claims due publications, runs one adapter step each, and
+"""The publishing engine (SPEC 5.3): claims due publications, runs one network step each, and
 records the outcome — exactly once. Every status change goes through the publication state
 machine (``apps.posts.publication_states``), which writes the publication's history.
 
@@ -6,14 +6,14 @@ machine (``apps.posts.publication_states``), which writes the publication's hist
   (status ``publishing``, a claim token, ``claimed_at``), so two dispatchers — or the beat
   ticking twice — never take the same publication.
 - **Run**: a run turns the claim token into a run token with a conditional UPDATE, so a message
-  delivered twice runs once. When the step's first Graph call creates something visible, the
+  delivered twice runs once. When the step's first call creates something visible, the
   same UPDATE marks the publication ``outcome_unknown`` (with ``sent_at``): committed before the
-  call. The adapter makes its Graph calls outside any transaction and records progress
+  call. The network makes its calls outside any transaction and records progress
   (container ids, uploaded photos) as it goes.
 - **Record**: the outcome is written only if the run token still holds, with its event, and the
   post's status when the publication is final, in one transaction.
 - **Recover**: a claim older than the lease (its worker died) is taken over. A publication whose
-  outcome is unknown is reconciled first: the adapter reads everything the account got since the
+  outcome is unknown is reconciled first: the network reads everything the account got since the
   call was sent (every result page, however many posts landed meanwhile) and matches what this
   publication sent. Found: published. Not there: the step runs again. The network cannot say:
   checked again later, and only after every attempt "could not confirm", with the account's
@@ -33,30 +33,24 @@ from django.utils import timezone
 
 from apps.core.metrics import publication_outcome_record
 from apps.core.queueing import task_queue
-from apps.posts.models import Publication, PublicationEvent
-from apps.posts.platforms import (
-    CannotTell,
+from apps.networks.base import (
     Fail,
     NeedsReauth,
+    Network,
     Outcome,
-    PlatformAdapter,
     PostContent,
     Published,
     Retry,
     Unknown,
     Wait,
     Window,
-    adapter_for,
 )
-from apps.posts.platforms.meta import (
-    LOADED_TOKEN,
-    TokenMissing,
-    graph_call,
-    page_token_subquery,
-)
+from apps.networks.errors import NeedsReconnection, OutcomeUnknown
+from apps.networks.registry import network_for
+from apps.networks.tokens import LOADED_TOKEN, token_subquery
+from apps.posts.models import Publication, PublicationEvent
 from apps.posts.publication_states import Step, publication_move, publications_move
 from apps.posts.services import post_content, post_refresh_status, posts_publishing_started
-from apps.social.graph import GraphError
 from apps.social.models import ConnectedAccount
 from apps.social.services import accounts_mark_needs_reauth
 
@@ -164,7 +158,7 @@ def publication_run(*, claim: Claim) -> str | None:
     None when this claim is no longer ours (a duplicate delivery, or a takeover)."""
     publication = (
         Publication.objects.select_related("account", "post")
-        .annotate(account_token=page_token_subquery())  # one query less per step
+        .annotate(account_token=token_subquery())  # one query less per step
         .filter(pk=claim.publication_id, status=P.PUBLISHING, claim_token=claim.token)
         .first()
     )
@@ -172,13 +166,13 @@ def publication_run(*, claim: Claim) -> str | None:
         return None
     account = publication.account
     setattr(account, LOADED_TOKEN, publication.account_token)
-    adapter = adapter_for(account.platform)
+    network = network_for(account.platform)
     content = post_content(publication.post, account.platform)
     active = account.status == ACTIVE
     was_unknown = publication.outcome_unknown
     run_token = f"run-{claim.token}"
     start: dict[str, Any] = {"claim_token": run_token}
-    if active and not was_unknown and adapter.publishes_first(publication, content):
+    if active and not was_unknown and network.publishes_first(publication, content):
         start.update(outcome_unknown=True, sent_at=timezone.now())
     started = Publication.objects.filter(
         pk=publication.pk, status=P.PUBLISHING, claim_token=claim.token
@@ -203,21 +197,21 @@ def publication_run(*, claim: Claim) -> str | None:
         elif not active and not was_unknown:
             outcome = Fail(refusal) if no_task else NeedsReauth(refusal)
         elif was_unknown:
-            found = _reconcile(publication, adapter, content)
+            found = _reconcile(publication, network, content)
             if found is None:
                 reconciled = True
-                outcome = adapter.step(publication, content, journal) if active else Fail(refusal)
+                outcome = network.step(publication, content, journal) if active else Fail(refusal)
             else:
                 outcome = found
         else:
-            outcome = adapter.step(publication, content, journal)
+            outcome = network.step(publication, content, journal)
     except ClaimLost:
         return None
-    except TokenMissing:
+    except NeedsReconnection as exc:  # no token to call the network with
         outcome = (
             _awaiting_access(account)
             if was_unknown
-            else NeedsReauth(f"{account} has no access token: reconnect it, then retry.")
+            else NeedsReauth(str(exc), exc.code, exc.subcode, call=exc.call, answer=exc.answer)
         )
     except Exception as exc:  # an unexpected failure must not lose the publication
         logger.exception("publication_step_crashed", publication_id=publication.pk)
@@ -225,18 +219,13 @@ def publication_run(*, claim: Claim) -> str | None:
         recheck = settings.PUBLISHING_UNKNOWN_RECHECK_SECONDS
         # Past the mark, the call may have gone out: the outcome is unknown, not a failure.
         outcome = Unknown(error) if journal.marked else Retry(recheck, error)
-    if reconciled and isinstance(outcome, Unknown) and outcome.answer == "GraphDuplicateError":
-        # The Page has no such post since the attempt began, yet Meta refuses the text as a
-        # duplicate: an older identical post. The refusal stands.
-        outcome = Fail(
-            "Facebook refuses this text as a duplicate of a recent post on the Page. Change "
-            "the text, then retry.",
-            call=outcome.call,
-            answer=outcome.answer,
-        )
+    if reconciled and isinstance(outcome, Unknown) and outcome.refusal_if_absent:
+        # The account has no such post since the attempt began, yet the network refuses it as
+        # a duplicate: an older identical post. The refusal stands.
+        outcome = Fail(outcome.refusal_if_absent, call=outcome.call, answer=outcome.answer)
     # A run that never got to look (the account is not active) leaves an open outcome open.
     still_unknown = was_unknown and not reconciled and not isinstance(outcome, Published)
-    return _record(publication, run_token, outcome, adapter, still_unknown=still_unknown)
+    return _record(publication, run_token, outcome, network, still_unknown=still_unknown)
 
 
 def _awaiting_access(account: ConnectedAccount, *, call: str = "") -> Wait:
@@ -252,7 +241,7 @@ def _awaiting_access(account: ConnectedAccount, *, call: str = "") -> Wait:
 
 
 def _reconcile(
-    publication: Publication, adapter: PlatformAdapter, content: PostContent
+    publication: Publication, network: Network, content: PostContent
 ) -> Published | Unknown | Wait | None:
     """Whether the attempt whose outcome is unknown went out: Published, None (it did not),
     Unknown (the network cannot say now), or Wait (the account lost its access)."""
@@ -266,21 +255,23 @@ def _reconcile(
         .values_list("platform_post_id", flat=True)
     )
     try:
-        found = adapter.reconcile(publication, content, Window(window.since, taken))
-    except CannotTell as exc:
-        cause = exc.__cause__
-        if isinstance(cause, GraphError) and cause.needs_reconnect:
-            # The access is gone while the outcome is open: say so on the account (owners are
-            # told), and wait for it to be fixed rather than guess.
-            accounts_mark_needs_reauth(
-                accounts=[publication.account],
-                reason=cause.user_message,
-                graph_code=cause.code,
-                graph_subcode=cause.subcode,
-            )
-            publication.account.refresh_from_db(fields=["status", "status_reason"])
-            if publication.account.status != ACTIVE:
-                return _awaiting_access(publication.account, call=graph_call(cause))
+        found = network.reconcile(publication, content, Window(window.since, taken))
+    except NeedsReconnection as exc:
+        if exc.token_missing:
+            raise
+        # The access is gone while the outcome is open: say so on the account (owners are
+        # told), and wait for it to be fixed rather than guess.
+        accounts_mark_needs_reauth(
+            accounts=[publication.account],
+            reason=str(exc),
+            graph_code=exc.code,
+            graph_subcode=exc.subcode,
+        )
+        publication.account.refresh_from_db(fields=["status", "status_reason"])
+        if publication.account.status != ACTIVE:
+            return _awaiting_access(publication.account, call=exc.call)
+        return Unknown(str(exc), answer="CannotTell")
+    except OutcomeUnknown as exc:
         return Unknown(str(exc), answer="CannotTell")
     if found is not None:
         logger.info("publication_reconciled", publication_id=publication.pk)
@@ -291,7 +282,7 @@ def _record(
     publication: Publication,
     run_token: str,
     outcome: Outcome,
-    adapter: PlatformAdapter,
+    network: Network,
     *,
     still_unknown: bool,
 ) -> str | None:
@@ -351,7 +342,7 @@ def _record(
         fields.update(
             next_attempt_at=None,
             last_error=f"Could not confirm whether the post went out ({outcome.error}). Look at "
-            f"the account's recent posts before retrying: {adapter.account_url(publication)}",
+            f"the account's recent posts before retrying: {network.account_url(publication)}",
         )
     elif isinstance(outcome, Unknown):
         to, kind = P.WAITING, K.CHECKING

@@ -1,6 +1,6 @@
 """Reads for posts: the dashboard list (a constant number of queries whatever the page size), one
 post with everything its page shows, the choices of the compose page, and the live per-network
-preview of content that is not saved yet (the adapters' own previews and rules), and what the
+preview of content that is not saved yet (the networks' own previews and rules), and what the
 overview and the calendar show (upcoming posts, recent results, daily engagement, posts by day)."""
 
 from collections.abc import Iterable, Sequence
@@ -15,8 +15,9 @@ from django.utils import timezone
 from apps.accounts.models import Tenant
 from apps.assets.models import BrandAsset
 from apps.core.models import get_for_tenant_or_404
+from apps.networks.base import PostContent, Preview, Problem
+from apps.networks.registry import networks
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
-from apps.posts.platforms import ADAPTERS, PostContent, Preview, Problem
 from apps.posts.services import PostInput, schedule_problems
 from apps.social.models import ConnectedAccount
 
@@ -219,7 +220,7 @@ class ComposePreview:
 
 def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
     """How content being composed would look on each chosen network, and every rule it breaks
-    there — asked of the adapters, exactly as submitting asks them."""
+    there — asked of the networks, exactly as submitting asks them."""
     accounts = list(
         ConnectedAccount.objects.for_tenant(tenant)
         .filter(pk__in=set(data.target_ids))
@@ -261,25 +262,25 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
                 f"{account} cannot be posted to until a Page admin gives back the “Create "
                 "content” task on its Page (reconnecting does not help)."
             )
-    networks = []
-    for platform, adapter in ADAPTERS.items():
-        chosen = [a for a in accounts if a.platform == platform]
+    previews = []
+    for network in networks():
+        chosen = [a for a in accounts if a.platform == network.id]
         if not chosen:
             continue
         content = PostContent(
-            caption=unsaved.caption_for(platform), link=data.link.strip(), assets=assets
+            caption=unsaved.caption_for(network.id), link=data.link.strip(), assets=assets
         )
-        networks.append(
+        previews.append(
             NetworkPreview(
-                platform=platform,
-                label=adapter.label,
+                platform=network.id,
+                label=network.label,
                 accounts=chosen,
-                preview=adapter.preview(content),
+                preview=network.preview(content),
                 assets=assets,
-                problems=adapter.validate(content),
+                problems=network.validate(content),
             )
         )
-    return ComposePreview(networks=networks, problems=problems, warnings=warnings)
+    return ComposePreview(networks=previews, problems=problems, warnings=warnings)
 
 
 # --- Overview -------------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ from apps.accounts.services import owners_notify
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.core.queueing import task_queue_on_commit
+from apps.networks.base import PostContent, Problem
+from apps.networks.registry import is_network, network_for
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
-from apps.posts.platforms import PostContent, Problem, adapter_for
 from apps.posts.publication_states import (
     Step,
     publication_move,
@@ -194,7 +195,7 @@ def _clean_input(
                 Problem("link_invalid", "The link must be a full http(s) address.", "link")
             )
     for platform in data.caption_overrides:
-        if platform not in {"facebook_page", "instagram_business"}:
+        if not is_network(platform):
             problems.append(
                 Problem(
                     "override_unknown",
@@ -222,10 +223,10 @@ def post_problems(post: Post) -> list[Problem]:
     if not targets:
         problems.append(Problem("no_target", "Choose at least one account to post to.", "targets"))
     for account in targets:
-        adapter = adapter_for(account.platform)
-        for problem in adapter.validate(post_content(post, account.platform)):
+        network = network_for(account.platform)
+        for problem in network.validate(post_content(post, account.platform)):
             problems.append(
-                Problem(problem.code, f"{adapter.label}: {problem.message}", problem.field)
+                Problem(problem.code, f"{network.label}: {problem.message}", problem.field)
             )
     if not post.caption.strip() and not post.link and not post.post_assets.exists():
         problems.append(

@@ -18,6 +18,8 @@ from apps.accounts.models import EDITING_ROLES
 from apps.accounts.permissions import tenant_required
 from apps.core.exceptions import ApplicationError
 from apps.core.models import get_for_tenant_or_404
+from apps.networks.base import Network
+from apps.networks.registry import networks
 from apps.posts import selectors, services
 from apps.posts.captions import (
     CaptionError,
@@ -38,7 +40,6 @@ from apps.posts.forms import (
     utc_to_local,
 )
 from apps.posts.models import Post, Publication
-from apps.posts.platforms import facebook, instagram
 from apps.posts.services import PostInvalid
 from apps.social.models import ConnectedAccount
 
@@ -142,14 +143,43 @@ def _compose_page(
             "tenant_timezone": request.tenant.timezone,
             "submit_label": _submit_label(request),
             "drafting": drafting,
-            "limits": {
-                "instagram_caption": instagram.MAX_CAPTION,
-                "instagram_hashtags": instagram.MAX_HASHTAGS,
-                "instagram_mentions": instagram.MAX_MENTIONS,
-                "facebook_caption": facebook.MAX_CAPTION,
-            },
+            "limits": _caption_limits(),
         },
         status=status,
+    )
+
+
+@dataclass(frozen=True)
+class CaptionLimits:
+    """What the compose page's live counter checks (the strictest network's limits) and says
+    (every network's)."""
+
+    chars: int
+    hashtags: int | None
+    mentions: int | None
+    sentence: str
+
+
+def _caption_limits() -> CaptionLimits:
+    def said(network: Network) -> str:
+        limits = network.limits
+        counts = [f"{limits.caption_chars} characters"]
+        if limits.hashtags is not None:
+            counts.append(f"{limits.hashtags} hashtags")
+        if limits.mentions is not None:
+            counts.append(f"{limits.mentions} mentions")
+        head, last = counts[:-1], counts[-1]
+        return f"{network.label} allows " + (f"{', '.join(head)} and {last}" if head else last)
+
+    # The networks with the most rules first: "Instagram allows …; Facebook allows …".
+    ranked = sorted(networks(), key=lambda n: (n.limits.hashtags is None, n.limits.caption_chars))
+    tags = [n.limits.hashtags for n in ranked if n.limits.hashtags is not None]
+    mentions = [n.limits.mentions for n in ranked if n.limits.mentions is not None]
+    return CaptionLimits(
+        chars=min(n.limits.caption_chars for n in ranked),
+        hashtags=min(tags) if tags else None,
+        mentions=min(mentions) if mentions else None,
+        sentence="; ".join(said(n) for n in ranked) + ".",
     )
 
 
@@ -386,12 +416,9 @@ def post_detail(request: TenantRequest, post_id: int) -> HttpResponse:
             "engagement": selectors.post_engagement(post),
             "events": list(post.events.all()),
             "overrides": [
-                (label, post.caption_overrides[platform])
-                for platform, label in (
-                    ("facebook_page", "Facebook"),
-                    ("instagram_business", "Instagram"),
-                )
-                if post.caption_overrides.get(platform)
+                (network.label, post.caption_overrides[network.id])
+                for network in networks()
+                if post.caption_overrides.get(network.id)
             ],
             "reschedule_form": RescheduleForm(initial=initial, tenant=request.tenant),
             "can_edit": can_edit and post.status in services.EDITABLE,

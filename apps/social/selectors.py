@@ -59,6 +59,8 @@ def platform_ids_held_elsewhere(*, tenant: Tenant, platform_ids: list[str]) -> s
 # The refresh job tries from 7 days before expiry; a login still this close to its expiry was not
 # renewed by two daily attempts: the owners are asked to reconnect Facebook.
 WARN_WHEN_LOGIN_EXPIRES_WITHIN = timedelta(days=5)
+# A long-lived user token is renewed this long before it expires (the daily job).
+REFRESH_WHEN_EXPIRING_WITHIN = timedelta(days=7)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from apps.accounts.services import owners_notify
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.core.metrics import token_check_record, token_refresh_record
 from apps.core.queueing import task_queue_on_commit
+from apps.networks import registry
+from apps.networks.base import Network
 from apps.social import graph
 from apps.social.fields import TokenDecryptionError
 from apps.social.models import (
@@ -33,13 +35,15 @@ from apps.social.models import (
     Platform,
     TokenEvent,
 )
-from apps.social.selectors import WARN_WHEN_LOGIN_EXPIRES_WITHIN
+from apps.social.selectors import (  # noqa: F401 - REFRESH_…: read by the metrics from here
+    REFRESH_WHEN_EXPIRING_WITHIN,
+    WARN_WHEN_LOGIN_EXPIRES_WITHIN,
+)
 from apps.webhooks.services import account_event_data, webhook_event_emit
 
 logger = structlog.get_logger(__name__)
 
 PENDING_CONNECTION_TTL = timedelta(minutes=30)
-REFRESH_WHEN_EXPIRING_WITHIN = timedelta(days=7)
 
 # What someone may do on a Page, in the words of "You can only ... this Page".
 _TASK_VERBS = {
@@ -758,63 +762,70 @@ def _user_token_refused(
         )
 
 
-def _refused_reason(info: graph.TokenDebugInfo, *, user_token: bool) -> str:
-    said = f": {info.error_message}" if info.error_message else "."
-    if user_token:
-        return (
-            f"Facebook no longer accepts this Facebook login{said} Publishing goes on with the "
-            "Page tokens; reconnect Facebook to keep discovering Pages and renewing access."
-        )
-    return f"Facebook no longer accepts this connection{said} Reconnect the account."
+def _token_network(token: AccessToken) -> Network | None:
+    """The network that checks and refreshes ``token``: its account's, or for a token of no
+    account (a login) the one that declares its kind. None: no network takes it, and it is
+    sent nowhere."""
+    network: Network | None
+    if token.account is not None:
+        network = registry.network_for(token.account.platform)
+    else:
+        network = registry.network_for_token_kind(token.kind)
+    if network is None or token.kind not in network.token_kinds:
+        return None
+    return network
 
 
 def token_check(*, token: AccessToken) -> bool:
-    """Ask Facebook (`debug_token`) whether a stored token still works; record the answer.
+    """Ask the token's network (through the registry: Meta's `debug_token` for Meta tokens)
+    whether a stored token still works; record the answer.
 
-    Returns True when it is valid. A Page token that Facebook refuses marks its own account as
-    needing reconnection; a valid one also has the Page's tasks checked. A refused or nearly
-    expired user token warns the owners and changes no account.
+    Returns True when it is valid. An account token the network refuses marks its own account
+    as needing reconnection; a valid one also has the account's permissions checked (a Page's
+    tasks). A refused or nearly expired user token warns the owners and changes no account.
+    A token no network takes is sent nowhere.
     """
     now = timezone.now()
-    try:
-        info = graph.debug_token(input_token=token.token)
-    except graph.GraphError as exc:
-        # Facebook could not answer (rate limit, outage): not a verdict on the token.
+    network = _token_network(token)
+    if network is None:
+        logger.warning("token_check_no_network", token_id=token.pk, kind=token.kind)
+        return False
+    checked = network.token_check(token)
+    if checked.state == "unknown":
+        # The network could not answer (rate limit, outage): not a verdict on the token.
         AccessToken.objects.filter(pk=token.pk).update(
-            last_checked_at=now, last_error=exc.user_message
+            last_checked_at=now, last_error=checked.reason
         )
         TokenEvent.objects.create(
             tenant_id=token.tenant_id,
             account_id=token.account_id,
             token_kind=token.kind,
             kind=TokenEvent.Kind.CHECK_FAILED,
-            detail=exc.technical_summary,
-            graph_code=exc.code,
-            graph_subcode=exc.subcode,
+            detail=checked.detail,
+            graph_code=checked.code,
+            graph_subcode=checked.subcode,
         )
         token_check_record(outcome="error")
         return False
     user_token = token.kind == AccessToken.Kind.USER_LONG_LIVED
-    if not info.is_valid:
+    if checked.state == "refused":
         token_check_record(outcome="invalid")
-        reason = _refused_reason(info, user_token=user_token)
+        reason = checked.reason
         if user_token:
-            _user_token_refused(
-                token, reason=reason, code=info.error_code, subcode=info.error_subcode
-            )
+            _user_token_refused(token, reason=reason, code=checked.code, subcode=checked.subcode)
             return False
         AccessToken.objects.filter(pk=token.pk, invalid_since__isnull=True).update(
             invalid_since=now
         )
         AccessToken.objects.filter(pk=token.pk).update(
-            last_checked_at=now, last_error=reason, last_error_code=info.error_code
+            last_checked_at=now, last_error=reason, last_error_code=checked.code
         )
         if token.account_id is not None:
             _needs_reauth(
                 accounts=[ConnectedAccount(pk=token.account_id)],
                 reason=reason,
-                graph_code=info.error_code,
-                graph_subcode=info.error_subcode,
+                graph_code=checked.code,
+                graph_subcode=checked.subcode,
                 event=TokenEvent.Kind.NEEDS_REAUTH,
                 # A dead token needs a reconnect whatever else was wrong.
                 allowed_from=(
@@ -828,10 +839,10 @@ def token_check(*, token: AccessToken) -> bool:
         last_error="",
         last_error_code=None,
         invalid_since=None,
-        scopes=list(info.scopes),
+        scopes=list(checked.scopes),
         # A Page token obtained with a long-lived user token does not expire (None); one from a
         # short-lived user token expires with it.
-        expires_at=info.expires_at,
+        expires_at=checked.expires_at,
     )
     TokenEvent.objects.create(
         tenant_id=token.tenant_id,
@@ -841,7 +852,7 @@ def token_check(*, token: AccessToken) -> bool:
     )
     token_check_record(outcome="valid")
     if user_token:
-        expires_at = info.expires_at
+        expires_at = checked.expires_at
         if expires_at is not None and expires_at - now <= WARN_WHEN_LOGIN_EXPIRES_WITHIN:
             reason = (
                 f"The Facebook login expires on {expires_at:%d %b %Y} and could not be renewed "
@@ -855,7 +866,7 @@ def token_check(*, token: AccessToken) -> bool:
                     detail=f"{reason} The owners were e-mailed.",
                 )
     elif token.account is not None:
-        account_tasks_check(account=token.account, token=token)
+        network.permissions_check(token.account, token)
     return True
 
 
@@ -864,7 +875,7 @@ def token_check_all() -> dict[str, int]:
 
     Page tokens first ("page" < "user_long_lived"), so that a login refused because the app was
     removed finds its accounts already marked, and its owners are not e-mailed twice."""
-    counts = {"valid": 0, "invalid": 0}
+    counts = {"valid": 0, "invalid": 0}  # a token no network takes counts as invalid
     tokens = AccessToken.objects.select_related("account", "account__parent").order_by("kind", "pk")
     with _owner_notices_batched():
         for token in tokens.iterator():
@@ -891,36 +902,32 @@ def account_check(*, membership: Membership, account: ConnectedAccount) -> Conne
 
 
 def token_refresh(*, token: AccessToken) -> bool:
-    """Re-exchange a long-lived user token before it expires. True when it was refreshed.
+    """Renew a token before it expires, as its network does it (Meta: re-exchange the long-lived
+    user token). True when it was refreshed.
 
-    A token Facebook refuses warns the owners to reconnect Facebook; no account changes."""
-    try:
-        fresh = graph.exchange_long_lived(user_token=token.token)
-    except graph.GraphError as exc:
+    A token the network refuses warns the owners to reconnect; no account changes."""
+    network = _token_network(token)
+    if network is None:
+        logger.warning("token_refresh_no_network", token_id=token.pk, kind=token.kind)
+        return False
+    fresh = network.token_refresh(token)
+    if not fresh.refreshed:
         AccessToken.objects.filter(pk=token.pk).update(
-            last_error=exc.user_message, last_error_code=exc.code
+            last_error=fresh.reason, last_error_code=fresh.code
         )
         TokenEvent.objects.create(
             tenant_id=token.tenant_id,
             token_kind=token.kind,
             kind=TokenEvent.Kind.REFRESH_FAILED,
-            detail=exc.technical_summary,
-            graph_code=exc.code,
-            graph_subcode=exc.subcode,
+            detail=fresh.detail,
+            graph_code=fresh.code,
+            graph_subcode=fresh.subcode,
         )
-        if isinstance(exc, graph.GraphTokenError):
-            _user_token_refused(
-                token,
-                reason=(
-                    "Facebook no longer accepts this Facebook login. Publishing goes on with the "
-                    "Page tokens; reconnect Facebook to keep discovering Pages and renewing access."
-                ),
-                code=exc.code,
-                subcode=exc.subcode,
-            )
+        if fresh.refused:
+            _user_token_refused(token, reason=fresh.refused, code=fresh.code, subcode=fresh.subcode)
         token_refresh_record(refreshed=False)
         return False
-    token.token = fresh.access_token
+    token.token = fresh.token
     token.expires_at = fresh.expires_at
     token.last_error = ""
     token.last_error_code = None
@@ -945,16 +952,18 @@ def token_refresh(*, token: AccessToken) -> bool:
 
 
 def token_refresh_due(*, now: datetime | None = None) -> int:
-    """Refresh every long-lived user token that expires within 7 days (daily job); one that
-    Facebook already refused cannot be renewed (only a reconnect replaces it)."""
-    cutoff = (now or timezone.now()) + REFRESH_WHEN_EXPIRING_WITHIN
-    due = AccessToken.objects.filter(
-        kind=AccessToken.Kind.USER_LONG_LIVED,
-        expires_at__isnull=False,
-        expires_at__lte=cutoff,
-        invalid_since__isnull=True,
-    )
-    return sum(token_refresh(token=token) for token in due.iterator())
+    """Refresh every token its network says is due (daily job; Meta: a long-lived user token
+    that expires within 7 days and was not refused — only a reconnect replaces that one)."""
+    now = now or timezone.now()
+    expiring = AccessToken.objects.filter(
+        expires_at__isnull=False, invalid_since__isnull=True
+    ).select_related("account")
+    refreshed = 0
+    for token in expiring.iterator():
+        network = _token_network(token)
+        if network is not None and network.refresh_due(token, now):
+            refreshed += token_refresh(token=token)
+    return refreshed
 
 
 # --- Disconnecting -------------------------------------------------------------------------------

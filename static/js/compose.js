@@ -6,7 +6,7 @@
   const form = document.getElementById("compose-form");
   if (!form) return;
 
-  // Same patterns as the server's caption analysis (apps/posts/platforms/meta.py).
+  // Same patterns as the server's caption analysis (apps/networks/text.py).
   const HASHTAG = /(?<![\p{L}\p{N}_&])#([\p{L}\p{N}_]+)/gu;
   const MENTION = /(?<![\p{L}\p{N}_@])@([A-Za-z0-9_.]+)/g;
 
@@ -14,10 +14,12 @@
   if (counter) {
     const source = document.getElementById(counter.dataset.source);
     const out = counter.querySelector(".counts");
+    // The strictest network's limits; an empty one is no limit.
+    const limit = function (value) { return value === "" ? Infinity : Number(value); };
     const limits = {
-      chars: Number(counter.dataset.instagramCaption),
-      tags: Number(counter.dataset.instagramHashtags),
-      mentions: Number(counter.dataset.instagramMentions),
+      chars: limit(counter.dataset.maxChars),
+      tags: limit(counter.dataset.maxHashtags),
+      mentions: limit(counter.dataset.maxMentions),
     };
     const count = function () {
       const text = source.value;

@@ -13,6 +13,7 @@ from PIL import ExifTags, Image, ImageCms
 
 from apps.assets import images
 from apps.assets.images import ImageRejected, ProcessedImage
+from apps.networks.instagram.limits import IMAGE_RULES as IG
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -657,7 +658,9 @@ def test_storage_name_refuses_anything_but_a_hash(
 def check(
     width: int, height: int, size: int = 500_000, content_type: str = "image/jpeg"
 ) -> list[str]:
-    return images.instagram_check(width=width, height=height, size=size, content_type=content_type)
+    return images.image_check(
+        rules=IG, width=width, height=height, size=size, content_type=content_type
+    )
 
 
 @pytest.mark.parametrize(
@@ -695,7 +698,7 @@ def test_instagram_reports_every_problem() -> None:
 
 
 def test_instagram_size_limit_applies_to_a_file_sent_as_it_is() -> None:
-    too_big = images.INSTAGRAM_MAX_BYTES + 1
+    too_big = IG.max_bytes + 1
 
     (problem,) = check(1080, 1080, size=too_big, content_type="image/jpeg")
 
@@ -706,14 +709,15 @@ def test_instagram_size_limit_applies_to_a_file_sent_as_it_is() -> None:
 
 
 def test_instagram_notes_say_what_the_rendition_changes() -> None:
-    notes = images.instagram_notes(
-        width=4000, height=3000, size=images.INSTAGRAM_MAX_BYTES * 2, content_type="image/png"
+    notes = images.image_notes(
+        rules=IG, width=4000, height=3000, size=IG.max_bytes * 2, content_type="image/png"
     )
 
     assert len(notes) == 3
     assert any("JPEG" in note for note in notes)
     assert (
-        images.instagram_notes(width=1080, height=1080, size=1000, content_type="image/jpeg") == []
+        images.image_notes(rules=IG, width=1080, height=1080, size=1000, content_type="image/jpeg")
+        == []
     )
 
 
@@ -722,24 +726,24 @@ def test_instagram_rendition_of_transparent_png_is_an_rgb_jpeg_within_limits() -
     img.paste((0, 0, 0, 0), (1000, 0, 2000, 1600))
     stored = process(encode(img, "PNG")).content
 
-    rendition = images.instagram_rendition(stored)
+    rendition = images.image_rendition(stored, rules=IG)
 
     out = reopen(rendition)
     assert out.format == "JPEG"
     assert out.mode == "RGB"
     assert out.size == (1440, 1152)
-    assert len(rendition) <= images.INSTAGRAM_MAX_BYTES
+    assert len(rendition) <= IG.max_bytes
     assert close_to(out.getpixel((1400, 100)), (255, 255, 255))
     assert close_to(out.getpixel((100, 100)), (0, 128, 0))
     assert not out.info.get("progressive")
     assert "exif" not in out.info
-    assert images.instagram_rendition(stored) == rendition
+    assert images.image_rendition(stored, rules=IG) == rendition
 
 
 def test_instagram_rendition_keeps_a_small_image_at_its_size() -> None:
     stored = process(encode(photo(400, 500), "WEBP")).content
 
-    out = reopen(images.instagram_rendition(stored))
+    out = reopen(images.image_rendition(stored, rules=IG))
 
     assert out.size == (400, 500)
 
@@ -747,9 +751,9 @@ def test_instagram_rendition_keeps_a_small_image_at_its_size() -> None:
 def test_instagram_rendition_of_a_tall_portrait_fits_1440_by_1800() -> None:
     stored = process(encode(photo(2000, 2500), "JPEG")).content
 
-    assert reopen(images.instagram_rendition(stored)).size == (1440, 1800)
+    assert reopen(images.image_rendition(stored, rules=IG)).size == (1440, 1800)
 
 
 def test_instagram_rendition_refuses_a_non_image() -> None:
     with pytest.raises(ImageRejected):
-        images.instagram_rendition(b"%PDF-1.4")
+        images.image_rendition(b"%PDF-1.4", rules=IG)

@@ -19,6 +19,7 @@ from model_bakery import baker
 
 from apps.accounts.models import Membership, Tenant
 from apps.core.exceptions import ApplicationError
+from apps.networks.registry import network_for
 from apps.posts.captions import (
     CaptionError,
     CaptionRequest,
@@ -27,12 +28,12 @@ from apps.posts.captions import (
     caption_suggest,
     is_near_duplicate,
 )
-from apps.posts.captions.providers import INSTAGRAM_MAX_CHARS, INSTAGRAM_MAX_HASHTAGS
 from apps.posts.models import CaptionUsage, Post
 
 API_KEY = "sk-test-secret-123456"
 INSTAGRAM = "instagram_business"
 FACEBOOK = "facebook_page"
+INSTAGRAM_LIMITS = network_for(INSTAGRAM).limits
 CAPTIONS = [
     "Our truffle risotto is back for autumn, creamy and rich. #risotto",
     "Lunch deal: risotto and a glass of wine for 15 euros, weekdays only.",
@@ -216,8 +217,8 @@ def test_offline_honours_instagrams_limits(brand: Tenant) -> None:
     suggestions = OfflineProvider().suggest(request, avoid=[]).suggestions
     assert len(suggestions) == 3
     for suggestion in suggestions:
-        assert len(suggestion.hashtags) == INSTAGRAM_MAX_HASHTAGS
-        assert len(suggestion.full_text) <= INSTAGRAM_MAX_CHARS
+        assert len(suggestion.hashtags) == INSTAGRAM_LIMITS.hashtags
+        assert len(suggestion.full_text) <= INSTAGRAM_LIMITS.caption_chars
 
 
 def test_offline_skips_a_phrasing_already_used(brand: Tenant) -> None:

@@ -5,7 +5,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.assets import images
+from apps.assets import services
 from apps.assets.models import BrandAsset, BrandFolder
 from apps.core.api import fields
 from apps.core.api.serializers import ModelSerializer, QuerySerializer
@@ -84,9 +84,7 @@ class AssetSerializer(ModelSerializer):
         )
     )
     def get_instagram_problems(self, asset: BrandAsset) -> list[str]:
-        return images.instagram_check(
-            width=asset.width, height=asset.height, size=asset.size, content_type=asset.content_type
-        )
+        return services.asset_rendition_problems(asset=asset)
 
     def _url(self, name: str, asset: BrandAsset) -> str:
         path = reverse(name, kwargs={"brand_asset_id": asset.pk})

@@ -12,6 +12,7 @@ from apps.assets.api.serializers import TenantPrimaryKeyRelatedField
 from apps.assets.models import BrandAsset
 from apps.core.api import fields
 from apps.core.api.serializers import ModelSerializer, QuerySerializer
+from apps.networks.registry import networks
 from apps.posts import services
 from apps.posts.models import Post, Publication
 from apps.posts.selectors import DATE_FILTER_MESSAGE, date_filter_ok
@@ -146,7 +147,8 @@ class PostWriteSerializer(serializers.Serializer):
         child=fields.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
         default=dict,
-        help_text='A caption per network replacing `caption` there: `{"instagram_business": "…"}`.',
+        help_text="A caption per network replacing `caption` there, keyed by the accounts' "
+        "`platform`: " + ", ".join(f"`{network.id}`" for network in networks()) + ".",
     )
     link = fields.CharField(required=False, allow_blank=True, default="", max_length=2000)
     targets = TenantPrimaryKeyRelatedField(

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from apps.accounts.api.tenancy import TenantAPIMixin
 from apps.core.api.idempotency import IdempotentCreateMixin
 from apps.core.api.problems import IDEMPOTENCY_KEY, problems
+from apps.networks.registry import networks
 from apps.posts import selectors, services
 from apps.posts.api.listing import POST_COLUMNS, post_rows
 from apps.posts.api.serializers import (
@@ -32,7 +33,7 @@ CREATE_EXAMPLE = OpenApiExample(
     "A photo post to a Page and an Instagram account",
     value={
         "caption": "Tonight: live jazz from 8 pm 🎷",
-        "caption_overrides": {"instagram_business": "Live jazz tonight 🎷 #jazz"},
+        "caption_overrides": {networks()[-1].id: "Live jazz tonight 🎷 #jazz"},
         "link": "",
         "targets": [12, 13],
         "assets": [41],

@@ -13,15 +13,14 @@ import httpx
 import structlog
 
 from apps.core.exceptions import ApplicationError
+from apps.networks import registry
 from apps.posts.captions.similarity import is_near_duplicate
 
 logger = structlog.get_logger(__name__)
 
-INSTAGRAM = "instagram_business"
-FACEBOOK = "facebook_page"
-INSTAGRAM_MAX_CHARS = 2200
-INSTAGRAM_MAX_HASHTAGS = 30
-FACEBOOK_MAX_HASHTAGS = 3
+# A suggestion's own bound, whatever the networks allow (also the API's bound on `avoid`): a
+# caption longer than this is no longer a suggestion to edit.
+MAX_SUGGESTION_CHARS = 2200
 
 
 class CaptionError(ApplicationError):
@@ -100,8 +99,8 @@ def derived_hashtags(*texts: str, limit: int = 4) -> list[str]:
 
 
 def platform_hashtags(request: CaptionRequest, extra: list[str] | None = None) -> list[str]:
-    """Instagram: default hashtags + extra/derived, at most 30. Facebook only: at most 3.
-    No platforms chosen: as Instagram (the stricter caption length, the richer hashtags)."""
+    """Default hashtags + extra/derived, as many as the chosen network that carries the most
+    suggests (Instagram 30, a Facebook Page alone 3); no network chosen: every network."""
     tags = parse_hashtags(
         " ".join(
             [
@@ -111,14 +110,20 @@ def platform_hashtags(request: CaptionRequest, extra: list[str] | None = None) -
             ]
         )
     )
-    if request.platforms and INSTAGRAM not in request.platforms:
-        return tags[:FACEBOOK_MAX_HASHTAGS]
-    return tags[:INSTAGRAM_MAX_HASHTAGS]
+    most = max(n.limits.suggested_hashtags for n in registry.chosen(request.platforms))
+    return tags[:most]
 
 
-def fit_caption(text: str, hashtags: list[str]) -> str:
-    """Trim ``text`` so that text + hashtags fit Instagram's 2,200 characters."""
-    room = INSTAGRAM_MAX_CHARS - (len(" ".join(hashtags)) + 2 if hashtags else 0)
+def caption_chars(platforms: tuple[str, ...]) -> int:
+    """How long a suggestion may be: the strictest caption limit of the chosen networks (every
+    network when none is chosen), and never more than MAX_SUGGESTION_CHARS."""
+    limits = (n.limits.caption_chars for n in registry.chosen(platforms))
+    return min(MAX_SUGGESTION_CHARS, *limits)
+
+
+def fit_caption(text: str, hashtags: list[str], *, limit: int = MAX_SUGGESTION_CHARS) -> str:
+    """Trim ``text`` so that text + hashtags fit ``limit`` characters."""
+    room = limit - (len(" ".join(hashtags)) + 2 if hashtags else 0)
     text = text.strip()
     if len(text) > room:
         text = text[: max(room - 1, 0)].rstrip() + "…"
@@ -183,7 +188,7 @@ class OfflineProvider:
             elif request.category and i % 2 == 1:
                 parts.append(f"Your favourite {request.category} spot.")
             parts.append(_CLOSERS[i % len(_CLOSERS)])
-            text = fit_caption(" ".join(parts), hashtags)
+            text = fit_caption(" ".join(parts), hashtags, limit=caption_chars(request.platforms))
             if any(is_near_duplicate(text, other) for other in [*avoid, *taken]):
                 continue
             taken.append(text)
@@ -193,14 +198,19 @@ class OfflineProvider:
 
 # --- OpenAI-compatible ----------------------------------------------------------------------------
 
-PLATFORM_RULES = {
-    INSTAGRAM: "Instagram: at most 2,200 characters, up to 30 hashtags, emojis welcome.",
-    FACEBOOK: "Facebook Page: conversational, at most 3 hashtags.",
-}
+
+def _guidance(platform: str) -> str:
+    return (
+        registry.network_for(platform).caption_guidance
+        if registry.is_network(platform)
+        else platform
+    )
 
 
 def build_messages(request: CaptionRequest, avoid: list[str]) -> list[dict[str, str]]:
-    rules = [PLATFORM_RULES.get(p, p) for p in request.platforms] or list(PLATFORM_RULES.values())
+    rules = [_guidance(p) for p in request.platforms] or [
+        n.caption_guidance for n in registry.networks()
+    ]
     lines = [
         "You write social media captions for a local business.",
         f"Business: {request.name}.",
@@ -354,7 +364,12 @@ class OpenAICompatibleProvider:
             text, tags = split_hashtags(caption)
             tags = platform_hashtags(request, tags)
             if text:
-                suggestions.append(CaptionSuggestion(text=fit_caption(text, tags), hashtags=tags))
+                suggestions.append(
+                    CaptionSuggestion(
+                        text=fit_caption(text, tags, limit=caption_chars(request.platforms)),
+                        hashtags=tags,
+                    )
+                )
         if not suggestions:
             raise CaptionError("The caption service sent no captions. Try again.")
         return ProviderResult(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import Membership, Tenant
 from apps.core.exceptions import ApplicationError
 from apps.posts.captions.providers import (
+    MAX_SUGGESTION_CHARS,
     CaptionProvider,
     CaptionRequest,
     CaptionSuggestion,
@@ -31,7 +32,7 @@ class CaptionLimitReached(ApplicationError):
 
 
 MAX_AVOID = 15  # suggestions already shown that "ask again" avoids (the latest ones)
-MAX_AVOID_CHARS = 2200  # a suggestion is never longer (Instagram); bounds the similarity check
+MAX_AVOID_CHARS = MAX_SUGGESTION_CHARS  # a suggestion is never longer; bounds the similarity check
 CACHE_PREFIX = "captions:v1"
 
 

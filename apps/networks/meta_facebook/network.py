@@ -4,10 +4,10 @@ feed post (uploaded unpublished first)."""
 from typing import TYPE_CHECKING
 
 from apps.assets.media_urls import public_url
-from apps.posts.platforms.base import (
-    CannotTell,
+from apps.networks.base import (
     Engagement,
     Journal,
+    Limits,
     Outcome,
     PostContent,
     Preview,
@@ -15,44 +15,51 @@ from apps.posts.platforms.base import (
     Published,
     Window,
 )
-from apps.posts.platforms.meta import (
-    hashtags,
-    mentions,
-    outcome_for,
-    page_token,
-    profile_url,
-    unclaimed,
-)
+from apps.networks.meta import MetaTokens, neutral, outcome_for, profile_url
+from apps.networks.steps import unclaimed
+from apps.networks.text import hashtags, mentions
+from apps.networks.tokens import account_token
 from apps.social import graph
+from apps.social.models import AccessToken, Platform
 
 if TYPE_CHECKING:
     from apps.posts.models import Publication
 
-MAX_CAPTION = 63206
-MAX_PHOTOS = 10
-SHOWN_CHARS = 480  # Facebook folds long posts behind "See more"
+LIMITS = Limits(
+    caption_chars=63206,
+    caption_shown=480,  # Facebook folds long posts behind "See more"
+    media_max=10,
+    supports_link=True,
+    suggested_hashtags=3,  # more reads as spam on a Page
+)
 FEED_OK = {"call": "POST /{id}/feed", "answer": "ok"}
 PHOTO_OK = {"call": "POST /{id}/photos", "answer": "ok"}
 LIST_CALL = "GET /{id}/posts"
 
 
-class FacebookPageAdapter:
-    platform = "facebook_page"
+class FacebookPage(MetaTokens):
+    id = Platform.FACEBOOK_PAGE.value
     label = "Facebook"
+    slug = "facebook"
+    limits = LIMITS
+    caption_guidance = "Facebook Page: conversational, at most 3 hashtags."
+    # The Page token, and the connecting person's long-lived user token (the Facebook login).
+    token_kinds = frozenset({AccessToken.Kind.PAGE, AccessToken.Kind.USER_LONG_LIVED})
 
     def validate(self, content: PostContent) -> list[Problem]:
         problems = []
-        if len(content.caption) > MAX_CAPTION:
+        limit = LIMITS.caption_chars
+        if len(content.caption) > limit:
             problems.append(
                 Problem(
                     "caption_too_long",
-                    f"The text is {len(content.caption)} characters; the limit is {MAX_CAPTION}.",
+                    f"The text is {len(content.caption)} characters; the limit is {limit}.",
                     "caption",
                 )
             )
-        if len(content.assets) > MAX_PHOTOS:
+        if len(content.assets) > LIMITS.media_max:
             problems.append(
-                Problem("too_many_photos", f"At most {MAX_PHOTOS} photos per post.", "assets")
+                Problem("too_many_photos", f"At most {LIMITS.media_max} photos per post.", "assets")
             )
         if not (content.caption.strip() or content.link or content.assets):
             problems.append(
@@ -74,8 +81,8 @@ class FacebookPageAdapter:
         return Preview(
             network=self.label,
             caption=caption,
-            caption_shown=caption[:SHOWN_CHARS],
-            truncated=len(caption) > SHOWN_CHARS,
+            caption_shown=caption[: LIMITS.caption_shown],
+            truncated=len(caption) > LIMITS.caption_shown,
             hashtags=hashtags(caption),
             mentions=mentions(caption),
             asset_ids=[a.pk for a in content.assets],
@@ -95,7 +102,7 @@ class FacebookPageAdapter:
 
     def step(self, publication: "Publication", content: PostContent, journal: Journal) -> Outcome:
         account = publication.account
-        token = page_token(account)
+        token = account_token(account)
         sent = False
         try:
             if not content.assets:
@@ -156,13 +163,13 @@ class FacebookPageAdapter:
         sends: the same text, and the same photos (the ids of the photos it uploaded for a
         multi-photo post; one photo; none)."""
         account = publication.account
-        token = page_token(account)
+        token = account_token(account)
         try:
             posts = graph.list_page_posts(
                 page_id=account.platform_id, page_token=token, since=window.since
             )
         except graph.GraphError as exc:
-            raise CannotTell(exc.user_message) from exc
+            raise neutral(exc, reading=True) from exc
         message = self._message(content).strip()
         uploaded = set(publication.child_ids)
         wanted = len(content.assets)
@@ -180,12 +187,17 @@ class FacebookPageAdapter:
         return Published(found.id, found.permalink_url or "", call=LIST_CALL, answer="found")
 
     def account_url(self, publication: "Publication") -> str:
-        return profile_url(publication.account)
+        account = publication.account
+        return profile_url(account, f"https://www.facebook.com/{account.platform_id}")
 
     def fetch_engagement(self, publication: "Publication") -> Engagement:
-        counts = graph.get_page_post_engagement(
-            post_id=publication.platform_post_id, token=page_token(publication.account)
-        )
+        token = account_token(publication.account)
+        try:
+            counts = graph.get_page_post_engagement(
+                post_id=publication.platform_post_id, token=token
+            )
+        except graph.GraphError as exc:
+            raise neutral(exc) from exc
         return Engagement(
             likes=counts.likes,
             comments=counts.comments,

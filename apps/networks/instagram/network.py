@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING
 import structlog
 from django.conf import settings
 
-from apps.assets.images import instagram_check
+from apps.assets.images import image_check
 from apps.assets.media_urls import public_url
-from apps.posts.platforms.base import (
-    CannotTell,
+from apps.networks.base import (
     Engagement,
     Fail,
     Journal,
@@ -22,25 +21,18 @@ from apps.posts.platforms.base import (
     Wait,
     Window,
 )
-from apps.posts.platforms.meta import (
-    backoff,
-    hashtags,
-    mentions,
-    outcome_for,
-    page_token,
-    profile_url,
-    unclaimed,
-)
+from apps.networks.errors import OutcomeUnknown
+from apps.networks.instagram.limits import IMAGE_RULES, LIMITS
+from apps.networks.meta import MetaTokens, neutral, outcome_for, profile_url
+from apps.networks.steps import backoff, unclaimed
+from apps.networks.text import hashtags, mentions
+from apps.networks.tokens import account_token
 from apps.social import graph
+from apps.social.models import Platform
 
 if TYPE_CHECKING:
     from apps.posts.models import Publication
 
-MAX_CAPTION = 2200
-MAX_HASHTAGS = 30
-MAX_MENTIONS = 20
-MAX_CAROUSEL = 10
-SHOWN_CHARS = 125  # the feed shows about this much before "… more"
 KNOWN_STATUSES = frozenset(
     {graph.IG_IN_PROGRESS, graph.IG_FINISHED, graph.IG_ERROR, graph.IG_EXPIRED, graph.IG_PUBLISHED}
 )
@@ -52,49 +44,56 @@ LIMIT_CALL = "GET /{id}/content_publishing_limit"
 logger = structlog.get_logger(__name__)
 
 
-class InstagramAdapter:
-    platform = "instagram_business"
+class InstagramBusiness(MetaTokens):
+    id = Platform.INSTAGRAM_BUSINESS.value
     label = "Instagram"
+    slug = "instagram"
+    limits = LIMITS
+    caption_guidance = "Instagram: at most 2,200 characters, up to 30 hashtags, emojis welcome."
 
     def validate(self, content: PostContent) -> list[Problem]:
         problems = []
         caption = content.caption
-        if not content.assets:
+        if len(content.assets) < LIMITS.media_min:
             problems.append(
                 Problem("image_required", "An Instagram post needs at least one image.", "assets")
             )
-        if len(content.assets) > MAX_CAROUSEL:
+        if len(content.assets) > LIMITS.media_max:
             problems.append(
                 Problem(
-                    "too_many_images", f"A carousel holds at most {MAX_CAROUSEL} images.", "assets"
+                    "too_many_images",
+                    f"A carousel holds at most {LIMITS.media_max} images.",
+                    "assets",
                 )
             )
-        if len(caption) > MAX_CAPTION:
+        if len(caption) > LIMITS.caption_chars:
             problems.append(
                 Problem(
                     "caption_too_long",
-                    f"The caption is {len(caption)} characters; Instagram allows {MAX_CAPTION}.",
+                    f"The caption is {len(caption)} characters; Instagram allows "
+                    f"{LIMITS.caption_chars}.",
                     "caption",
                 )
             )
-        if len(hashtags(caption)) > MAX_HASHTAGS:
+        if LIMITS.hashtags is not None and len(hashtags(caption)) > LIMITS.hashtags:
             problems.append(
                 Problem(
                     "too_many_hashtags",
-                    f"{len(hashtags(caption))} hashtags; Instagram allows {MAX_HASHTAGS}.",
+                    f"{len(hashtags(caption))} hashtags; Instagram allows {LIMITS.hashtags}.",
                     "caption",
                 )
             )
-        if len(mentions(caption)) > MAX_MENTIONS:
+        if LIMITS.mentions is not None and len(mentions(caption)) > LIMITS.mentions:
             problems.append(
                 Problem(
                     "too_many_mentions",
-                    f"{len(mentions(caption))} mentions; Instagram allows {MAX_MENTIONS}.",
+                    f"{len(mentions(caption))} mentions; Instagram allows {LIMITS.mentions}.",
                     "caption",
                 )
             )
         for asset in content.assets:
-            for reason in instagram_check(
+            for reason in image_check(
+                rules=IMAGE_RULES,
                 width=asset.width,
                 height=asset.height,
                 size=asset.size,
@@ -113,8 +112,8 @@ class InstagramAdapter:
         return Preview(
             network=self.label,
             caption=caption,
-            caption_shown=caption[:SHOWN_CHARS],
-            truncated=len(caption) > SHOWN_CHARS,
+            caption_shown=caption[: LIMITS.caption_shown],
+            truncated=len(caption) > LIMITS.caption_shown,
             hashtags=hashtags(caption),
             mentions=mentions(caption),
             asset_ids=[a.pk for a in content.assets],
@@ -128,7 +127,7 @@ class InstagramAdapter:
 
     def step(self, publication: "Publication", content: PostContent, journal: Journal) -> Outcome:
         account = publication.account
-        token = page_token(account)
+        token = account_token(account)
         poll = settings.INSTAGRAM_CONTAINER_POLL_SECONDS
         sent = False
         try:
@@ -194,7 +193,7 @@ class InstagramAdapter:
             container = graph.create_ig_container(
                 ig_user_id=ig_id,
                 token=token,
-                image_url=public_url(asset=content.assets[0], variant="instagram"),
+                image_url=public_url(asset=content.assets[0], variant=IMAGE_RULES.rendition),
                 caption=content.caption or None,
             )
             journal.record(container_id=container.id)
@@ -205,7 +204,7 @@ class InstagramAdapter:
                 ig_user_id=ig_id,
                 token=token,
                 is_carousel_item=True,
-                image_url=public_url(asset=asset, variant="instagram"),
+                image_url=public_url(asset=asset, variant=IMAGE_RULES.rendition),
             )
             children.append(child.id)
             journal.record(child_ids=children)
@@ -228,13 +227,13 @@ class InstagramAdapter:
         IN_PROGRESS, ERROR and EXPIRED were not published."""
         if not publication.container_id:
             return None  # nothing was ever sent to publish
-        token = page_token(publication.account)
+        token = account_token(publication.account)
         try:
             status = graph.get_ig_container_status(
                 container_id=publication.container_id, token=token
             )
         except graph.GraphError as exc:
-            raise CannotTell(exc.user_message) from exc
+            raise neutral(exc, reading=True) from exc
         if status.is_published:
             return self._live(publication, content, token, window)
         if status.status_code in KNOWN_STATUSES:
@@ -244,7 +243,7 @@ class InstagramAdapter:
             publication_id=publication.pk,
             status_code=status.status_code[:40],
         )
-        raise CannotTell("Instagram reported a container status we do not know.")
+        raise OutcomeUnknown("Instagram reported a container status we do not know.")
 
     def _live(
         self, publication: "Publication", content: PostContent, token: str, window: Window
@@ -280,12 +279,22 @@ class InstagramAdapter:
         return Published(found.id, found.permalink or "", call=STATUS_CALL, answer="PUBLISHED")
 
     def account_url(self, publication: "Publication") -> str:
-        return profile_url(publication.account)
+        account = publication.account
+        public = (
+            f"https://www.instagram.com/{account.username}/"
+            if account.username
+            else f"https://www.facebook.com/{account.platform_id}"
+        )
+        return profile_url(account, public)
 
     def fetch_engagement(self, publication: "Publication") -> Engagement:
-        counts = graph.get_ig_media_engagement(
-            media_id=publication.platform_post_id, token=page_token(publication.account)
-        )
+        token = account_token(publication.account)
+        try:
+            counts = graph.get_ig_media_engagement(
+                media_id=publication.platform_post_id, token=token
+            )
+        except graph.GraphError as exc:
+            raise neutral(exc) from exc
         return Engagement(
             likes=counts.like_count,
             comments=counts.comments_count,

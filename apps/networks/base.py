@@ -1,0 +1,294 @@
+"""The network interface (SPEC 5.3a, issue 14): what one network (a Facebook Page, an
+Instagram business account, …) provides — its limits and rules, preview, publishing steps,
+reconciliation, engagement and token hooks. The publishing engine, engagement sync, token jobs,
+forms, captions, admin and API know only this module, ``errors`` and ``registry``.
+
+A new network is a new package next to ``meta_facebook`` and ``instagram``, listed once in
+``apps.networks.registry`` (docs/architecture.md, "How to add a network").
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from apps.assets.models import BrandAsset
+    from apps.posts.models import Publication
+    from apps.social.models import AccessToken, ConnectedAccount
+
+
+RECONCILE_SLACK = timedelta(minutes=2)
+
+
+# --- Limits and rules ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageRules:
+    """What a network accepts of an image, and the rendition sent to it (``apps.assets.images``
+    checks and makes it from these; the values live in the network's package only)."""
+
+    network: str  # the label used in messages ("Too tall for Instagram")
+    min_aspect: float  # width / height
+    min_aspect_label: str  # "4:5"
+    max_aspect: float
+    max_aspect_label: str  # "1.91:1"
+    aspect_tolerance: float  # rounding of pixel sizes
+    min_width: int
+    max_width: int  # wider images are scaled down to this in the rendition
+    max_height: int
+    max_bytes: int
+    formats: tuple[str, ...]  # content types the network takes; the rendition is the first
+    jpeg_quality: int = 90
+    min_jpeg_quality: int = 60
+    rendition: str = ""  # the asset variant sent ("instagram"); "" sends the original
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """A network's limits, written once: validation, the compose page's counters, the AI
+    captions and the asset pipeline all read them from here."""
+
+    caption_chars: int
+    caption_shown: int  # about this much shows before "… more"
+    hashtags: int | None = None  # None: no limit
+    mentions: int | None = None
+    media_min: int = 0  # 0: a post without images is fine
+    media_max: int = 10
+    supports_link: bool = True  # a link is a link (a preview card), not dead text
+    suggested_hashtags: int = 30  # how many hashtags a suggested caption carries
+    image: ImageRules | None = None
+
+    @property
+    def requires_media(self) -> bool:
+        return self.media_min > 0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rule the post breaks on a network, said so that the person can fix it."""
+
+    code: str
+    message: str
+    field: str = ""
+
+
+@dataclass(frozen=True)
+class PostContent:
+    """What an adapter needs of a post for one network."""
+
+    caption: str
+    link: str
+    assets: Sequence["BrandAsset"]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """How the post will look on the network (for compose and the approval queue)."""
+
+    network: str
+    caption: str
+    caption_shown: str  # what appears before "… more"
+    truncated: bool
+    hashtags: list[str]
+    mentions: list[str]
+    asset_ids: list[int]
+    link: str
+    layout: str  # "text", "link", "photo", "multi_photo", "carousel"
+    notes: list[str] = field(default_factory=list)
+
+
+# --- What one publishing step ended with -------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observed:
+    """Which Graph call decided an outcome ("POST /{id}/feed") and what it answered ("ok" or
+    the error class): the publication's history shows both."""
+
+    call: str = ""
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Published(Observed):
+    # Empty when the network says the post is live but its id could not be read back (an
+    # Instagram container reported PUBLISHED whose media is not listed yet): live, never failed.
+    platform_post_id: str
+    permalink: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Wait(Observed):
+    """Not done yet and nothing is wrong: come back in ``seconds`` (processing, a quota)."""
+
+    seconds: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Retry(Observed):
+    """A transient failure: try again in ``seconds`` (counts as an attempt)."""
+
+    seconds: int
+    error: str
+    code: int | None = None
+    subcode: int | None = None
+
+
+@dataclass(frozen=True)
+class Unknown(Observed):
+    """A call that may have created the post got no answer: reconcile before anything else.
+    ``refusal_if_absent``: the network refused the call in a way an earlier attempt explains
+    (a duplicate); if reconciliation finds no such post, this refusal stands as a failure."""
+
+    error: str
+    refusal_if_absent: str = ""
+
+
+@dataclass(frozen=True)
+class Fail(Observed):
+    error: str
+    code: int | None = None
+    subcode: int | None = None
+
+
+@dataclass(frozen=True)
+class NeedsReauth(Observed):
+    """The account's access is gone: it needs reconnection before anything can be published."""
+
+    error: str
+    code: int | None = None
+    subcode: int | None = None
+
+
+Outcome = Published | Wait | Retry | Unknown | Fail | NeedsReauth
+
+
+class Journal(Protocol):
+    """How an adapter records progress as it goes, so a crash loses nothing (the engine keeps
+    it in the publication's row, committed at once)."""
+
+    def record(
+        self, *, container_id: str | None = None, child_ids: Sequence[str] | None = None
+    ) -> None: ...
+
+    def about_to_publish(self) -> None:
+        """Called right before a call that creates something visible: until its outcome is
+        recorded, the publication's outcome is unknown and will be reconciled first."""
+
+
+@dataclass(frozen=True)
+class Engagement:
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    reactions: int | None
+    permalink: str = ""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where reconciliation looks: what the account got since ``since`` (shortly before the
+    call whose outcome is unknown was sent), all of it, however many result pages that takes.
+    ``taken`` are the ids other publications of the account already recorded: a post that is
+    someone else's cannot be this one's."""
+
+    since: datetime
+    taken: frozenset[str] = frozenset()
+
+    @classmethod
+    def for_publication(
+        cls, publication: "Publication", taken: frozenset[str] = frozenset()
+    ) -> "Window":
+        # From a little before the call was sent: the network's clock may run behind ours.
+        sent = publication.sent_at or publication.created_at
+        return cls(since=sent - RECONCILE_SLACK, taken=taken)
+
+
+# --- Tokens --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenCheck:
+    """What the network says about a stored token. ``unknown``: it could not answer (a rate
+    limit, an outage) — not a verdict on the token."""
+
+    state: Literal["valid", "refused", "unknown"]
+    reason: str = ""  # for people: why it is refused / why the check failed
+    detail: str = ""  # one technical line (logs, the token's history)
+    code: int | None = None
+    subcode: int | None = None
+    scopes: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenRefresh:
+    """A token renewed (``token`` and ``expires_at`` set), or why not (``reason``). ``refused``
+    says, for people, that the network no longer accepts the old one (only a reconnect helps);
+    empty when the failure was temporary."""
+
+    token: str = ""
+    expires_at: datetime | None = None
+    refused: str = ""
+    reason: str = ""
+    detail: str = ""
+    code: int | None = None
+    subcode: int | None = None
+
+    @property
+    def refreshed(self) -> bool:
+        return bool(self.token)
+
+
+# --- The interface --------------------------------------------------------------------------------
+
+
+class Network(Protocol):
+    id: str  # the platform stored on accounts ("facebook_page")
+    label: str  # "Facebook"
+    slug: str  # short name for form fields and CSS ("facebook")
+    limits: Limits
+    # What a suggested caption should be like on this network (the AI captions' prompt).
+    caption_guidance: str
+    token_kinds: frozenset[str]  # AccessToken.kind values this network checks and refreshes
+
+    def validate(self, content: PostContent) -> list[Problem]: ...
+
+    def preview(self, content: PostContent) -> Preview: ...
+
+    def publishes_first(self, publication: "Publication", content: PostContent) -> bool:
+        """Whether the next step's first Graph call creates something visible: the engine then
+        marks the outcome unknown in the same write that starts the run."""
+
+    def step(self, publication: "Publication", content: PostContent, journal: Journal) -> Outcome:
+        """Advance the publication by one step (e.g. create a container, or publish it)."""
+
+    def reconcile(
+        self, publication: "Publication", content: PostContent, window: Window
+    ) -> Published | None:
+        """Whether an earlier attempt already created the post, looking at everything the
+        account got in ``window``. Raises OutcomeUnknown when the network cannot say, and
+        NeedsReconnection when the account's access is gone."""
+
+    def account_url(self, publication: "Publication") -> str:
+        """Where a person sees the account's recent posts (to check by hand)."""
+
+    def fetch_engagement(self, publication: "Publication") -> Engagement:
+        """The post's counts now. Raises only the neutral errors (``apps.networks.errors``)."""
+
+    def token_check(self, token: "AccessToken") -> TokenCheck:
+        """Ask the network whether a stored token still works (no database writes)."""
+
+    def token_refresh(self, token: "AccessToken") -> TokenRefresh:
+        """Renew a token before it expires (no database writes)."""
+
+    def refresh_due(self, token: "AccessToken", now: datetime) -> bool:
+        """Whether ``token`` should be renewed now."""
+
+    def permissions_check(self, account: "ConnectedAccount", token: "AccessToken") -> None:
+        """After a good token check: whether the person who connected the account may still
+        publish to it (e.g. a Page role); records what it finds on the account."""
