@@ -319,6 +319,10 @@ class OwnLogin(Protocol):
     connect flow (``apps.social`` services and views ``connection_oauth_*``) sends the person to
     ``connect_authorize_url`` and hands the code back to ``connect_complete``."""
 
+    id: str
+    label: str
+    slug: str
+
     def connect_authorize_url(self, *, redirect_uri: str, state: str) -> str:
         """Where to send the person to consent (``state`` comes back with the code)."""
 
