@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -87,7 +88,6 @@ def config() -> graph.GraphConfig:
         dialog_url=settings.THREADS_DIALOG_URL,
         version=settings.THREADS_GRAPH_VERSION,
         scopes=tuple(settings.THREADS_SCOPES),
-        # Threads pages its listings like Meta's Graph; 100 a page keeps reconciliation short.
     )
 
 
@@ -122,8 +122,7 @@ def _expiry(shape: Shape) -> datetime | None:
 
 
 def authorize_url(*, redirect_uri: str, state: str) -> str:
-    from urllib.parse import urlencode
-
+    """Threads' authorization window for this app (threads.net/oauth/authorize)."""
     query = urlencode(
         {
             "client_id": settings.THREADS_APP_ID,
