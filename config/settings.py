@@ -376,6 +376,41 @@ FACEBOOK_SCOPES = env.list(
         "business_management",
     ],
 )
+# --- Threads (graph.threads.net) -----------------------------------------------------------------
+# A Threads app has an id and secret of its own (Meta shows two pairs; use the Threads one). With
+# none configured, the sandbox's Threads mount (SANDBOX_GRAPH_URL + /threads) and its public
+# constants are used, as Facebook does with the sandbox.
+THREADS_APP_ID = env.str("THREADS_APP_ID", default="")
+THREADS_SANDBOX = not THREADS_APP_ID
+if THREADS_SANDBOX:
+    THREADS_APP_ID = "sandbox-app"
+    THREADS_APP_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's published constant
+else:
+    THREADS_APP_SECRET = env.str("THREADS_APP_SECRET")
+THREADS_GRAPH_URL = (
+    env.str("THREADS_GRAPH_URL", default="")
+    or (
+        f"{SANDBOX_GRAPH_URL.rstrip('/')}/threads"
+        if THREADS_SANDBOX
+        else "https://graph.threads.net"
+    )
+).rstrip("/")
+THREADS_DIALOG_URL = (
+    env.str("THREADS_DIALOG_URL", default="")
+    or (
+        f"{SANDBOX_GRAPH_URL.rstrip('/')}/threads/oauth/authorize"
+        if THREADS_SANDBOX
+        else "https://threads.net/oauth/authorize"
+    )
+).rstrip("/")
+THREADS_GRAPH_VERSION = env.str("THREADS_GRAPH_VERSION", default="v1.0")
+THREADS_SCOPES = env.list(
+    "THREADS_SCOPES",
+    default=["threads_basic", "threads_content_publish", "threads_manage_insights"],
+)
+# How often a Threads container that is still processing is checked.
+THREADS_CONTAINER_POLL_SECONDS = env.int("THREADS_CONTAINER_POLL_SECONDS", default=30)
+
 GRAPH_TIMEOUT_SECONDS = env.float("GRAPH_TIMEOUT_SECONDS", default=15.0)
 GRAPH_MAX_RETRIES = env.int("GRAPH_MAX_RETRIES", default=3)
 # Items asked for per result page of a listing (Meta's default is 25, its maximum 100).
@@ -476,6 +511,7 @@ if AWS_STORAGE_BUCKET_NAME:
 # CDNs, or the sandbox (or another emulator) at the Graph URL's origin.
 _csp_img_src += [
     _origin(FACEBOOK_GRAPH_URL),
+    _origin(THREADS_GRAPH_URL),
     "https://*.fbcdn.net",
     "https://*.fbsbx.com",
     "https://*.cdninstagram.com",
@@ -492,7 +528,7 @@ _csp_policy = {
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'", _origin(FACEBOOK_DIALOG_URL)],
+        "form-action": ["'self'", _origin(FACEBOOK_DIALOG_URL), _origin(THREADS_DIALOG_URL)],
     }
 }
 # DJANGO_CSP_REPORT_ONLY=true reports violations (browser console) without blocking anything.

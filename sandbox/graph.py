@@ -44,6 +44,20 @@ class Graph:
         }
         self.routes = registry.routes(self)
         self._known_edges = {(n, e) for (n, e, _) in self.edges}
+        # Tokens of another host (a Threads token here, a Facebook token at Threads) are not
+        # this host's to read.
+        self._foreign_kinds = frozenset(
+            kind
+            for network in state.networks
+            if network not in registry.networks
+            for kind in network.host_token_kinds
+        )
+
+    def accepts(self, kind: str) -> bool:
+        """Whether a token of ``kind`` belongs to this host."""
+        if self.registry.host_kinds:
+            return kind in self.registry.host_kinds
+        return kind not in self._foreign_kinds
 
     # --- entry point ----------------------------------------------------------------------------
 
@@ -101,6 +115,8 @@ class Graph:
         if viewer is None:
             raise errors.token_unparsable()
         if viewer.claims is not None:
+            if not self.accepts(viewer.claims.kind):
+                raise errors.token_unparsable()
             problem = token_problem(self.state, viewer.claims)
             if problem is not None:
                 raise problem

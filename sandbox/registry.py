@@ -67,6 +67,13 @@ class Network:
     # The permissions and token kinds its calls check (they must exist in tokens.py's format).
     scopes: tuple[str, ...] = ()
     token_kinds: tuple[str, ...] = ()
+    # Token kinds that belong to this network's host alone (Threads tokens at graph.threads.net):
+    # its mount accepts only these, and every other mount refuses them as unparsable, as a token
+    # of another Meta host is.
+    host_token_kinds: tuple[str, ...] = ()
+    # Paths (without version prefix) at which its mount serves the sandbox's consent dialog,
+    # for a network with a login of its own ("/oauth/authorize" for Threads).
+    dialog_paths: tuple[str, ...] = ()
 
     # --- state --------------------------------------------------------------------------------
 
@@ -150,9 +157,12 @@ class Registry:
         self.networks = tuple(networks)
         self.node_types: dict[str, NodeType] = {}
         self.extensions: dict[str, list[FieldTable]] = {}
+        self.host_kinds = frozenset(k for n in self.networks for k in n.host_token_kinds)
+        self.dialog_paths = frozenset(p for n in self.networks for p in n.dialog_paths)
         for network in self.networks:
             unknown = set(network.scopes) - set(SCOPE_BITS)
             unknown |= set(network.token_kinds) - set(KINDS)
+            unknown |= set(network.host_token_kinds) - set(KINDS)
             if unknown:
                 raise ValueError(
                     f"network {network.name!r} uses {sorted(unknown)}, which the token format "

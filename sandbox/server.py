@@ -240,8 +240,10 @@ class SandboxApp:
                     body.decode("utf-8", "replace"), keep_blank_values=True
                 )
                 params.update(form_pairs)
-        if at_root and path == "/dialog/oauth":
-            return self._dialog(method, raw_path, params, form_pairs)
+        if (at_root and path == "/dialog/oauth") or path in self.graphs[
+            mount.name
+        ].registry.dialog_paths:
+            return self._dialog(method, prefix + raw_path, params, form_pairs)
         if at_root and path == "/" and method == "GET" and "ids" not in params:
             return _html(200, index_page(self.state, base_url))
         # Meta lets a GET stand for another method (`method=post`), as its JS SDK does.

@@ -50,6 +50,8 @@ class SandboxConfig:
     processing_seconds: float = 2.0
     # Instagram's rolling 24-hour publishing limit (Meta has documented 25, 50 and 100).
     quota_total: int = 100
+    # Threads' rolling 24-hour publishing limit (Meta documents 250 posts).
+    threads_quota_total: int = 250
     appsecret_proof_required: bool = True
     # Fetch `url` / `image_url` over HTTP as Meta does.
     fetch_media: bool = True

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field, replace
 SHORT = "short"
 LONG = "long"
 PAGE = "page"
-KINDS = (SHORT, LONG, PAGE)
+# Threads user tokens (graph.threads.net): short-lived (an hour) and long-lived (60 days).
+THREADS_SHORT = "th_short"
+THREADS_LONG = "th_long"
+KINDS = (SHORT, LONG, PAGE, THREADS_SHORT, THREADS_LONG)
 PREFIX = "EAAS"
 # The permissions a token can carry, as bits of its payload (append only: order is the format).
 SCOPE_BITS = (
@@ -39,6 +42,11 @@ SCOPE_BITS = (
     "instagram_manage_comments",
     "instagram_manage_insights",
     "business_management",
+    "threads_basic",
+    "threads_content_publish",
+    "threads_manage_insights",
+    "threads_read_replies",
+    "threads_manage_replies",
 )
 DATA_ACCESS_SECONDS = 90 * 86400
 

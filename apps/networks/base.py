@@ -10,7 +10,7 @@ A new network is a new package next to ``meta_facebook`` and ``instagram``, list
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from apps.assets.models import BrandAsset
@@ -292,3 +292,40 @@ class Network(Protocol):
     def permissions_check(self, account: "ConnectedAccount", token: "AccessToken") -> None:
         """After a good token check: whether the person who connected the account may still
         publish to it (e.g. a Page role); records what it finds on the account."""
+
+
+# --- Connecting a network that owns its login (Threads; Instagram Login next) ----------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectedProfile:
+    """What a network's own login ends with: the account to store and the token it publishes
+    with (long-lived, ``token_kind`` one of the network's ``token_kinds``)."""
+
+    platform_id: str
+    name: str
+    username: str = ""
+    picture_url: str = ""
+    user_id: str  # whose grant the token is (the network's user id)
+    token: str = field(repr=False)
+    token_kind: str
+    expires_at: datetime | None
+    scopes: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class OwnLogin(Protocol):
+    """A network connected through an OAuth login of its own (not Facebook Login): the generic
+    connect flow (``apps.social`` services and views ``connection_oauth_*``) sends the person to
+    ``connect_authorize_url`` and hands the code back to ``connect_complete``."""
+
+    id: str
+    label: str
+    slug: str
+
+    def connect_authorize_url(self, *, redirect_uri: str, state: str) -> str:
+        """Where to send the person to consent (``state`` comes back with the code)."""
+
+    def connect_complete(self, *, code: str, redirect_uri: str) -> ConnectedProfile:
+        """Exchange the code (and the token for a long-lived one) and read the profile.
+        Raises only the neutral errors (``apps.networks.errors``)."""

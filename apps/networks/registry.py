@@ -4,12 +4,13 @@ for an account's network, ``networks()`` for all of them, ``choices()`` for form
 
 from collections.abc import Iterable
 
-from apps.networks.base import ImageRules, Network
+from apps.networks.base import ImageRules, Network, OwnLogin
 from apps.networks.instagram import InstagramBusiness
 from apps.networks.meta_facebook import FacebookPage
+from apps.networks.threads import Threads
 
 # The order is the order of the compose page's previews and of every list of networks.
-_NETWORKS: tuple[Network, ...] = (FacebookPage(), InstagramBusiness())
+_NETWORKS: tuple[Network, ...] = (FacebookPage(), InstagramBusiness(), Threads())
 _BY_ID: dict[str, Network] = {network.id: network for network in _NETWORKS}
 
 
@@ -53,3 +54,16 @@ def rendition_rules(variant: str) -> ImageRules | None:
         if image is not None and image.rendition == variant:
             return image
     return None
+
+
+def own_login_networks() -> tuple[Network, ...]:
+    """The networks connected through a login of their own ("Connect Threads")."""
+    return tuple(network for network in _NETWORKS if isinstance(network, OwnLogin))
+
+
+def own_login_for(slug: str) -> OwnLogin:
+    """The network with its own login whose ``slug`` this is; LookupError otherwise."""
+    for network in own_login_networks():
+        if network.slug == slug and isinstance(network, OwnLogin):
+            return network
+    raise LookupError(f"No network with its own login called {slug!r}")

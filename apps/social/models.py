@@ -9,6 +9,7 @@ from apps.social.fields import StrictEncryptedTextField
 class Platform(models.TextChoices):
     FACEBOOK_PAGE = "facebook_page", "Facebook Page"
     INSTAGRAM_BUSINESS = "instagram_business", "Instagram business account"
+    THREADS = "threads", "Threads profile"
 
 
 class ConnectedAccount(TenantOwnedModel):
@@ -95,6 +96,7 @@ class AccessToken(TenantOwnedModel):
     class Kind(models.TextChoices):
         USER_LONG_LIVED = "user_long_lived", "Long-lived user token"
         PAGE = "page", "Page token"
+        THREADS_LONG_LIVED = "threads_long_lived", "Long-lived Threads token"
 
     account = models.ForeignKey(
         ConnectedAccount, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens"

@@ -24,7 +24,7 @@ from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.core.metrics import token_check_record, token_refresh_record
 from apps.core.queueing import task_queue_on_commit
 from apps.networks import registry
-from apps.networks.base import Network
+from apps.networks.base import ConnectedProfile, Network
 from apps.social import graph
 from apps.social.fields import TokenDecryptionError
 from apps.social.models import (
@@ -253,6 +253,8 @@ def _upsert_account(
     metadata: dict[str, Any],
     token: str,
     scopes: list[str],
+    token_kind: str = AccessToken.Kind.PAGE,
+    token_expires_at: datetime | None = None,
 ) -> ConnectedAccount:
     account = ConnectedAccount.objects.filter(
         tenant=tenant, platform=platform, platform_id=platform_id
@@ -275,21 +277,62 @@ def _upsert_account(
         account=account,
         defaults={
             "tenant": tenant,
-            "kind": AccessToken.Kind.PAGE,
+            "kind": token_kind,
             "facebook_user_id": facebook_user_id,
             "user": user,
             "token": token,
-            # Page tokens obtained with a long-lived user token do not expire.
-            "expires_at": None,
+            # Page tokens obtained with a long-lived user token do not expire (None).
+            "expires_at": token_expires_at,
             "scopes": scopes,
             "last_error": "",
             "last_error_code": None,
             "invalid_since": None,
         },
     )
-    TokenEvent.objects.create(
-        tenant=tenant, account=account, token_kind=AccessToken.Kind.PAGE, kind=event
-    )
+    TokenEvent.objects.create(tenant=tenant, account=account, token_kind=token_kind, kind=event)
+    return account
+
+
+def oauth_connection_complete(
+    *, membership: Membership, platform: str, profile: ConnectedProfile
+) -> ConnectedAccount:
+    """Store what a network's own login returned (``Network.connect_complete``): the account
+    and its encrypted token, for the tenant — a reconnect replaces the token and makes the
+    account active again. An account another business holds is refused. No network call here:
+    the view exchanged the code before."""
+    _require_manager(membership)
+    tenant = membership.tenant
+    try:
+        with transaction.atomic():
+            taken = _held_elsewhere(tenant, [(platform, profile.platform_id)])
+            if taken:
+                raise ApplicationError(
+                    f"{taken[0]} is already connected to another business. An account can "
+                    "belong to one business at a time; disconnect it there first.",
+                    code="held_by_another_tenant",
+                )
+            account = _upsert_account(
+                tenant=tenant,
+                user=membership.user,
+                facebook_user_id=profile.user_id,
+                platform=platform,
+                platform_id=profile.platform_id,
+                name=profile.name,
+                username=profile.username,
+                picture_url=profile.picture_url,
+                parent=None,
+                metadata={},
+                token=profile.token,
+                scopes=list(profile.scopes),
+                token_kind=profile.token_kind,
+                token_expires_at=profile.expires_at,
+            )
+    except IntegrityError as exc:  # another tenant won a race for the same account
+        raise ApplicationError(
+            "This account was just connected to another business.",
+            code="held_by_another_tenant",
+        ) from exc
+    logger.info("account_connected", platform=platform, account_id=account.pk)
     return account
 
 
@@ -923,7 +966,21 @@ def token_refresh(*, token: AccessToken) -> bool:
             graph_code=fresh.code,
             graph_subcode=fresh.subcode,
         )
-        if fresh.refused:
+        if fresh.refused and token.account_id is not None:
+            # A token an account publishes with (a Threads token): that account needs a
+            # reconnect. A Facebook login refused changes no account (it only warns).
+            _needs_reauth(
+                accounts=[ConnectedAccount(pk=token.account_id)],
+                reason=fresh.refused,
+                graph_code=fresh.code,
+                graph_subcode=fresh.subcode,
+                event=TokenEvent.Kind.NEEDS_REAUTH,
+                allowed_from=(
+                    ConnectedAccount.Status.ACTIVE,
+                    ConnectedAccount.Status.NO_PERMISSION,
+                ),
+            )
+        elif fresh.refused:
             _user_token_refused(token, reason=fresh.refused, code=fresh.code, subcode=fresh.subcode)
         token_refresh_record(refreshed=False)
         return False
@@ -945,7 +1002,10 @@ def token_refresh(*, token: AccessToken) -> bool:
         ]
     )
     TokenEvent.objects.create(
-        tenant_id=token.tenant_id, token_kind=token.kind, kind=TokenEvent.Kind.REFRESHED
+        tenant_id=token.tenant_id,
+        account_id=token.account_id,
+        token_kind=token.kind,
+        kind=TokenEvent.Kind.REFRESHED,
     )
     token_refresh_record(refreshed=True)
     return True

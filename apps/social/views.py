@@ -1,4 +1,9 @@
-"""Dashboard pages for connected accounts, and Meta's two server-to-server callbacks."""
+"""Dashboard pages for connected accounts (Facebook's connect flow through allauth, and the
+generic OAuth connect flow of networks that own their login), and Meta's two server-to-server
+callbacks."""
+
+import hmac
+import secrets
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +19,8 @@ from apps.accounts.permissions import tenant_required
 from apps.core.api.exceptions import problem_json_response
 from apps.core.exceptions import ApplicationError
 from apps.core.models import get_for_tenant_or_404
+from apps.networks import registry
+from apps.networks.errors import NetworkError
 from apps.social import selectors, services
 from apps.social.adapters import PENDING_SESSION_KEY
 from apps.social.models import ConnectedAccount, DataDeletionRequest, Platform
@@ -39,6 +46,7 @@ def account_list(request: TenantRequest) -> HttpResponse:
             "logins_to_renew": [login for login in logins if login.needs_reconnect],
             "connect_scope": ",".join(settings.FACEBOOK_SCOPES),
             "connect_next": reverse("connections:choose"),
+            "own_login_networks": registry.own_login_networks(),
         },
     )
 
@@ -100,6 +108,77 @@ def connection_choose(request: TenantRequest) -> HttpResponse:
         {"choices": choices, "connectable_count": sum(page.connectable for page in pages)},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- Networks that own their login (Threads; Instagram Login next) ----------------------------
+# One flow for all of them: the network supplies the authorization URL and the exchanges
+# (Network.connect_authorize_url / connect_complete); the state lives in the session.
+
+OAUTH_SESSION_KEY = "oauth_connect"
+
+
+def _oauth_redirect_uri(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("connections:oauth_callback"))
+
+
+@tenant_required(roles=MANAGING_ROLES)
+@require_POST
+def connection_oauth_start(request: TenantRequest) -> HttpResponse:
+    """ "Connect Threads": send the person to the network's consent page with a fresh state."""
+    slug = request.POST.get("network", "")
+    try:
+        network = registry.own_login_for(slug)
+    except LookupError:
+        messages.error(request, "That network cannot be connected here.")
+        return redirect("connections:list")
+    state = secrets.token_urlsafe(32)
+    request.session[OAUTH_SESSION_KEY] = {
+        "state": state,
+        "network": slug,
+        "tenant_id": request.tenant.pk,
+    }
+    return redirect(
+        network.connect_authorize_url(redirect_uri=_oauth_redirect_uri(request), state=state)
+    )
+
+
+@tenant_required(roles=MANAGING_ROLES)
+@require_GET
+def connection_oauth_callback(request: TenantRequest) -> HttpResponse:
+    """Back from the consent page: check the state, let the network exchange the code and read
+    the profile, then store the account and its token for the tenant."""
+    started = request.session.pop(OAUTH_SESSION_KEY, None) or {}
+    state = request.GET.get("state", "")
+    expected = str(started.get("state", ""))
+    if not expected or not hmac.compare_digest(state, expected):
+        messages.error(request, "The connection could not be verified; start it again.")
+        return redirect("connections:list")
+    if started.get("tenant_id") != request.tenant.pk:
+        messages.error(request, "You switched business meanwhile; start the connection again.")
+        return redirect("connections:list")
+    try:
+        network = registry.own_login_for(str(started.get("network", "")))
+    except LookupError:
+        messages.error(request, "That network cannot be connected here.")
+        return redirect("connections:list")
+    label = network.label
+    if request.GET.get("error") or not request.GET.get("code"):
+        messages.warning(request, f"{label} was not connected: the permission was not given.")
+        return redirect("connections:list")
+    try:
+        profile = network.connect_complete(
+            code=request.GET["code"], redirect_uri=_oauth_redirect_uri(request)
+        )
+        account = services.oauth_connection_complete(
+            membership=request.membership, platform=network.id, profile=profile
+        )
+    except NetworkError as exc:
+        messages.error(request, f"{label} did not connect: {exc.message}")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Connected {account}.")
+    return redirect("connections:list")
 
 
 @tenant_required(roles=MANAGING_ROLES)

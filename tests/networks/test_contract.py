@@ -16,7 +16,7 @@ from apps.social.models import AccessToken, Platform
 from tests.posts.test_publishing import drive, make_post
 
 # Which of the accounts fixture's accounts each network publishes to.
-ACCOUNT_OF = {"facebook_page": "facebook", "instagram_business": "instagram"}
+ACCOUNT_OF = {"facebook_page": "facebook", "instagram_business": "instagram", "threads": "threads"}
 NETWORKS = [pytest.param(network, id=network.id) for network in registry.networks()]
 NEUTRAL = (
     errors.NeedsReconnection,
@@ -49,7 +49,7 @@ def post_to(owner, account, network, *, caption):
 
 def sandbox_posts(sandbox) -> list[dict]:
     out = httpx.get(f"{sandbox.base_url}/_sandbox/published").json()
-    return out["page_posts"] + out["instagram_media"]
+    return out["page_posts"] + out["instagram_media"] + out["threads"]
 
 
 @pytest.mark.parametrize("network", NETWORKS)
@@ -86,7 +86,9 @@ def test_validate_counts_hashtags_and_media_against_the_limits(network, owner, a
 
 @pytest.mark.parametrize("network", NETWORKS)
 def test_preview_shape(network, owner, account):
-    long_caption = "A long story. " * 100 + "#bistro @chef"
+    # As long as the network allows (a network that shows all it allows never truncates).
+    story = ("A long story. " * 100)[: network.limits.caption_chars - len(" #bistro @chef")]
+    long_caption = story.rstrip() + " #bistro @chef"
     post = post_to(owner, account, network, caption=long_caption)
 
     preview = network.preview(post_content(post, network.id))
@@ -95,7 +97,7 @@ def test_preview_shape(network, owner, account):
     assert preview.network == network.label
     assert preview.caption == long_caption
     assert preview.caption_shown == long_caption[: network.limits.caption_shown]
-    assert preview.truncated
+    assert preview.truncated == (len(long_caption) > network.limits.caption_shown)
     assert preview.hashtags == ["bistro"]
     assert preview.mentions == ["chef"]
     assert len(preview.asset_ids) == network.limits.media_min
@@ -116,7 +118,7 @@ def test_publish_over_http_ends_published_exactly_once(
     live = [
         p
         for p in sandbox_posts(sandbox)
-        if (p.get("message") or p.get("caption")) == f"Contract {network.id}"
+        if (p.get("message") or p.get("caption") or p.get("text")) == f"Contract {network.id}"
     ]
     assert [p["id"] for p in live] == [publication.platform_post_id]
     assert publication.events.filter(to_status="published").count() == 1

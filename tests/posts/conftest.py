@@ -1,12 +1,17 @@
 """Fixtures for the posts tests: files in a temporary directory, the sandbox's control API, and
-Demo Bistro's Facebook Page and Instagram account connected with real sandbox tokens."""
+Demo Bistro's Facebook Page, Instagram account and Threads profile connected with real sandbox
+tokens."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.social import graph
 from apps.social.models import AccessToken, ConnectedAccount
 
 DEMO_BISTRO_PAGE = "101000000000001"
+DEMO_BISTRO_THREADS = "27000000000000001"
 
 
 @pytest.fixture(autouse=True)
@@ -16,8 +21,8 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def accounts(tenant, owner, sandbox, control):
-    """Demo Bistro's Facebook Page and its Instagram account, connected to the tenant with real
-    sandbox tokens (the connect flow itself is tested in tests/social)."""
+    """Demo Bistro's Facebook Page, its Instagram account and its Threads profile, connected to
+    the tenant with real sandbox tokens (the connect flows are tested in tests/social)."""
     token = control("tokens", {"kind": "page", "page_id": DEMO_BISTRO_PAGE})["access_token"]
     instagram = graph.get_instagram_account(page_id=DEMO_BISTRO_PAGE, page_token=token)
     page = ConnectedAccount.objects.create(
@@ -44,7 +49,24 @@ def accounts(tenant, owner, sandbox, control):
             facebook_user_id="100000000000001",
             token=token,
         )
-    return {"facebook": page, "instagram": ig}
+    threads = ConnectedAccount.objects.create(
+        tenant=tenant,
+        platform="threads",
+        platform_id=DEMO_BISTRO_THREADS,
+        name="Demo Bistro",
+        username="demobistro",
+        facebook_user_id=DEMO_BISTRO_THREADS,
+    )
+    minted = control("threads/tokens", {"kind": "long"})
+    AccessToken.objects.create(
+        tenant=tenant,
+        account=threads,
+        kind="threads_long_lived",
+        facebook_user_id=DEMO_BISTRO_THREADS,
+        token=minted["access_token"],
+        expires_at=timezone.now() + timedelta(seconds=minted["expires_in"]),
+    )
+    return {"facebook": page, "instagram": ig, "threads": threads}
 
 
 @pytest.fixture

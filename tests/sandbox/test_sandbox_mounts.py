@@ -162,9 +162,9 @@ def test_a_network_on_a_port_of_its_own() -> None:
 def test_the_registry_refuses_a_network_the_token_format_cannot_carry() -> None:
     class Unknown(Network):
         name = "unknown"
-        scopes = ("threads_basic",)
+        scopes = ("myspace_basic",)
 
-    with pytest.raises(ValueError, match="threads_basic"):
+    with pytest.raises(ValueError, match="myspace_basic"):
         Registry([Unknown()])
     with pytest.raises(ValueError, match="prefix"):
         Mount("bad", "Bad", (), prefix="threads/")

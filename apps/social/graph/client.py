@@ -157,6 +157,7 @@ class GraphClient:
         files: Mapping[str, FileField] | None = None,
         idempotent: bool | None = None,
         next_url: str | None = None,
+        versioned: bool = True,
     ) -> GraphResponse:
         """Call `endpoint` (a template such as "/{id}/feed", filled from `ids`) and decode it.
 
@@ -164,6 +165,8 @@ class GraphClient:
         are retried when the call is idempotent (GET/DELETE, or `idempotent=True`); a POST is
         never retried unless marked so. `next_url` follows a `paging.next` link of an earlier
         answer (re-targeted at the configured host, its embedded secrets dropped).
+        `versioned=False` calls the path without the version prefix (Threads' token endpoints,
+        `graph.threads.net/access_token`, live there).
         """
         method = method.upper()
         if idempotent is None:
@@ -172,7 +175,7 @@ class GraphClient:
             raise ValueError("An empty access token was passed to the Graph client.")
         query = dict(params or {})
         if next_url is None:
-            url = self._url(endpoint, tuple(ids))
+            url = self._url(endpoint, tuple(ids), versioned=versioned)
         else:
             url = self._next(next_url, query, method=method, endpoint=endpoint)
         body = dict(data or {}) if (data or files or method == "POST") else None
@@ -218,7 +221,7 @@ class GraphClient:
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _url(self, endpoint: str, ids: tuple[str, ...]) -> str:
+    def _url(self, endpoint: str, ids: tuple[str, ...], *, versioned: bool = True) -> str:
         if not endpoint.startswith("/"):
             raise ValueError(f"Graph endpoint templates start with '/': {endpoint!r}")
         segments = endpoint.split("/")
@@ -229,7 +232,8 @@ class GraphClient:
             if not isinstance(object_id, str) or not object_id:
                 raise ValueError(f"Graph object ids are non-empty strings, got {object_id!r}.")
             segments[slot] = quote(object_id, safe="")
-        return f"{self.config.graph_url}/{self.config.version}{'/'.join(segments)}"
+        version = f"/{self.config.version}" if versioned else ""
+        return f"{self.config.graph_url}{version}{'/'.join(segments)}"
 
     def _next(self, next_url: str, query: dict[str, str], *, method: str, endpoint: str) -> str:
         # Meta's `next` links embed the access token; we send ours in the header instead, and
