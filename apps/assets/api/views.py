@@ -22,19 +22,54 @@ from apps.assets.api.serializers import (
     FolderSerializer,
 )
 from apps.assets.models import BrandAsset, BrandFolder
-from apps.core.api.idempotency import IdempotentCreateMixin
+from apps.core.api.idempotency import idempotent
 from apps.core.api.pagination import NewestFirstPagination
 from apps.core.api.parsers import BoundedJSONParser
-from apps.core.api.problems import IDEMPOTENCY_KEY, problems
+from apps.core.api.problems import problems
 
 
 class NewestUploadFirstPagination(NewestFirstPagination):
     ordering = ("-uploaded_at", "-id")
 
 
-# The view's own ``create`` lives in this base so that IdempotentCreateMixin, first in the
-# bases of FolderViewSet below, wraps it (a ``create`` on FolderViewSet itself would bypass it).
-class FolderViewSetBase(
+@extend_schema_view(
+    list=extend_schema(
+        summary="List folders",
+        description="Every folder of the business, newest first; `parent` builds the tree.",
+        responses={200: FolderSerializer(many=True), **problems()},
+    ),
+    retrieve=extend_schema(
+        summary="Get a folder", responses={200: FolderSerializer, **problems(404)}
+    ),
+    create=extend_schema(
+        summary="Create a folder",
+        request=FolderSerializer,
+        responses={201: FolderSerializer, **problems(400, 422)},
+        examples=[
+            OpenApiExample(
+                "Top-level folder", value={"name": "Summer menu", "parent": None}, request_only=True
+            )
+        ],
+    ),
+    partial_update=extend_schema(
+        summary="Rename or move a folder",
+        description="`name` renames; `parent` moves (null: to the top). A folder cannot move "
+        "into itself or a sub-folder (400 `cycle`).",
+        request=FolderSerializer,
+        responses={200: FolderSerializer, **problems(400, 404)},
+        examples=[OpenApiExample("Rename", value={"name": "Menus"}, request_only=True)],
+    ),
+    destroy=extend_schema(
+        summary="Delete a folder",
+        parameters=[FolderDeleteQuerySerializer],
+        description="`mode`: `refuse` (only an empty folder), `move_to_parent`, or "
+        "`delete_contents`, which deletes each image as `DELETE /assets/{id}/` would and is "
+        "refused as a whole (409 `folder_assets_in_use`, nothing deleted, `assets` lists each "
+        "image in the way with its `posts`) when posts that can still go out use any of them.",
+        responses={204: OpenApiResponse(description="Deleted."), **problems(400, 404, 409)},
+    ),
+)
+class FolderViewSet(
     TenantAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -54,6 +89,7 @@ class FolderViewSetBase(
             return BrandFolder.objects.none()
         return BrandFolder.objects.for_tenant(self.tenant)
 
+    @idempotent()
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -90,49 +126,59 @@ class FolderViewSetBase(
 
 @extend_schema_view(
     list=extend_schema(
-        summary="List folders",
-        description="Every folder of the business, newest first; `parent` builds the tree.",
-        responses={200: FolderSerializer(many=True), **problems()},
+        summary="List assets",
+        description="The image library, newest upload first.",
+        parameters=[AssetQuerySerializer],
+        responses={200: AssetSerializer(many=True), **problems(400)},
     ),
     retrieve=extend_schema(
-        summary="Get a folder", responses={200: FolderSerializer, **problems(404)}
+        summary="Get an asset", responses={200: AssetSerializer, **problems(404)}
     ),
     create=extend_schema(
-        summary="Create a folder",
-        parameters=[IDEMPOTENCY_KEY],
-        request=FolderSerializer,
-        responses={201: FolderSerializer, **problems(400, 422)},
+        summary="Upload an image",
+        description="Multipart upload. The image is checked, cleaned (metadata and location "
+        "removed) and stored. The same bytes uploaded again return the existing asset with "
+        "status 200 and `duplicate: true`. A refused file is a 400 problem whose `code` says "
+        "why (`empty`, `too_large`, `not_an_image`, `unsupported_format`, `truncated`, "
+        "`corrupt`, `too_many_pixels`, `trailing_content`, `too_small`, `animated`); nothing "
+        "is stored.",
+        request={"multipart/form-data": AssetUploadSerializer},
+        responses={
+            201: OpenApiResponse(AssetUploadResultSerializer, description="Stored."),
+            200: OpenApiResponse(
+                AssetUploadResultSerializer, description="Already in the library (duplicate)."
+            ),
+            **problems(400, 422),
+        },
+    ),
+    partial_update=extend_schema(
+        summary="Edit an asset",
+        description="Any of `name`, `alt_text`, `tags` (replaces them) and `folder` (null: top).",
+        request=AssetUpdateSerializer,
+        responses={200: AssetSerializer, **problems(400, 404)},
         examples=[
             OpenApiExample(
-                "Top-level folder", value={"name": "Summer menu", "parent": None}, request_only=True
+                "Tag and describe",
+                value={"alt_text": "Our terrace at sunset", "tags": ["terrace", "summer"]},
+                request_only=True,
             )
         ],
     ),
-    partial_update=extend_schema(
-        summary="Rename or move a folder",
-        description="`name` renames; `parent` moves (null: to the top). A folder cannot move "
-        "into itself or a sub-folder (400 `cycle`).",
-        request=FolderSerializer,
-        responses={200: FolderSerializer, **problems(400, 404)},
-        examples=[OpenApiExample("Rename", value={"name": "Menus"}, request_only=True)],
-    ),
     destroy=extend_schema(
-        summary="Delete a folder",
-        parameters=[FolderDeleteQuerySerializer],
-        description="`mode`: `refuse` (only an empty folder), `move_to_parent`, or "
-        "`delete_contents`, which deletes each image as `DELETE /assets/{id}/` would and is "
-        "refused as a whole (409 `folder_assets_in_use`, nothing deleted, `assets` lists each "
-        "image in the way with its `posts`) when posts that can still go out use any of them.",
-        responses={204: OpenApiResponse(description="Deleted."), **problems(400, 404, 409)},
+        summary="Delete an asset",
+        description="Used by no post: deleted, files too. Used only by finished posts "
+        "(published, partially published, failed, cancelled): removed from the library (no "
+        "longer listed, found or offered) but kept so those posts still show it; uploading the "
+        "same bytes again brings it back. Used by a post that can still go out or be edited: "
+        "409 `asset_in_use`, nothing changes, and `posts` lists them (`id`, `status`, "
+        "`scheduled_for`).",
+        responses={
+            204: OpenApiResponse(description="Deleted, or removed from the library."),
+            **problems(404, 409),
+        },
     ),
 )
-class FolderViewSet(IdempotentCreateMixin, FolderViewSetBase):
-    """Folders of the asset library (a tree per business)."""
-
-
-# The view's own ``create`` lives in this base so that IdempotentCreateMixin, first in the
-# bases of AssetViewSet below, wraps it (a ``create`` on AssetViewSet itself would bypass it).
-class AssetViewSetBase(
+class AssetViewSet(
     TenantAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -178,6 +224,7 @@ class AssetViewSetBase(
             tag=query.validated_data.get("tag", ""),
         )
 
+    @idempotent()
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = AssetUploadSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
@@ -217,62 +264,3 @@ class AssetViewSetBase(
         asset = self.get_object()
         services.asset_delete(membership=self.membership, asset=asset)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List assets",
-        description="The image library, newest upload first.",
-        parameters=[AssetQuerySerializer],
-        responses={200: AssetSerializer(many=True), **problems(400)},
-    ),
-    retrieve=extend_schema(
-        summary="Get an asset", responses={200: AssetSerializer, **problems(404)}
-    ),
-    create=extend_schema(
-        summary="Upload an image",
-        description="Multipart upload. The image is checked, cleaned (metadata and location "
-        "removed) and stored. The same bytes uploaded again return the existing asset with "
-        "status 200 and `duplicate: true`. A refused file is a 400 problem whose `code` says "
-        "why (`empty`, `too_large`, `not_an_image`, `unsupported_format`, `truncated`, "
-        "`corrupt`, `too_many_pixels`, `trailing_content`, `too_small`, `animated`); nothing "
-        "is stored.",
-        parameters=[IDEMPOTENCY_KEY],
-        request={"multipart/form-data": AssetUploadSerializer},
-        responses={
-            201: OpenApiResponse(AssetUploadResultSerializer, description="Stored."),
-            200: OpenApiResponse(
-                AssetUploadResultSerializer, description="Already in the library (duplicate)."
-            ),
-            **problems(400, 422),
-        },
-    ),
-    partial_update=extend_schema(
-        summary="Edit an asset",
-        description="Any of `name`, `alt_text`, `tags` (replaces them) and `folder` (null: top).",
-        request=AssetUpdateSerializer,
-        responses={200: AssetSerializer, **problems(400, 404)},
-        examples=[
-            OpenApiExample(
-                "Tag and describe",
-                value={"alt_text": "Our terrace at sunset", "tags": ["terrace", "summer"]},
-                request_only=True,
-            )
-        ],
-    ),
-    destroy=extend_schema(
-        summary="Delete an asset",
-        description="Used by no post: deleted, files too. Used only by finished posts "
-        "(published, partially published, failed, cancelled): removed from the library (no "
-        "longer listed, found or offered) but kept so those posts still show it; uploading the "
-        "same bytes again brings it back. Used by a post that can still go out or be edited: "
-        "409 `asset_in_use`, nothing changes, and `posts` lists them (`id`, `status`, "
-        "`scheduled_for`).",
-        responses={
-            204: OpenApiResponse(description="Deleted, or removed from the library."),
-            **problems(404, 409),
-        },
-    ),
-)
-class AssetViewSet(IdempotentCreateMixin, AssetViewSetBase):
-    """Images of the brand library."""

@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api.tenancy import TenantAPIMixin
-from apps.core.api.idempotency import IdempotentCreateMixin
-from apps.core.api.problems import IDEMPOTENCY_KEY, problems
+from apps.core.api.idempotency import idempotent
+from apps.core.api.problems import problems
 from apps.networks.registry import networks
 from apps.posts import selectors, services
 from apps.posts.api.listing import POST_COLUMNS, post_rows
@@ -44,9 +44,51 @@ CREATE_EXAMPLE = OpenApiExample(
 WRITE_FIELDS = ("caption", "caption_overrides", "link", "targets", "assets", "scheduled_for")
 
 
-# The view's own ``create`` lives in this base so that IdempotentCreateMixin, first in the
-# bases of PostViewSet below, wraps it (a ``create`` on PostViewSet itself would bypass it).
-class PostViewSetBase(
+@extend_schema_view(
+    list=extend_schema(
+        summary="List posts",
+        description="Newest first. Each post lists its account ids, image ids (in order) and "
+        "publications.",
+        parameters=[PostQuerySerializer],
+        responses={200: PostSerializer(many=True), **problems(400)},
+    ),
+    retrieve=extend_schema(
+        summary="Get a post",
+        description="With its publications and the network rules it breaks (`problems`).",
+        responses={200: PostDetailSerializer, **problems(404)},
+    ),
+    create=extend_schema(
+        summary="Create a draft post",
+        description="A draft: accounts and images must be the business's; network rules are "
+        "checked at submit (and listed in `problems`).",
+        request=PostWriteSerializer,
+        responses={201: PostDetailSerializer, **problems(400, 422)},
+        examples=[CREATE_EXAMPLE],
+    ),
+    update=extend_schema(
+        summary="Replace a post's content",
+        description="Only before publishing; a submitted or approved post goes back to draft.",
+        request=PostWriteSerializer,
+        responses={200: PostDetailSerializer, **problems(400, 404, 409, 422)},
+        examples=[CREATE_EXAMPLE],
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a post's content",
+        description="Only before publishing; a submitted or approved post goes back to draft.",
+        request=PostWriteSerializer,
+        responses={200: PostDetailSerializer, **problems(400, 404, 409, 422)},
+        examples=[
+            OpenApiExample("New caption", value={"caption": "Jazz at 9 pm!"}, request_only=True)
+        ],
+    ),
+    destroy=extend_schema(
+        summary="Delete a draft",
+        description="Cancels a draft (it stays listed as cancelled). Other posts: use "
+        "`POST /posts/{id}/cancel/` (409 here).",
+        responses={204: OpenApiResponse(description="Cancelled."), **problems(404, 409)},
+    ),
+)
+class PostViewSet(
     TenantAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -107,6 +149,7 @@ class PostViewSetBase(
         form.is_valid(raise_exception=True)
         return form
 
+    @idempotent()
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = self._write_form(request)
         post = services.post_create(membership=self.membership, data=form.to_input())
@@ -196,55 +239,6 @@ class PostViewSetBase(
             scheduled_for=form.validated_data["scheduled_for"],
         )
         return self._detail(post)
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List posts",
-        description="Newest first. Each post lists its account ids, image ids (in order) and "
-        "publications.",
-        parameters=[PostQuerySerializer],
-        responses={200: PostSerializer(many=True), **problems(400)},
-    ),
-    retrieve=extend_schema(
-        summary="Get a post",
-        description="With its publications and the network rules it breaks (`problems`).",
-        responses={200: PostDetailSerializer, **problems(404)},
-    ),
-    create=extend_schema(
-        summary="Create a draft post",
-        description="A draft: accounts and images must be the business's; network rules are "
-        "checked at submit (and listed in `problems`).",
-        parameters=[IDEMPOTENCY_KEY],
-        request=PostWriteSerializer,
-        responses={201: PostDetailSerializer, **problems(400, 422)},
-        examples=[CREATE_EXAMPLE],
-    ),
-    update=extend_schema(
-        summary="Replace a post's content",
-        description="Only before publishing; a submitted or approved post goes back to draft.",
-        request=PostWriteSerializer,
-        responses={200: PostDetailSerializer, **problems(400, 404, 409, 422)},
-        examples=[CREATE_EXAMPLE],
-    ),
-    partial_update=extend_schema(
-        summary="Change some of a post's content",
-        description="Only before publishing; a submitted or approved post goes back to draft.",
-        request=PostWriteSerializer,
-        responses={200: PostDetailSerializer, **problems(400, 404, 409, 422)},
-        examples=[
-            OpenApiExample("New caption", value={"caption": "Jazz at 9 pm!"}, request_only=True)
-        ],
-    ),
-    destroy=extend_schema(
-        summary="Delete a draft",
-        description="Cancels a draft (it stays listed as cancelled). Other posts: use "
-        "`POST /posts/{id}/cancel/` (409 here).",
-        responses={204: OpenApiResponse(description="Cancelled."), **problems(404, 409)},
-    ),
-)
-class PostViewSet(IdempotentCreateMixin, PostViewSetBase):
-    """Posts: compose, submit for approval, schedule, cancel."""
 
 
 @extend_schema_view(
