@@ -195,7 +195,7 @@ def calendar_reschedule(request: TenantRequest, post_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 post = services.post_reschedule(
-                    membership=request.membership,
+                    actor=request.membership,
                     post=post,
                     scheduled_for=form.cleaned_data["scheduled_for"],
                 )

@@ -127,8 +127,8 @@ def _locked(post: Post) -> Post:
     return Post.objects.select_for_update().get(pk=post.pk)
 
 
-def _require_editor(membership: Membership) -> None:
-    if not membership.can_edit:
+def _require_editor(actor: Membership) -> None:
+    if not actor.can_edit:
         raise NotPermitted("Viewers cannot create or change posts.")
 
 
@@ -297,31 +297,31 @@ def _write_content(
     )
 
 
-def post_create(*, membership: Membership, data: PostInput) -> Post:
+def post_create(*, actor: Membership, data: PostInput) -> Post:
     """A new draft. Checks that accounts and images are the tenant's; network rules are checked
     at submit (drafts may be incomplete)."""
-    _require_editor(membership)
+    _require_editor(actor)
     _check_schedule(data.scheduled_for)
-    targets, assets = _clean_input(membership.tenant, data)
+    targets, assets = _clean_input(actor.tenant, data)
     with transaction.atomic():
-        post = Post(tenant=membership.tenant, created_by=membership.user)
+        post = Post(tenant=actor.tenant, created_by=actor.user)
         _write_content(post, data, targets, assets)
         ReviewEvent.objects.create(
-            tenant=membership.tenant,
+            tenant=actor.tenant,
             post=post,
             kind=ReviewEvent.Kind.CREATED,
-            actor=membership.user,
+            actor=actor.user,
             to_status=S.DRAFT,
         )
     return post
 
 
-def post_update(*, membership: Membership, post: Post, data: PostInput) -> Post:
+def post_update(*, actor: Membership, post: Post, data: PostInput) -> Post:
     """Change a post that has not started publishing. An approved or submitted post goes back
     to draft (it must be submitted and approved again)."""
-    _require_editor(membership)
+    _require_editor(actor)
     _check_schedule(data.scheduled_for)
-    targets, assets = _clean_input(membership.tenant, data)
+    targets, assets = _clean_input(actor.tenant, data)
     with transaction.atomic():
         post = _locked(post)
         if post.status not in EDITABLE:
@@ -330,12 +330,12 @@ def post_update(*, membership: Membership, post: Post, data: PostInput) -> Post:
             )
         _write_content(post, data, targets, assets)
         if post.status in (S.PENDING_REVIEW, S.APPROVED, S.SCHEDULED):
-            _cancel_publications(post, membership.user)
+            _cancel_publications(post, actor.user)
             _transition(
                 post,
                 S.DRAFT,
                 kind=ReviewEvent.Kind.BACK_TO_DRAFT,
-                actor=membership.user,
+                actor=actor.user,
                 note="Edited",
             )
         else:
@@ -343,15 +343,15 @@ def post_update(*, membership: Membership, post: Post, data: PostInput) -> Post:
                 tenant_id=post.tenant_id,
                 post=post,
                 kind=ReviewEvent.Kind.EDITED,
-                actor=membership.user,
+                actor=actor.user,
             )
     return post
 
 
-def post_submit(*, membership: Membership, post: Post) -> Post:
+def post_submit(*, actor: Membership, post: Post) -> Post:
     """Send a draft (or a rejected post, edited) for approval; tenants that need no approval
     go straight to scheduled."""
-    _require_editor(membership)
+    _require_editor(actor)
     with transaction.atomic():
         post = _locked(post)
         if post.status not in (S.DRAFT, S.REJECTED):
@@ -363,23 +363,23 @@ def post_submit(*, membership: Membership, post: Post) -> Post:
         if problems:
             raise PostInvalid(problems)
         post.submitted_at = timezone.now()
-        if membership.tenant.requires_approval:
+        if actor.tenant.requires_approval:
             return _transition(
                 post,
                 S.PENDING_REVIEW,
                 kind=ReviewEvent.Kind.SUBMITTED,
-                actor=membership.user,
+                actor=actor.user,
                 fields=["submitted_at"],
             )
         _transition(
             post,
             S.APPROVED,
             kind=ReviewEvent.Kind.APPROVED,
-            actor=membership.user,
+            actor=actor.user,
             note="No approval needed",
             fields=["submitted_at"],
         )
-        return _schedule(post, actor=membership.user)
+        return _schedule(post, actor=actor.user)
 
 
 def _schedule(post: Post, *, actor: User | None) -> Post:
@@ -485,9 +485,9 @@ def post_reject(*, reviewer: User, post: Post, note: str) -> Post:
     return post
 
 
-def post_reschedule(*, membership: Membership, post: Post, scheduled_for: datetime) -> Post:
+def post_reschedule(*, actor: Membership, post: Post, scheduled_for: datetime) -> Post:
     """Move a scheduled (or approved) post to another time; the approval stands."""
-    _require_editor(membership)
+    _require_editor(actor)
     _check_schedule(scheduled_for)
     with transaction.atomic():
         post = _locked(post)
@@ -505,7 +505,7 @@ def post_reschedule(*, membership: Membership, post: Post, scheduled_for: dateti
             tenant_id=post.tenant_id,
             post=post,
             kind=ReviewEvent.Kind.RESCHEDULED,
-            actor=membership.user,
+            actor=actor.user,
             note=f"to {scheduled_for:%Y-%m-%d %H:%M} UTC",
             from_status=post.status,
             to_status=post.status,
@@ -522,10 +522,9 @@ def _cancel_publications(post: Post, actor: User | None) -> None:
     )
 
 
-def post_cancel(*, actor: User, post: Post, membership: Membership | None = None) -> Post:
+def post_cancel(*, actor: Membership, post: Post) -> Post:
     """Cancel a post that has not started publishing."""
-    if membership is not None:
-        _require_editor(membership)
+    _require_editor(actor)
     with transaction.atomic():
         post = _locked(post)
         if post.status not in CANCELLABLE:
@@ -536,8 +535,8 @@ def post_cancel(*, actor: User, post: Post, membership: Membership | None = None
             status__in=[Publication.Status.PENDING, Publication.Status.CANCELLED]
         ).exists():
             raise IllegalTransition("Publishing has started; the post can no longer be cancelled.")
-        _cancel_publications(post, actor)
-        return _transition(post, S.CANCELLED, kind=ReviewEvent.Kind.CANCELLED, actor=actor)
+        _cancel_publications(post, actor.user)
+        return _transition(post, S.CANCELLED, kind=ReviewEvent.Kind.CANCELLED, actor=actor.user)
 
 
 def post_publish_now(*, reviewer: User, post: Post) -> Post:
@@ -582,8 +581,16 @@ def post_publish_now(*, reviewer: User, post: Post) -> Post:
         )
 
 
-def publication_retry(*, actor: User, publication: Publication) -> Publication:
-    """Try a failed publication again (after fixing its cause, e.g. reconnecting the account)."""
+def publication_retry(
+    *, publication: Publication, actor: Membership | None = None, reviewer: User | None = None
+) -> Publication:
+    """Try a failed publication again (after fixing its cause, e.g. reconnecting the account):
+    by an editor of the business (``actor``) or by platform staff in the admin (``reviewer``)."""
+    if (actor is None) == (reviewer is None):
+        raise TypeError("publication_retry takes an actor or a reviewer, not both")
+    if actor is not None:
+        _require_editor(actor)
+    by = actor.user if actor is not None else reviewer
     with transaction.atomic():
         post = _locked(publication.post)
         publication = Publication.objects.select_for_update().get(pk=publication.pk)
@@ -606,13 +613,13 @@ def publication_retry(*, actor: User, publication: Publication) -> Publication:
             Publication.Status.PENDING,
             kind=PublicationEvent.Kind.RETRIED,
             fields=fields,
-            step=Step(actor=actor, note=f"Retried by {actor}"),
+            step=Step(actor=by, note=f"Retried by {by}"),
         )
         _transition(
             post,
             S.PUBLISHING,
             kind=ReviewEvent.Kind.RETRIED,
-            actor=actor,
+            actor=by,
             note=str(publication.account),
         )
 

@@ -214,10 +214,10 @@ def _compose(request: TenantRequest, post: Post | None) -> HttpResponse:
     was = post.status if post is not None else None
     try:
         if post is None:
-            saved = services.post_create(membership=request.membership, data=form.post_input())
+            saved = services.post_create(actor=request.membership, data=form.post_input())
         else:
             saved = services.post_update(
-                membership=request.membership, post=post, data=form.post_input()
+                actor=request.membership, post=post, data=form.post_input()
             )
     except PostInvalid as exc:
         form.add_problems(exc.problems)
@@ -242,7 +242,7 @@ def _compose(request: TenantRequest, post: Post | None) -> HttpResponse:
 def _submit_and_redirect(request: TenantRequest, post: Post, *, saved_first: bool) -> HttpResponse:
     saved = "Draft saved, but it " if saved_first else "It "
     try:
-        post = services.post_submit(membership=request.membership, post=post)
+        post = services.post_submit(actor=request.membership, post=post)
     except PostInvalid as exc:
         count = len(exc.problems)
         messages.error(
@@ -347,7 +347,7 @@ def _caption_drafting(request: TenantRequest, form: PostForm, *, again: bool) ->
         )
         try:
             suggestions = caption_suggest(
-                membership=request.membership,
+                actor=request.membership,
                 item_details=details,
                 platforms=platforms,
                 avoid=avoid,
@@ -449,7 +449,7 @@ def post_submit(request: TenantRequest, post_id: int) -> HttpResponse:
 def post_cancel(request: TenantRequest, post_id: int) -> HttpResponse:
     post = selectors.post_get(tenant=request.tenant, post_id=post_id)
     try:
-        services.post_cancel(actor=request.user, post=post, membership=request.membership)
+        services.post_cancel(actor=request.membership, post=post)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -468,7 +468,7 @@ def post_reschedule(request: TenantRequest, post_id: int) -> HttpResponse:
         return redirect("posts:detail", post_id=post.pk)
     try:
         post = services.post_reschedule(
-            membership=request.membership,
+            actor=request.membership,
             post=post,
             scheduled_for=form.cleaned_data["scheduled_for"],
         )
@@ -486,7 +486,7 @@ def publication_retry(request: TenantRequest, publication_id: int) -> HttpRespon
         Publication.objects.select_related("account"), tenant=request.tenant, pk=publication_id
     )
     try:
-        services.publication_retry(actor=request.user, publication=publication)
+        services.publication_retry(actor=request.membership, publication=publication)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

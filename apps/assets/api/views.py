@@ -94,7 +94,7 @@ class FolderViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         folder = services.folder_create(
-            membership=self.membership,
+            actor=self.membership,
             name=serializer.validated_data["name"],
             parent=serializer.validated_data.get("parent"),
         )
@@ -106,12 +106,10 @@ class FolderViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "name" in data:
-            folder = services.folder_rename(
-                membership=self.membership, folder=folder, name=data["name"]
-            )
+            folder = services.folder_rename(actor=self.membership, folder=folder, name=data["name"])
         if "parent" in data:
             folder = services.folder_move(
-                membership=self.membership, folder=folder, parent=data["parent"]
+                actor=self.membership, folder=folder, parent=data["parent"]
             )
         return Response(self.get_serializer(folder).data)
 
@@ -120,7 +118,7 @@ class FolderViewSet(
         query = FolderDeleteQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         mode = query.validated_data.get("mode", services.FolderDeleteMode.REFUSE)
-        services.folder_delete(membership=self.membership, folder=folder, mode=mode)
+        services.folder_delete(actor=self.membership, folder=folder, mode=mode)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -232,7 +230,7 @@ class AssetViewSet(
         # Refuse an oversized file before reading it into memory.
         images.check_upload_size(upload.size, max_bytes=settings.ASSET_MAX_UPLOAD_BYTES)
         result = services.asset_upload(
-            membership=self.membership,
+            actor=self.membership,
             data=upload.read(),
             filename=upload.name or "",
             folder=form.validated_data.get("folder"),
@@ -250,7 +248,7 @@ class AssetViewSet(
         form.is_valid(raise_exception=True)
         data = form.validated_data
         services.asset_update(
-            membership=self.membership,
+            actor=self.membership,
             asset=asset,
             alt_text=data.get("alt_text"),
             tags=data.get("tags"),
@@ -262,5 +260,5 @@ class AssetViewSet(
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         asset = self.get_object()
-        services.asset_delete(membership=self.membership, asset=asset)
+        services.asset_delete(actor=self.membership, asset=asset)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -152,7 +152,7 @@ class PostViewSet(
     @idempotent()
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = self._write_form(request)
-        post = services.post_create(membership=self.membership, data=form.to_input())
+        post = services.post_create(actor=self.membership, data=form.to_input())
         return self._detail(post, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -160,7 +160,7 @@ class PostViewSet(
         partial = kwargs.get("partial", False)
         form = self._write_form(request, partial=partial)
         data = form.to_input() if not partial else self._merged(post, form)
-        post = services.post_update(membership=self.membership, post=post, data=data)
+        post = services.post_update(actor=self.membership, post=post, data=data)
         return self._detail(post)
 
     def _merged(self, post: Post, form: PostWriteSerializer) -> services.PostInput:
@@ -185,7 +185,7 @@ class PostViewSet(
             raise services.IllegalTransition(
                 "Only a draft can be deleted; use POST /posts/{id}/cancel/ for this post."
             )
-        services.post_cancel(actor=self.membership.user, post=post, membership=self.membership)
+        services.post_cancel(actor=self.membership, post=post)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -198,7 +198,7 @@ class PostViewSet(
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
-        post = services.post_submit(membership=self.membership, post=self.get_object())
+        post = services.post_submit(actor=self.membership, post=self.get_object())
         return self._detail(post)
 
     @extend_schema(
@@ -210,9 +210,7 @@ class PostViewSet(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        post = services.post_cancel(
-            actor=self.membership.user, post=self.get_object(), membership=self.membership
-        )
+        post = services.post_cancel(actor=self.membership, post=self.get_object())
         return self._detail(post)
 
     @extend_schema(
@@ -234,7 +232,7 @@ class PostViewSet(
         form = PostScheduleSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         post = services.post_reschedule(
-            membership=self.membership,
+            actor=self.membership,
             post=post,
             scheduled_for=form.validated_data["scheduled_for"],
         )
@@ -289,7 +287,7 @@ class PublicationViewSet(
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         publication = services.publication_retry(
-            actor=self.membership.user, publication=self.get_object()
+            actor=self.membership, publication=self.get_object()
         )
         publication = self.get_queryset().get(pk=publication.pk)
         return Response(self.get_serializer(publication).data)
