@@ -7,7 +7,7 @@ pending_review → rejected → (edited) → pending_review; approved/scheduled/
 edit; cancel from any state before publishing. Tenants that need no approval skip the review.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,7 +24,7 @@ from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.core.queueing import task_queue_on_commit
 from apps.networks.base import PostContent, Problem
-from apps.networks.registry import is_network, network_for
+from apps.networks.registry import is_network, network_for, networks
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.posts.publication_states import (
     Step,
@@ -62,6 +62,7 @@ WEBHOOK_EVENTS: dict[str, str] = {
 }
 EDITABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
 CANCELLABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
+SUBMITTABLE = {S.DRAFT, S.REJECTED}
 
 
 class IllegalTransition(ApplicationError):
@@ -216,23 +217,96 @@ def post_content(post: Post, platform: str) -> PostContent:
     )
 
 
-def post_problems(post: Post) -> list[Problem]:
-    """Every rule of its networks that the post breaks, as they would be checked at submit."""
+@dataclass(frozen=True)
+class PostDraft:
+    """What the rules are checked on: a saved post (:func:`post_draft`) or the content being
+    composed (the compose preview), with its accounts and images resolved."""
+
+    targets: Sequence[ConnectedAccount]
+    assets: Sequence[BrandAsset]
+    caption: str = ""
+    caption_overrides: Mapping[str, str] = field(default_factory=dict)
+    link: str = ""
+    scheduled_for: datetime | None = None
+
+    def content(self, platform: str) -> PostContent:
+        return PostContent(
+            caption=self.caption_overrides.get(platform) or self.caption,
+            link=self.link.strip(),
+            assets=list(self.assets),
+        )
+
+
+@dataclass(frozen=True)
+class PostCheck:
+    """Every rule a post breaks: of the whole post, of its time, and per network (as the
+    network says them, by network id, in the registry's order)."""
+
+    problems: list[Problem]
+    schedule: list[Problem]
+    networks: dict[str, list[Problem]]
+
+    def content_problems(self) -> list[Problem]:
+        """What approving checks (the time may have passed: it then goes out at once)."""
+        found = list(self.problems)
+        for platform, problems in self.networks.items():
+            label = network_for(platform).label
+            found += [Problem(p.code, f"{label}: {p.message}", p.field) for p in problems]
+        return found
+
+    def submit_problems(self) -> list[Problem]:
+        """What submitting checks: the content and the time."""
+        return [*self.content_problems(), *self.schedule]
+
+
+def post_check(draft: PostDraft) -> PostCheck:
+    """The one check of a post's rules, behind the compose preview, submit, approve, the
+    admin's review panel and the API's ``problems`` (docs/architecture.md)."""
     problems: list[Problem] = []
-    targets = list(post.targets.all())
-    if not targets:
+    if not draft.targets:
         problems.append(Problem("no_target", "Choose at least one account to post to.", "targets"))
-    for account in targets:
-        network = network_for(account.platform)
-        for problem in network.validate(post_content(post, account.platform)):
+    for account in draft.targets:
+        if account.status == ConnectedAccount.Status.DISCONNECTED:
             problems.append(
-                Problem(problem.code, f"{network.label}: {problem.message}", problem.field)
+                Problem(
+                    "target_disconnected",
+                    f"{account} is disconnected; reconnect it or choose another account.",
+                    "targets",
+                )
             )
-    if not post.caption.strip() and not post.link and not post.post_assets.exists():
+    if not (draft.caption.strip() or draft.link.strip() or draft.assets):
         problems.append(
             Problem("empty", "Write a caption, add a link or choose images.", "caption")
         )
-    return problems
+    platforms = {account.platform for account in draft.targets}
+    by_network = {
+        network.id: network.validate(draft.content(network.id))
+        for network in networks()
+        if network.id in platforms
+    }
+    return PostCheck(
+        problems=problems, schedule=schedule_problems(draft.scheduled_for), networks=by_network
+    )
+
+
+def post_draft(post: Post) -> PostDraft:
+    return PostDraft(
+        targets=list(post.targets.all()),
+        assets=[pa.asset for pa in post.post_assets.select_related("asset")],
+        caption=post.caption,
+        caption_overrides=post.caption_overrides,
+        link=post.link,
+        scheduled_for=post.scheduled_for,
+    )
+
+
+def post_problems(post: Post) -> list[Problem]:
+    """Every rule the post breaks for its next step, exactly as that step checks them: a draft
+    or a rejected post as submitting does (its time included), any other as approving does."""
+    check = post_check(post_draft(post))
+    if post.status in SUBMITTABLE:
+        return check.submit_problems()
+    return check.content_problems()
 
 
 def schedule_latest(now: datetime | None = None) -> datetime:
@@ -354,12 +428,11 @@ def post_submit(*, actor: Membership, post: Post) -> Post:
     _require_editor(actor)
     with transaction.atomic():
         post = _locked(post)
-        if post.status not in (S.DRAFT, S.REJECTED):
+        if post.status not in SUBMITTABLE:
             raise IllegalTransition(
                 f"A post that is {post.get_status_display().lower()} cannot be submitted."
             )
-        _check_schedule(post.scheduled_for)
-        problems = post_problems(post)
+        problems = post_problems(post)  # as the compose preview shows them
         if problems:
             raise PostInvalid(problems)
         post.submitted_at = timezone.now()
