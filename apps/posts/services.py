@@ -10,6 +10,7 @@ edit; cancel from any state before publishing. Tenants that need no approval ski
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import structlog
 from django.conf import settings
@@ -41,17 +42,46 @@ S = Post.Status
 MAX_ASSETS = 10
 
 TRANSITIONS: dict[str, set[str]] = {
-    S.DRAFT: {S.PENDING_REVIEW, S.APPROVED, S.CANCELLED},
+    S.DRAFT: {S.DRAFT, S.PENDING_REVIEW, S.APPROVED, S.CANCELLED},  # edited, a draft stays one
     S.PENDING_REVIEW: {S.APPROVED, S.REJECTED, S.DRAFT, S.CANCELLED},
     S.REJECTED: {S.PENDING_REVIEW, S.APPROVED, S.DRAFT, S.CANCELLED},
     S.APPROVED: {S.SCHEDULED, S.DRAFT, S.REJECTED, S.CANCELLED},
     S.SCHEDULED: {S.PUBLISHING, S.SCHEDULED, S.DRAFT, S.REJECTED, S.CANCELLED},
-    S.PUBLISHING: {S.PUBLISHED, S.PARTIALLY_PUBLISHED, S.FAILED},
+    # A failed publication retried while the post's others are still going out.
+    S.PUBLISHING: {S.PUBLISHING, S.PUBLISHED, S.PARTIALLY_PUBLISHED, S.FAILED},
     S.PUBLISHED: set(),
     S.PARTIALLY_PUBLISHED: {S.PUBLISHING},  # a failed publication is retried
     S.FAILED: {S.PUBLISHING},
     S.CANCELLED: set(),
 }
+
+
+class Action(StrEnum):
+    """What a member may do to a post (the dashboard's buttons, the API's operations)."""
+
+    EDIT = "edit"
+    RESCHEDULE = "reschedule"
+    SUBMIT = "submit"
+    CANCEL = "cancel"
+    RETRY = "retry"
+
+
+# Each action as the move it makes in TRANSITIONS: legal from the statuses the table lets move
+# there. A new time is an edit that keeps the approval, so it goes wherever editing does.
+ACTION_MOVES: dict[Action, str] = {
+    Action.EDIT: S.DRAFT,  # a submitted or approved post, edited, is a draft again
+    Action.RESCHEDULE: S.DRAFT,
+    Action.SUBMIT: S.PENDING_REVIEW,  # (then on to approved when no approval is needed)
+    Action.CANCEL: S.CANCELLED,
+    Action.RETRY: S.PUBLISHING,  # a failed publication goes out again
+}
+ACTION_STATUSES: dict[Action, frozenset[str]] = {
+    action: frozenset(status for status, moves in TRANSITIONS.items() if to in moves)
+    for action, to in ACTION_MOVES.items()
+}
+EDITABLE = ACTION_STATUSES[Action.EDIT]
+CANCELLABLE = ACTION_STATUSES[Action.CANCEL]
+SUBMITTABLE = ACTION_STATUSES[Action.SUBMIT]
 # Integrations hear about these moves through outgoing webhooks (apps.webhooks).
 WEBHOOK_EVENTS: dict[str, str] = {
     S.APPROVED: "post.approved",
@@ -60,9 +90,6 @@ WEBHOOK_EVENTS: dict[str, str] = {
     S.PARTIALLY_PUBLISHED: "post.failed",
     S.FAILED: "post.failed",
 }
-EDITABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
-CANCELLABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
-SUBMITTABLE = {S.DRAFT, S.REJECTED}
 
 
 class IllegalTransition(ApplicationError):
@@ -98,7 +125,7 @@ def _transition(
     fields: Iterable[str] = (),
 ) -> Post:
     """Move ``post`` (locked by the caller's transaction) to ``to`` and record it."""
-    if to not in TRANSITIONS[post.status] and to != post.status:
+    if to not in TRANSITIONS[post.status]:
         raise IllegalTransition(
             f"A post that is {post.get_status_display().lower()} cannot become "
             f"{Post.Status(to).label.lower()}."
@@ -131,6 +158,49 @@ def _locked(post: Post) -> Post:
 def _require_editor(actor: Membership) -> None:
     if not actor.can_edit:
         raise NotPermitted("Viewers cannot create or change posts.")
+
+
+def _publishing_started(post: Post) -> bool:
+    return any(
+        p.status not in (Publication.Status.PENDING, Publication.Status.CANCELLED)
+        for p in post.publications.all()
+    )
+
+
+def _action_refusal(post: Post, action: Action) -> str:
+    """Why ``action`` is not legal for ``post`` now ("" when it is): the transition table, then
+    what the table cannot see (publications under way, or none failed)."""
+    status = post.get_status_display().lower()
+    if post.status not in ACTION_STATUSES[action]:
+        return {
+            Action.EDIT: f"A post that is {status} cannot be edited.",
+            Action.RESCHEDULE: f"A post that is {status} cannot be rescheduled.",
+            Action.SUBMIT: f"A post that is {status} cannot be submitted.",
+            Action.CANCEL: f"A post that is {status} can no longer be cancelled.",
+            Action.RETRY: f"A post that is {status} cannot be retried.",
+        }[action]
+    if action == Action.CANCEL and _publishing_started(post):
+        return "Publishing has started; the post can no longer be cancelled."
+    if action == Action.RETRY and not any(
+        p.status == Publication.Status.FAILED for p in post.publications.all()
+    ):
+        return "Only a failed publication can be retried."
+    return ""
+
+
+def allowed_actions(post: Post, *, actor: Membership | None) -> frozenset[Action]:
+    """The actions ``actor`` may take on ``post`` now: exactly those its services accept
+    (TRANSITIONS through ACTION_MOVES, the editor role, the publications). Reads the post's
+    publications (prefetch them for a list)."""
+    if actor is None or not actor.can_edit:
+        return frozenset()
+    return frozenset(action for action in Action if not _action_refusal(post, action))
+
+
+def _require_action(post: Post, action: Action) -> None:
+    refusal = _action_refusal(post, action)
+    if refusal:
+        raise IllegalTransition(refusal)
 
 
 # --- Content and validation ------------------------------------------------------------------
@@ -398,10 +468,7 @@ def post_update(*, actor: Membership, post: Post, data: PostInput) -> Post:
     targets, assets = _clean_input(actor.tenant, data)
     with transaction.atomic():
         post = _locked(post)
-        if post.status not in EDITABLE:
-            raise IllegalTransition(
-                f"A post that is {post.get_status_display().lower()} cannot be edited."
-            )
+        _require_action(post, Action.EDIT)
         _write_content(post, data, targets, assets)
         if post.status in (S.PENDING_REVIEW, S.APPROVED, S.SCHEDULED):
             _cancel_publications(post, actor.user)
@@ -428,10 +495,7 @@ def post_submit(*, actor: Membership, post: Post) -> Post:
     _require_editor(actor)
     with transaction.atomic():
         post = _locked(post)
-        if post.status not in SUBMITTABLE:
-            raise IllegalTransition(
-                f"A post that is {post.get_status_display().lower()} cannot be submitted."
-            )
+        _require_action(post, Action.SUBMIT)
         problems = post_problems(post)  # as the compose preview shows them
         if problems:
             raise PostInvalid(problems)
@@ -564,10 +628,7 @@ def post_reschedule(*, actor: Membership, post: Post, scheduled_for: datetime) -
     _check_schedule(scheduled_for)
     with transaction.atomic():
         post = _locked(post)
-        if post.status not in (S.APPROVED, S.SCHEDULED, S.DRAFT, S.PENDING_REVIEW, S.REJECTED):
-            raise IllegalTransition(
-                f"A post that is {post.get_status_display().lower()} cannot be rescheduled."
-            )
+        _require_action(post, Action.RESCHEDULE)
         post.scheduled_for = scheduled_for
         post.save(update_fields=["scheduled_for", "updated_at"])
         if post.status == S.SCHEDULED:
@@ -600,14 +661,7 @@ def post_cancel(*, actor: Membership, post: Post) -> Post:
     _require_editor(actor)
     with transaction.atomic():
         post = _locked(post)
-        if post.status not in CANCELLABLE:
-            raise IllegalTransition(
-                f"A post that is {post.get_status_display().lower()} can no longer be cancelled."
-            )
-        if post.publications.exclude(
-            status__in=[Publication.Status.PENDING, Publication.Status.CANCELLED]
-        ).exists():
-            raise IllegalTransition("Publishing has started; the post can no longer be cancelled.")
+        _require_action(post, Action.CANCEL)
         _cancel_publications(post, actor.user)
         return _transition(post, S.CANCELLED, kind=ReviewEvent.Kind.CANCELLED, actor=actor.user)
 
@@ -669,6 +723,7 @@ def publication_retry(
         publication = Publication.objects.select_for_update().get(pk=publication.pk)
         if publication.status != Publication.Status.FAILED:
             raise IllegalTransition("Only a failed publication can be retried.")
+        _require_action(post, Action.RETRY)
         fields: dict[str, object] = {
             "attempts": 0,
             "next_attempt_at": timezone.now(),

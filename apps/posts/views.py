@@ -40,7 +40,7 @@ from apps.posts.forms import (
     utc_to_local,
 )
 from apps.posts.models import Post, Publication
-from apps.posts.services import PostInvalid
+from apps.posts.services import Action, PostInvalid
 from apps.social.models import ConnectedAccount
 
 S = Post.Status
@@ -268,7 +268,7 @@ def post_create(request: TenantRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def post_edit(request: TenantRequest, post_id: int) -> HttpResponse:
     post = selectors.post_get(tenant=request.tenant, post_id=post_id)
-    if post.status not in services.EDITABLE:
+    if Action.EDIT not in services.allowed_actions(post, actor=request.membership):
         if request.method == "POST":
             messages.error(
                 request,
@@ -404,8 +404,7 @@ def post_detail(request: TenantRequest, post_id: int) -> HttpResponse:
         initial["scheduled_date"], initial["scheduled_time"] = utc_to_local(
             post.scheduled_for, request.tenant.timezone
         )
-    can_edit = request.membership.can_edit
-    publications = list(post.publications.all())
+    actions = services.allowed_actions(post, actor=request.membership)
     return render(
         request,
         "posts/detail.html",
@@ -421,16 +420,14 @@ def post_detail(request: TenantRequest, post_id: int) -> HttpResponse:
                 if post.caption_overrides.get(network.id)
             ],
             "reschedule_form": RescheduleForm(initial=initial, tenant=request.tenant),
-            "can_edit": can_edit and post.status in services.EDITABLE,
-            "can_submit": can_edit and post.status in (S.DRAFT, S.REJECTED),
-            "can_cancel": can_edit
-            and post.status in services.CANCELLABLE
-            and all(
-                p.status in (Publication.Status.PENDING, Publication.Status.CANCELLED)
-                for p in publications
-            ),
-            "can_reschedule": can_edit and post.status in services.EDITABLE,
-            "can_retry": can_edit,
+            # One decision: the transition table, through allowed_actions (the services'
+            # own check), so a button shown always works and a legal action has its button.
+            "actions": actions,
+            "can_edit": Action.EDIT in actions,
+            "can_submit": Action.SUBMIT in actions,
+            "can_cancel": Action.CANCEL in actions,
+            "can_reschedule": Action.RESCHEDULE in actions,
+            "can_retry": Action.RETRY in actions,
             "submit_label": _submit_label(request),
             "unscheduled_statuses": UNSCHEDULED_STATUSES,
         },
