@@ -32,8 +32,8 @@ logger = structlog.get_logger(__name__)
 MAX_TAGS = 20
 
 
-def _require_editor(membership: Membership) -> None:
-    if not membership.can_edit:
+def _require_editor(actor: Membership) -> None:
+    if not actor.can_edit:
         raise NotPermitted("Viewers cannot change the asset library.")
 
 
@@ -67,15 +67,15 @@ def _check_same_tenant(tenant: Tenant, obj: TenantOwnedModel | None) -> None:
         raise NotPermitted("That belongs to another business.")
 
 
-def folder_create(*, membership: Membership, name: str, parent: BrandFolder | None) -> BrandFolder:
-    _require_editor(membership)
-    _check_same_tenant(membership.tenant, parent)
+def folder_create(*, actor: Membership, name: str, parent: BrandFolder | None) -> BrandFolder:
+    _require_editor(actor)
+    _check_same_tenant(actor.tenant, parent)
     name = _clean_folder_name(name)
-    _check_sibling_name(membership.tenant, parent, name)
+    _check_sibling_name(actor.tenant, parent, name)
     try:
         with transaction.atomic():
             return BrandFolder.objects.create(
-                tenant=membership.tenant, name=name, parent=parent, created_by=membership.user
+                tenant=actor.tenant, name=name, parent=parent, created_by=actor.user
             )
     except IntegrityError as exc:
         raise ApplicationError(
@@ -83,11 +83,11 @@ def folder_create(*, membership: Membership, name: str, parent: BrandFolder | No
         ) from exc
 
 
-def folder_rename(*, membership: Membership, folder: BrandFolder, name: str) -> BrandFolder:
-    _require_editor(membership)
-    _check_same_tenant(membership.tenant, folder)
+def folder_rename(*, actor: Membership, folder: BrandFolder, name: str) -> BrandFolder:
+    _require_editor(actor)
+    _check_same_tenant(actor.tenant, folder)
     name = _clean_folder_name(name)
-    _check_sibling_name(membership.tenant, folder.parent, name, exclude=folder.pk)
+    _check_sibling_name(actor.tenant, folder.parent, name, exclude=folder.pk)
     folder.name = name
     try:
         with transaction.atomic():
@@ -108,18 +108,18 @@ def _ancestors(folder: BrandFolder | None) -> list[int]:
 
 
 def folder_move(
-    *, membership: Membership, folder: BrandFolder, parent: BrandFolder | None
+    *, actor: Membership, folder: BrandFolder, parent: BrandFolder | None
 ) -> BrandFolder:
     """Move a folder under another (or to the top). A folder cannot move into itself or into one
     of its own sub-folders."""
-    _require_editor(membership)
-    _check_same_tenant(membership.tenant, folder)
-    _check_same_tenant(membership.tenant, parent)
+    _require_editor(actor)
+    _check_same_tenant(actor.tenant, folder)
+    _check_same_tenant(actor.tenant, parent)
     if folder.pk in _ancestors(parent):
         raise ApplicationError(
             "A folder cannot be moved into itself or into one of its sub-folders.", code="cycle"
         )
-    _check_sibling_name(membership.tenant, parent, folder.name, exclude=folder.pk)
+    _check_sibling_name(actor.tenant, parent, folder.name, exclude=folder.pk)
     folder.parent = parent
     with transaction.atomic():
         folder.save(update_fields=["parent"])
@@ -143,13 +143,13 @@ def _subtree(folder: BrandFolder) -> list[BrandFolder]:
     return list(reversed(order))
 
 
-def folder_delete(*, membership: Membership, folder: BrandFolder, mode: str) -> int:
+def folder_delete(*, actor: Membership, folder: BrandFolder, mode: str) -> int:
     """Delete a folder. Its contents are refused, moved up, or deleted as ``mode`` says; no file
     is ever orphaned. Deleting the contents follows :func:`asset_delete`'s rules for each image
     and refuses as a whole (nothing changes) when any of them is refused. Returns the number of
     images that left the library."""
-    _require_editor(membership)
-    _check_same_tenant(membership.tenant, folder)
+    _require_editor(actor)
+    _check_same_tenant(actor.tenant, folder)
     if mode not in (
         FolderDeleteMode.REFUSE,
         FolderDeleteMode.MOVE_TO_PARENT,
@@ -168,7 +168,7 @@ def folder_delete(*, membership: Membership, folder: BrandFolder, mode: str) -> 
         deleted = 0
         if mode == FolderDeleteMode.MOVE_TO_PARENT:
             for child in BrandFolder.objects.filter(parent=folder):
-                _check_sibling_name(membership.tenant, folder.parent, child.name, exclude=child.pk)
+                _check_sibling_name(actor.tenant, folder.parent, child.name, exclude=child.pk)
             BrandFolder.objects.filter(parent=folder).update(parent=folder.parent)
             BrandAsset.objects.filter(folder=folder).update(folder=folder.parent)
             folder.delete()
@@ -244,7 +244,7 @@ def _save_file(path: str, content: bytes) -> str:
 
 def asset_upload(
     *,
-    membership: Membership,
+    actor: Membership,
     data: bytes,
     filename: str,
     folder: BrandFolder | None = None,
@@ -253,8 +253,8 @@ def asset_upload(
 ) -> UploadResult:
     """Check, clean and store an uploaded image; the same bytes uploaded again are pointed out and
     not stored twice. Raises ``images.ImageRejected`` with a clear message for bad files."""
-    _require_editor(membership)
-    tenant = membership.tenant
+    _require_editor(actor)
+    tenant = actor.tenant
     _check_same_tenant(tenant, folder)
     tag_names = parse_tags(tags)
     processed = images.process_upload(
@@ -304,7 +304,7 @@ def asset_upload(
                     "location_removed": processed.had_location,
                     "uploaded_size": len(data),
                 },
-                uploaded_by=membership.user,
+                uploaded_by=actor.user,
             )
             _set_tags(asset, tag_names)
     except IntegrityError:
@@ -330,7 +330,7 @@ KEEP = _Keep()
 
 def asset_update(
     *,
-    membership: Membership,
+    actor: Membership,
     asset: BrandAsset,
     alt_text: str | None = None,
     tags: Iterable[str] | str | None = None,
@@ -338,8 +338,8 @@ def asset_update(
     name: str | None = None,
 ) -> BrandAsset:
     """Change an asset's alt text, tags, folder (``None``: the top level) or display name."""
-    _require_editor(membership)
-    _check_same_tenant(membership.tenant, asset)
+    _require_editor(actor)
+    _check_same_tenant(actor.tenant, asset)
     fields: list[str] = []
     if alt_text is not None:
         asset.alt_text = alt_text.strip()[:500]
@@ -348,7 +348,7 @@ def asset_update(
         asset.original_filename = images.safe_filename(name)
         fields.append("original_filename")
     if not isinstance(folder, _Keep):
-        _check_same_tenant(membership.tenant, folder)
+        _check_same_tenant(actor.tenant, folder)
         asset.folder = folder
         fields.append("folder")
     tag_names = parse_tags(tags) if tags is not None else None
@@ -479,12 +479,12 @@ class DeleteResult:
     kept_for_history: bool
 
 
-def asset_delete(*, membership: Membership, asset: BrandAsset) -> DeleteResult:
+def asset_delete(*, actor: Membership, asset: BrandAsset) -> DeleteResult:
     """Delete an image from the library. Refused (:class:`AssetInUse`, nothing changes) while a
     post that can still go out or be edited uses it; used only by finished posts, it is removed
     from the library but kept for their history; otherwise its row and files are deleted."""
-    _require_editor(membership)
-    _check_same_tenant(membership.tenant, asset)
+    _require_editor(actor)
+    _check_same_tenant(actor.tenant, asset)
     with transaction.atomic():
         locked = _locked_assets(BrandAsset.objects.filter(pk=asset.pk))
         if not locked:

@@ -137,7 +137,7 @@ def upload(request: TenantRequest) -> HttpResponse:
             images.check_upload_size(uploaded.size or 0, max_bytes=settings.ASSET_MAX_UPLOAD_BYTES)
             data = uploaded.read()
             result = services.asset_upload(
-                membership=request.membership,
+                actor=request.membership,
                 data=data,
                 filename=name,
                 folder=folder,
@@ -192,7 +192,7 @@ def detail(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.asset_update(
-                    membership=request.membership,
+                    actor=request.membership,
                     asset=asset,
                     name=form.cleaned_data["name"],
                     alt_text=form.cleaned_data["alt_text"],
@@ -239,7 +239,7 @@ def delete(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
     )
     folder = asset.folder
     try:
-        result = services.asset_delete(membership=request.membership, asset=asset)
+        result = services.asset_delete(actor=request.membership, asset=asset)
     except services.AssetInUse as exc:
         messages.error(request, _in_use_message(exc))
         return redirect("assets:detail", brand_asset_id=asset.pk)
@@ -315,7 +315,7 @@ def folder_create(request: TenantRequest) -> HttpResponse:
     try:
         parent = _folder_from(request, request.POST.get("parent"))
         folder = services.folder_create(
-            membership=request.membership, name=request.POST.get("name", ""), parent=parent
+            actor=request.membership, name=request.POST.get("name", ""), parent=parent
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -332,7 +332,7 @@ def folder_rename(request: TenantRequest, brand_folder_id: int) -> HttpResponse:
     )
     try:
         services.folder_rename(
-            membership=request.membership, folder=folder, name=request.POST.get("name", "")
+            actor=request.membership, folder=folder, name=request.POST.get("name", "")
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -349,7 +349,7 @@ def folder_move(request: TenantRequest, brand_folder_id: int) -> HttpResponse:
     )
     try:
         parent = _folder_from(request, request.POST.get("parent"))
-        services.folder_move(membership=request.membership, folder=folder, parent=parent)
+        services.folder_move(actor=request.membership, folder=folder, parent=parent)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -371,9 +371,7 @@ def folder_delete(request: TenantRequest, brand_folder_id: int) -> HttpResponse:
         mode = services.FolderDeleteMode.REFUSE if empty else form.cleaned_data["mode"]
         parent = folder.parent
         try:
-            deleted = services.folder_delete(
-                membership=request.membership, folder=folder, mode=mode
-            )
+            deleted = services.folder_delete(actor=request.membership, folder=folder, mode=mode)
         except services.FolderAssetsInUse as exc:
             messages.error(request, _in_use_message(exc))
         except ApplicationError as exc:

@@ -584,7 +584,7 @@ class PostAdmin(ReviewPermissionMixin, ReadOnlyMixin, admin.ModelAdmin):
         if _attempt(
             request,
             f"{publication.account} was not retried",
-            partial(services.publication_retry, actor=reviewer, publication=publication),
+            partial(services.publication_retry, reviewer=reviewer, publication=publication),
         ):
             messages.success(request, f"Publishing to {publication.account} is tried again now.")
         return self._back_to(post)
@@ -692,7 +692,7 @@ def _retry_publications(request: HttpRequest, publications: QuerySet[Publication
         retried += _attempt(
             request,
             f"{publication.account} ({_quoted(publication.post)}) was not retried",
-            partial(services.publication_retry, actor=reviewer, publication=publication),
+            partial(services.publication_retry, reviewer=reviewer, publication=publication),
         )
     if retried:
         messages.success(request, f"Retrying {_count(retried, 'publication')} now.")

@@ -28,7 +28,7 @@ from apps.posts import selectors, services
 from apps.posts.forms import local_to_utc
 from apps.posts.models import Post
 from apps.posts.selectors import CalendarEntry
-from apps.posts.services import PostInvalid
+from apps.posts.services import Action, PostInvalid
 
 MONTH, WEEK = "month", "week"
 LOCAL_INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
@@ -129,7 +129,7 @@ def calendar_view(request: TenantRequest) -> HttpResponse:
             "week_url": _calendar_url(WEEK, anchor),
             "showing_today": first <= today <= last,
             "can_reschedule": can_edit,
-            "reschedulable": services.EDITABLE if can_edit else set(),
+            "reschedulable": services.ACTION_STATUSES[Action.RESCHEDULE] if can_edit else set(),
             "here": request.get_full_path(),
             "date_error": date_error,
         },
@@ -195,7 +195,7 @@ def calendar_reschedule(request: TenantRequest, post_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 post = services.post_reschedule(
-                    membership=request.membership,
+                    actor=request.membership,
                     post=post,
                     scheduled_for=form.cleaned_data["scheduled_for"],
                 )
@@ -224,7 +224,8 @@ def calendar_reschedule(request: TenantRequest, post_id: int) -> HttpResponse:
         {
             "post": post,
             "form": form,
-            "reschedulable": post.status in services.EDITABLE,
+            "reschedulable": Action.RESCHEDULE
+            in services.allowed_actions(post, actor=request.membership),
             "next_url": next_url,
             "back_url": next_url
             or _calendar_url(

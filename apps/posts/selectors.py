@@ -15,10 +15,10 @@ from django.utils import timezone
 from apps.accounts.models import Tenant
 from apps.assets.models import BrandAsset
 from apps.core.models import get_for_tenant_or_404
-from apps.networks.base import PostContent, Preview, Problem
+from apps.networks.base import Preview, Problem
 from apps.networks.registry import networks
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
-from apps.posts.services import PostInput, schedule_problems
+from apps.posts.services import PostCheck, PostDraft, PostInput, post_check
 from apps.social.models import ConnectedAccount
 
 DATE_FIELDS = {"scheduled": "scheduled_for", "created": "created_at"}
@@ -212,15 +212,20 @@ class ComposePreview:
     networks: list[NetworkPreview]
     problems: list[Problem] = field(default_factory=list)  # not tied to one network
     warnings: list[str] = field(default_factory=list)
+    check: PostCheck | None = None  # what the problems come from
 
     @property
     def problem_count(self) -> int:
         return len(self.problems) + sum(len(n.problems) for n in self.networks)
 
+    def submit_problems(self) -> list[Problem]:
+        """The problems shown, as submitting would refuse them (one list, networks named)."""
+        return self.check.submit_problems() if self.check is not None else []
+
 
 def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
     """How content being composed would look on each chosen network, and every rule it breaks
-    there — asked of the networks, exactly as submitting asks them."""
+    there: ``services.post_check``, the very check submitting makes."""
     accounts = list(
         ConnectedAccount.objects.for_tenant(tenant)
         .filter(pk__in=set(data.target_ids))
@@ -233,26 +238,18 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
         .filter(pk__in=set(data.asset_ids))
     }
     assets = [by_id[i] for i in dict.fromkeys(data.asset_ids) if i in by_id]
-    unsaved = Post(caption=data.caption, caption_overrides=data.caption_overrides)
-    problems: list[Problem] = []
+    draft = PostDraft(
+        targets=accounts,
+        assets=assets,
+        caption=data.caption,
+        caption_overrides=data.caption_overrides,
+        link=data.link,
+        scheduled_for=data.scheduled_for,
+    )
+    check = post_check(draft)
     warnings: list[str] = []
-    if not accounts:
-        problems.append(Problem("no_target", "Choose at least one account to post to.", "targets"))
-    if not (data.caption.strip() or data.link.strip() or assets):
-        problems.append(
-            Problem("empty", "Write a caption, add a link or choose images.", "caption")
-        )
-    problems.extend(schedule_problems(data.scheduled_for))
     for account in accounts:
-        if account.status == ConnectedAccount.Status.DISCONNECTED:
-            problems.append(
-                Problem(
-                    "target_disconnected",
-                    f"{account} is disconnected; reconnect it or choose another account.",
-                    "targets",
-                )
-            )
-        elif account.status == ConnectedAccount.Status.NEEDS_REAUTH:
+        if account.status == ConnectedAccount.Status.NEEDS_REAUTH:
             warnings.append(
                 f"{account} needs reconnection: nothing can be published to it until an owner "
                 "or manager reconnects it."
@@ -262,25 +259,24 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
                 f"{account} cannot be posted to until a Page admin gives back the “Create "
                 "content” task on its Page (reconnecting does not help)."
             )
-    previews = []
-    for network in networks():
-        chosen = [a for a in accounts if a.platform == network.id]
-        if not chosen:
-            continue
-        content = PostContent(
-            caption=unsaved.caption_for(network.id), link=data.link.strip(), assets=assets
+    previews = [
+        NetworkPreview(
+            platform=network.id,
+            label=network.label,
+            accounts=[a for a in accounts if a.platform == network.id],
+            preview=network.preview(draft.content(network.id)),
+            assets=assets,
+            problems=problems,
         )
-        previews.append(
-            NetworkPreview(
-                platform=network.id,
-                label=network.label,
-                accounts=chosen,
-                preview=network.preview(content),
-                assets=assets,
-                problems=network.validate(content),
-            )
-        )
-    return ComposePreview(networks=previews, problems=problems, warnings=warnings)
+        for network in networks()
+        if (problems := check.networks.get(network.id)) is not None
+    ]
+    return ComposePreview(
+        networks=previews,
+        problems=[*check.problems, *check.schedule],
+        warnings=warnings,
+        check=check,
+    )
 
 
 # --- Overview -------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ pending_review → rejected → (edited) → pending_review; approved/scheduled/
 edit; cancel from any state before publishing. Tenants that need no approval skip the review.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import structlog
 from django.conf import settings
@@ -24,7 +25,7 @@ from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.core.queueing import task_queue_on_commit
 from apps.networks.base import PostContent, Problem
-from apps.networks.registry import is_network, network_for
+from apps.networks.registry import is_network, network_for, networks
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.posts.publication_states import (
     Step,
@@ -41,17 +42,46 @@ S = Post.Status
 MAX_ASSETS = 10
 
 TRANSITIONS: dict[str, set[str]] = {
-    S.DRAFT: {S.PENDING_REVIEW, S.APPROVED, S.CANCELLED},
+    S.DRAFT: {S.DRAFT, S.PENDING_REVIEW, S.APPROVED, S.CANCELLED},  # edited, a draft stays one
     S.PENDING_REVIEW: {S.APPROVED, S.REJECTED, S.DRAFT, S.CANCELLED},
     S.REJECTED: {S.PENDING_REVIEW, S.APPROVED, S.DRAFT, S.CANCELLED},
     S.APPROVED: {S.SCHEDULED, S.DRAFT, S.REJECTED, S.CANCELLED},
     S.SCHEDULED: {S.PUBLISHING, S.SCHEDULED, S.DRAFT, S.REJECTED, S.CANCELLED},
-    S.PUBLISHING: {S.PUBLISHED, S.PARTIALLY_PUBLISHED, S.FAILED},
+    # A failed publication retried while the post's others are still going out.
+    S.PUBLISHING: {S.PUBLISHING, S.PUBLISHED, S.PARTIALLY_PUBLISHED, S.FAILED},
     S.PUBLISHED: set(),
     S.PARTIALLY_PUBLISHED: {S.PUBLISHING},  # a failed publication is retried
     S.FAILED: {S.PUBLISHING},
     S.CANCELLED: set(),
 }
+
+
+class Action(StrEnum):
+    """What a member may do to a post (the dashboard's buttons, the API's operations)."""
+
+    EDIT = "edit"
+    RESCHEDULE = "reschedule"
+    SUBMIT = "submit"
+    CANCEL = "cancel"
+    RETRY = "retry"
+
+
+# Each action as the move it makes in TRANSITIONS: legal from the statuses the table lets move
+# there. A new time is an edit that keeps the approval, so it goes wherever editing does.
+ACTION_MOVES: dict[Action, str] = {
+    Action.EDIT: S.DRAFT,  # a submitted or approved post, edited, is a draft again
+    Action.RESCHEDULE: S.DRAFT,
+    Action.SUBMIT: S.PENDING_REVIEW,  # (then on to approved when no approval is needed)
+    Action.CANCEL: S.CANCELLED,
+    Action.RETRY: S.PUBLISHING,  # a failed publication goes out again
+}
+ACTION_STATUSES: dict[Action, frozenset[str]] = {
+    action: frozenset(status for status, moves in TRANSITIONS.items() if to in moves)
+    for action, to in ACTION_MOVES.items()
+}
+EDITABLE = ACTION_STATUSES[Action.EDIT]
+CANCELLABLE = ACTION_STATUSES[Action.CANCEL]
+SUBMITTABLE = ACTION_STATUSES[Action.SUBMIT]
 # Integrations hear about these moves through outgoing webhooks (apps.webhooks).
 WEBHOOK_EVENTS: dict[str, str] = {
     S.APPROVED: "post.approved",
@@ -60,8 +90,6 @@ WEBHOOK_EVENTS: dict[str, str] = {
     S.PARTIALLY_PUBLISHED: "post.failed",
     S.FAILED: "post.failed",
 }
-EDITABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
-CANCELLABLE = {S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.APPROVED, S.SCHEDULED}
 
 
 class IllegalTransition(ApplicationError):
@@ -97,7 +125,7 @@ def _transition(
     fields: Iterable[str] = (),
 ) -> Post:
     """Move ``post`` (locked by the caller's transaction) to ``to`` and record it."""
-    if to not in TRANSITIONS[post.status] and to != post.status:
+    if to not in TRANSITIONS[post.status]:
         raise IllegalTransition(
             f"A post that is {post.get_status_display().lower()} cannot become "
             f"{Post.Status(to).label.lower()}."
@@ -127,9 +155,52 @@ def _locked(post: Post) -> Post:
     return Post.objects.select_for_update().get(pk=post.pk)
 
 
-def _require_editor(membership: Membership) -> None:
-    if not membership.can_edit:
+def _require_editor(actor: Membership) -> None:
+    if not actor.can_edit:
         raise NotPermitted("Viewers cannot create or change posts.")
+
+
+def _publishing_started(post: Post) -> bool:
+    return any(
+        p.status not in (Publication.Status.PENDING, Publication.Status.CANCELLED)
+        for p in post.publications.all()
+    )
+
+
+def _action_refusal(post: Post, action: Action) -> str:
+    """Why ``action`` is not legal for ``post`` now ("" when it is): the transition table, then
+    what the table cannot see (publications under way, or none failed)."""
+    status = post.get_status_display().lower()
+    if post.status not in ACTION_STATUSES[action]:
+        return {
+            Action.EDIT: f"A post that is {status} cannot be edited.",
+            Action.RESCHEDULE: f"A post that is {status} cannot be rescheduled.",
+            Action.SUBMIT: f"A post that is {status} cannot be submitted.",
+            Action.CANCEL: f"A post that is {status} can no longer be cancelled.",
+            Action.RETRY: f"A post that is {status} cannot be retried.",
+        }[action]
+    if action == Action.CANCEL and _publishing_started(post):
+        return "Publishing has started; the post can no longer be cancelled."
+    if action == Action.RETRY and not any(
+        p.status == Publication.Status.FAILED for p in post.publications.all()
+    ):
+        return "Only a failed publication can be retried."
+    return ""
+
+
+def allowed_actions(post: Post, *, actor: Membership | None) -> frozenset[Action]:
+    """The actions ``actor`` may take on ``post`` now: exactly those its services accept
+    (TRANSITIONS through ACTION_MOVES, the editor role, the publications). Reads the post's
+    publications (prefetch them for a list)."""
+    if actor is None or not actor.can_edit:
+        return frozenset()
+    return frozenset(action for action in Action if not _action_refusal(post, action))
+
+
+def _require_action(post: Post, action: Action) -> None:
+    refusal = _action_refusal(post, action)
+    if refusal:
+        raise IllegalTransition(refusal)
 
 
 # --- Content and validation ------------------------------------------------------------------
@@ -216,23 +287,96 @@ def post_content(post: Post, platform: str) -> PostContent:
     )
 
 
-def post_problems(post: Post) -> list[Problem]:
-    """Every rule of its networks that the post breaks, as they would be checked at submit."""
+@dataclass(frozen=True)
+class PostDraft:
+    """What the rules are checked on: a saved post (:func:`post_draft`) or the content being
+    composed (the compose preview), with its accounts and images resolved."""
+
+    targets: Sequence[ConnectedAccount]
+    assets: Sequence[BrandAsset]
+    caption: str = ""
+    caption_overrides: Mapping[str, str] = field(default_factory=dict)
+    link: str = ""
+    scheduled_for: datetime | None = None
+
+    def content(self, platform: str) -> PostContent:
+        return PostContent(
+            caption=self.caption_overrides.get(platform) or self.caption,
+            link=self.link.strip(),
+            assets=list(self.assets),
+        )
+
+
+@dataclass(frozen=True)
+class PostCheck:
+    """Every rule a post breaks: of the whole post, of its time, and per network (as the
+    network says them, by network id, in the registry's order)."""
+
+    problems: list[Problem]
+    schedule: list[Problem]
+    networks: dict[str, list[Problem]]
+
+    def content_problems(self) -> list[Problem]:
+        """What approving checks (the time may have passed: it then goes out at once)."""
+        found = list(self.problems)
+        for platform, problems in self.networks.items():
+            label = network_for(platform).label
+            found += [Problem(p.code, f"{label}: {p.message}", p.field) for p in problems]
+        return found
+
+    def submit_problems(self) -> list[Problem]:
+        """What submitting checks: the content and the time."""
+        return [*self.content_problems(), *self.schedule]
+
+
+def post_check(draft: PostDraft) -> PostCheck:
+    """The one check of a post's rules, behind the compose preview, submit, approve, the
+    admin's review panel and the API's ``problems`` (docs/architecture.md)."""
     problems: list[Problem] = []
-    targets = list(post.targets.all())
-    if not targets:
+    if not draft.targets:
         problems.append(Problem("no_target", "Choose at least one account to post to.", "targets"))
-    for account in targets:
-        network = network_for(account.platform)
-        for problem in network.validate(post_content(post, account.platform)):
+    for account in draft.targets:
+        if account.status == ConnectedAccount.Status.DISCONNECTED:
             problems.append(
-                Problem(problem.code, f"{network.label}: {problem.message}", problem.field)
+                Problem(
+                    "target_disconnected",
+                    f"{account} is disconnected; reconnect it or choose another account.",
+                    "targets",
+                )
             )
-    if not post.caption.strip() and not post.link and not post.post_assets.exists():
+    if not (draft.caption.strip() or draft.link.strip() or draft.assets):
         problems.append(
             Problem("empty", "Write a caption, add a link or choose images.", "caption")
         )
-    return problems
+    platforms = {account.platform for account in draft.targets}
+    by_network = {
+        network.id: network.validate(draft.content(network.id))
+        for network in networks()
+        if network.id in platforms
+    }
+    return PostCheck(
+        problems=problems, schedule=schedule_problems(draft.scheduled_for), networks=by_network
+    )
+
+
+def post_draft(post: Post) -> PostDraft:
+    return PostDraft(
+        targets=list(post.targets.all()),
+        assets=[pa.asset for pa in post.post_assets.select_related("asset")],
+        caption=post.caption,
+        caption_overrides=post.caption_overrides,
+        link=post.link,
+        scheduled_for=post.scheduled_for,
+    )
+
+
+def post_problems(post: Post) -> list[Problem]:
+    """Every rule the post breaks for its next step, exactly as that step checks them: a draft
+    or a rejected post as submitting does (its time included), any other as approving does."""
+    check = post_check(post_draft(post))
+    if post.status in SUBMITTABLE:
+        return check.submit_problems()
+    return check.content_problems()
 
 
 def schedule_latest(now: datetime | None = None) -> datetime:
@@ -297,45 +441,42 @@ def _write_content(
     )
 
 
-def post_create(*, membership: Membership, data: PostInput) -> Post:
+def post_create(*, actor: Membership, data: PostInput) -> Post:
     """A new draft. Checks that accounts and images are the tenant's; network rules are checked
     at submit (drafts may be incomplete)."""
-    _require_editor(membership)
+    _require_editor(actor)
     _check_schedule(data.scheduled_for)
-    targets, assets = _clean_input(membership.tenant, data)
+    targets, assets = _clean_input(actor.tenant, data)
     with transaction.atomic():
-        post = Post(tenant=membership.tenant, created_by=membership.user)
+        post = Post(tenant=actor.tenant, created_by=actor.user)
         _write_content(post, data, targets, assets)
         ReviewEvent.objects.create(
-            tenant=membership.tenant,
+            tenant=actor.tenant,
             post=post,
             kind=ReviewEvent.Kind.CREATED,
-            actor=membership.user,
+            actor=actor.user,
             to_status=S.DRAFT,
         )
     return post
 
 
-def post_update(*, membership: Membership, post: Post, data: PostInput) -> Post:
+def post_update(*, actor: Membership, post: Post, data: PostInput) -> Post:
     """Change a post that has not started publishing. An approved or submitted post goes back
     to draft (it must be submitted and approved again)."""
-    _require_editor(membership)
+    _require_editor(actor)
     _check_schedule(data.scheduled_for)
-    targets, assets = _clean_input(membership.tenant, data)
+    targets, assets = _clean_input(actor.tenant, data)
     with transaction.atomic():
         post = _locked(post)
-        if post.status not in EDITABLE:
-            raise IllegalTransition(
-                f"A post that is {post.get_status_display().lower()} cannot be edited."
-            )
+        _require_action(post, Action.EDIT)
         _write_content(post, data, targets, assets)
         if post.status in (S.PENDING_REVIEW, S.APPROVED, S.SCHEDULED):
-            _cancel_publications(post, membership.user)
+            _cancel_publications(post, actor.user)
             _transition(
                 post,
                 S.DRAFT,
                 kind=ReviewEvent.Kind.BACK_TO_DRAFT,
-                actor=membership.user,
+                actor=actor.user,
                 note="Edited",
             )
         else:
@@ -343,43 +484,39 @@ def post_update(*, membership: Membership, post: Post, data: PostInput) -> Post:
                 tenant_id=post.tenant_id,
                 post=post,
                 kind=ReviewEvent.Kind.EDITED,
-                actor=membership.user,
+                actor=actor.user,
             )
     return post
 
 
-def post_submit(*, membership: Membership, post: Post) -> Post:
+def post_submit(*, actor: Membership, post: Post) -> Post:
     """Send a draft (or a rejected post, edited) for approval; tenants that need no approval
     go straight to scheduled."""
-    _require_editor(membership)
+    _require_editor(actor)
     with transaction.atomic():
         post = _locked(post)
-        if post.status not in (S.DRAFT, S.REJECTED):
-            raise IllegalTransition(
-                f"A post that is {post.get_status_display().lower()} cannot be submitted."
-            )
-        _check_schedule(post.scheduled_for)
-        problems = post_problems(post)
+        _require_action(post, Action.SUBMIT)
+        problems = post_problems(post)  # as the compose preview shows them
         if problems:
             raise PostInvalid(problems)
         post.submitted_at = timezone.now()
-        if membership.tenant.requires_approval:
+        if actor.tenant.requires_approval:
             return _transition(
                 post,
                 S.PENDING_REVIEW,
                 kind=ReviewEvent.Kind.SUBMITTED,
-                actor=membership.user,
+                actor=actor.user,
                 fields=["submitted_at"],
             )
         _transition(
             post,
             S.APPROVED,
             kind=ReviewEvent.Kind.APPROVED,
-            actor=membership.user,
+            actor=actor.user,
             note="No approval needed",
             fields=["submitted_at"],
         )
-        return _schedule(post, actor=membership.user)
+        return _schedule(post, actor=actor.user)
 
 
 def _schedule(post: Post, *, actor: User | None) -> Post:
@@ -485,16 +622,13 @@ def post_reject(*, reviewer: User, post: Post, note: str) -> Post:
     return post
 
 
-def post_reschedule(*, membership: Membership, post: Post, scheduled_for: datetime) -> Post:
+def post_reschedule(*, actor: Membership, post: Post, scheduled_for: datetime) -> Post:
     """Move a scheduled (or approved) post to another time; the approval stands."""
-    _require_editor(membership)
+    _require_editor(actor)
     _check_schedule(scheduled_for)
     with transaction.atomic():
         post = _locked(post)
-        if post.status not in (S.APPROVED, S.SCHEDULED, S.DRAFT, S.PENDING_REVIEW, S.REJECTED):
-            raise IllegalTransition(
-                f"A post that is {post.get_status_display().lower()} cannot be rescheduled."
-            )
+        _require_action(post, Action.RESCHEDULE)
         post.scheduled_for = scheduled_for
         post.save(update_fields=["scheduled_for", "updated_at"])
         if post.status == S.SCHEDULED:
@@ -505,7 +639,7 @@ def post_reschedule(*, membership: Membership, post: Post, scheduled_for: dateti
             tenant_id=post.tenant_id,
             post=post,
             kind=ReviewEvent.Kind.RESCHEDULED,
-            actor=membership.user,
+            actor=actor.user,
             note=f"to {scheduled_for:%Y-%m-%d %H:%M} UTC",
             from_status=post.status,
             to_status=post.status,
@@ -522,22 +656,14 @@ def _cancel_publications(post: Post, actor: User | None) -> None:
     )
 
 
-def post_cancel(*, actor: User, post: Post, membership: Membership | None = None) -> Post:
+def post_cancel(*, actor: Membership, post: Post) -> Post:
     """Cancel a post that has not started publishing."""
-    if membership is not None:
-        _require_editor(membership)
+    _require_editor(actor)
     with transaction.atomic():
         post = _locked(post)
-        if post.status not in CANCELLABLE:
-            raise IllegalTransition(
-                f"A post that is {post.get_status_display().lower()} can no longer be cancelled."
-            )
-        if post.publications.exclude(
-            status__in=[Publication.Status.PENDING, Publication.Status.CANCELLED]
-        ).exists():
-            raise IllegalTransition("Publishing has started; the post can no longer be cancelled.")
-        _cancel_publications(post, actor)
-        return _transition(post, S.CANCELLED, kind=ReviewEvent.Kind.CANCELLED, actor=actor)
+        _require_action(post, Action.CANCEL)
+        _cancel_publications(post, actor.user)
+        return _transition(post, S.CANCELLED, kind=ReviewEvent.Kind.CANCELLED, actor=actor.user)
 
 
 def post_publish_now(*, reviewer: User, post: Post) -> Post:
@@ -582,13 +708,22 @@ def post_publish_now(*, reviewer: User, post: Post) -> Post:
         )
 
 
-def publication_retry(*, actor: User, publication: Publication) -> Publication:
-    """Try a failed publication again (after fixing its cause, e.g. reconnecting the account)."""
+def publication_retry(
+    *, publication: Publication, actor: Membership | None = None, reviewer: User | None = None
+) -> Publication:
+    """Try a failed publication again (after fixing its cause, e.g. reconnecting the account):
+    by an editor of the business (``actor``) or by platform staff in the admin (``reviewer``)."""
+    if (actor is None) == (reviewer is None):
+        raise TypeError("publication_retry takes an actor or a reviewer, not both")
+    if actor is not None:
+        _require_editor(actor)
+    by = actor.user if actor is not None else reviewer
     with transaction.atomic():
         post = _locked(publication.post)
         publication = Publication.objects.select_for_update().get(pk=publication.pk)
         if publication.status != Publication.Status.FAILED:
             raise IllegalTransition("Only a failed publication can be retried.")
+        _require_action(post, Action.RETRY)
         fields: dict[str, object] = {
             "attempts": 0,
             "next_attempt_at": timezone.now(),
@@ -606,13 +741,13 @@ def publication_retry(*, actor: User, publication: Publication) -> Publication:
             Publication.Status.PENDING,
             kind=PublicationEvent.Kind.RETRIED,
             fields=fields,
-            step=Step(actor=actor, note=f"Retried by {actor}"),
+            step=Step(actor=by, note=f"Retried by {by}"),
         )
         _transition(
             post,
             S.PUBLISHING,
             kind=ReviewEvent.Kind.RETRIED,
-            actor=actor,
+            actor=by,
             note=str(publication.account),
         )
 

@@ -40,7 +40,7 @@ from apps.posts.forms import (
     utc_to_local,
 )
 from apps.posts.models import Post, Publication
-from apps.posts.services import PostInvalid
+from apps.posts.services import Action, PostInvalid
 from apps.social.models import ConnectedAccount
 
 S = Post.Status
@@ -214,10 +214,10 @@ def _compose(request: TenantRequest, post: Post | None) -> HttpResponse:
     was = post.status if post is not None else None
     try:
         if post is None:
-            saved = services.post_create(membership=request.membership, data=form.post_input())
+            saved = services.post_create(actor=request.membership, data=form.post_input())
         else:
             saved = services.post_update(
-                membership=request.membership, post=post, data=form.post_input()
+                actor=request.membership, post=post, data=form.post_input()
             )
     except PostInvalid as exc:
         form.add_problems(exc.problems)
@@ -242,7 +242,7 @@ def _compose(request: TenantRequest, post: Post | None) -> HttpResponse:
 def _submit_and_redirect(request: TenantRequest, post: Post, *, saved_first: bool) -> HttpResponse:
     saved = "Draft saved, but it " if saved_first else "It "
     try:
-        post = services.post_submit(membership=request.membership, post=post)
+        post = services.post_submit(actor=request.membership, post=post)
     except PostInvalid as exc:
         count = len(exc.problems)
         messages.error(
@@ -268,7 +268,7 @@ def post_create(request: TenantRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def post_edit(request: TenantRequest, post_id: int) -> HttpResponse:
     post = selectors.post_get(tenant=request.tenant, post_id=post_id)
-    if post.status not in services.EDITABLE:
+    if Action.EDIT not in services.allowed_actions(post, actor=request.membership):
         if request.method == "POST":
             messages.error(
                 request,
@@ -347,7 +347,7 @@ def _caption_drafting(request: TenantRequest, form: PostForm, *, again: bool) ->
         )
         try:
             suggestions = caption_suggest(
-                membership=request.membership,
+                actor=request.membership,
                 item_details=details,
                 platforms=platforms,
                 avoid=avoid,
@@ -404,8 +404,7 @@ def post_detail(request: TenantRequest, post_id: int) -> HttpResponse:
         initial["scheduled_date"], initial["scheduled_time"] = utc_to_local(
             post.scheduled_for, request.tenant.timezone
         )
-    can_edit = request.membership.can_edit
-    publications = list(post.publications.all())
+    actions = services.allowed_actions(post, actor=request.membership)
     return render(
         request,
         "posts/detail.html",
@@ -421,16 +420,14 @@ def post_detail(request: TenantRequest, post_id: int) -> HttpResponse:
                 if post.caption_overrides.get(network.id)
             ],
             "reschedule_form": RescheduleForm(initial=initial, tenant=request.tenant),
-            "can_edit": can_edit and post.status in services.EDITABLE,
-            "can_submit": can_edit and post.status in (S.DRAFT, S.REJECTED),
-            "can_cancel": can_edit
-            and post.status in services.CANCELLABLE
-            and all(
-                p.status in (Publication.Status.PENDING, Publication.Status.CANCELLED)
-                for p in publications
-            ),
-            "can_reschedule": can_edit and post.status in services.EDITABLE,
-            "can_retry": can_edit,
+            # One decision: the transition table, through allowed_actions (the services'
+            # own check), so a button shown always works and a legal action has its button.
+            "actions": actions,
+            "can_edit": Action.EDIT in actions,
+            "can_submit": Action.SUBMIT in actions,
+            "can_cancel": Action.CANCEL in actions,
+            "can_reschedule": Action.RESCHEDULE in actions,
+            "can_retry": Action.RETRY in actions,
             "submit_label": _submit_label(request),
             "unscheduled_statuses": UNSCHEDULED_STATUSES,
         },
@@ -449,7 +446,7 @@ def post_submit(request: TenantRequest, post_id: int) -> HttpResponse:
 def post_cancel(request: TenantRequest, post_id: int) -> HttpResponse:
     post = selectors.post_get(tenant=request.tenant, post_id=post_id)
     try:
-        services.post_cancel(actor=request.user, post=post, membership=request.membership)
+        services.post_cancel(actor=request.membership, post=post)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -468,7 +465,7 @@ def post_reschedule(request: TenantRequest, post_id: int) -> HttpResponse:
         return redirect("posts:detail", post_id=post.pk)
     try:
         post = services.post_reschedule(
-            membership=request.membership,
+            actor=request.membership,
             post=post,
             scheduled_for=form.cleaned_data["scheduled_for"],
         )
@@ -486,7 +483,7 @@ def publication_retry(request: TenantRequest, publication_id: int) -> HttpRespon
         Publication.objects.select_related("account"), tenant=request.tenant, pk=publication_id
     )
     try:
-        services.publication_retry(actor=request.user, publication=publication)
+        services.publication_retry(actor=request.membership, publication=publication)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

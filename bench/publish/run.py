@@ -273,9 +273,7 @@ def upload_images(membership: Any) -> list[int]:
     for colour in IMAGE_COLOURS:
         buffer = io.BytesIO()
         Image.new("RGB", (1080, 1080), colour).save(buffer, format="JPEG")
-        upload = asset_upload(
-            membership=membership, data=buffer.getvalue(), filename=f"{colour}.jpg"
-        )
+        upload = asset_upload(actor=membership, data=buffer.getvalue(), filename=f"{colour}.jpg")
         ids.append(upload.asset.pk)
     return ids
 
@@ -336,14 +334,14 @@ def seed(cfg: Config) -> dict[str, Any]:
         count = low + turn % (high - low + 1)
         prefix = "Bench post" if name == "facebook text" else f"Bench {name}"
         post = services.post_create(
-            membership=membership,
+            actor=membership,
             data=services.PostInput(
                 caption=f"{prefix} #{i:05d} for {account.name} ({secrets.token_hex(4)})",
                 target_ids=[account.pk],
                 asset_ids=[images[(i + k) % len(images)] for k in range(count)],
             ),
         )
-        services.post_submit(membership=membership, post=post)
+        services.post_submit(actor=membership, post=post)
         by_kind[name] += 1
         by_account[account.pk] += 1
     instagram_ids = {t[INSTAGRAM].pk for t in targets if INSTAGRAM in t}
@@ -416,10 +414,10 @@ def breakdown(cfg: Config, sample: int = 40) -> dict[str, Any]:
     membership = Membership.objects.get(tenant=account.tenant)
     for i in range(sample):
         post = services.post_create(
-            membership=membership,
+            actor=membership,
             data=services.PostInput(caption=f"Breakdown #{i:03d}", target_ids=[account.pk]),
         )
-        services.post_submit(membership=membership, post=post)
+        services.post_submit(actor=membership, post=post)
     ids = list(
         account.publications.values_list("pk", flat=True)  # type: ignore[attr-defined]
     )

@@ -100,19 +100,19 @@ def business(tenant, owner, make_member, sandbox, control):
     )
     issued_key = services.api_key_create(actor=owner, name="Menu sync", scopes=["write"])
 
-    top = folder_create(membership=owner, name="Dishes", parent=None)
-    inner = folder_create(membership=owner, name="Desserts", parent=top)
+    top = folder_create(actor=owner, name="Dishes", parent=None)
+    inner = folder_create(actor=owner, name="Desserts", parent=top)
     first = asset_upload(
-        membership=owner, data=jpeg(colour="tomato"), filename="soup.jpg", tags=["soup"]
+        actor=owner, data=jpeg(colour="tomato"), filename="soup.jpg", tags=["soup"]
     ).asset
     second = asset_upload(
-        membership=owner, data=jpeg(colour="navy"), filename="tart.jpg", folder=inner
+        actor=owner, data=jpeg(colour="navy"), filename="tart.jpg", folder=inner
     ).asset
 
     tenant.requires_approval = False
     tenant.save()
     post = post_create(
-        membership=owner,
+        actor=owner,
         data=PostInput(
             caption="Tonight: bouillabaisse",
             target_ids=[page.pk, instagram.pk],
@@ -120,7 +120,7 @@ def business(tenant, owner, make_member, sandbox, control):
             scheduled_for=timezone.now() + timedelta(days=1),
         ),
     )
-    post = post_submit(membership=owner, post=post)
+    post = post_submit(actor=owner, post=post)
     baker.make(CaptionUsage, tenant=tenant, provider="offline", prompt_tokens=12)
 
     endpoint = WebhookEndpoint.objects.create(
@@ -295,7 +295,7 @@ def test_an_owner_exports_everything_without_a_single_secret(
 def test_running_the_job_twice_keeps_one_file(
     owner, media_root, django_capture_on_commit_callbacks
 ):
-    asset_upload(membership=owner, data=jpeg(), filename="a.jpg")
+    asset_upload(actor=owner, data=jpeg(), filename="a.jpg")
     export = tenant_data.tenant_export_request(membership=owner)  # queued on commit: not run here
 
     first = tenant_data.tenant_export_build(export_id=export.pk)
@@ -415,7 +415,7 @@ def test_a_real_worker_builds_the_export_queued_on_commit(
     client_for, owner, media_root, monkeypatch, settings
 ):
     settings.PUBLIC_BASE_URL = "http://testserver"
-    asset = asset_upload(membership=owner, data=jpeg(), filename="a.jpg").asset
+    asset = asset_upload(actor=owner, data=jpeg(), filename="a.jpg").asset
     queue = f"test-{time.monotonic_ns()}"
     monkeypatch.setattr(
         tasks.tenant_export_build,
@@ -459,7 +459,7 @@ def test_deleting_a_business_removes_everything_it_owns_and_revokes_its_tokens(
     # The other business: a member who is also in this one, an account, an image, a post.
     shared = business["manager"].user
     their_owner = make_member(other_tenant, Role.OWNER, user=shared)
-    their_asset = asset_upload(membership=their_owner, data=jpeg(colour="tomato"), filename="x.jpg")
+    their_asset = asset_upload(actor=their_owner, data=jpeg(colour="tomato"), filename="x.jpg")
     baker.make(ConnectedAccount, tenant=other_tenant, platform_id="999", facebook_user_id="42")
     baker.make(Post, tenant=other_tenant)
     other_before = rows_of(other_tenant.pk)

@@ -20,7 +20,7 @@ FINISHED = [S.PUBLISHED, S.PARTIALLY_PUBLISHED, S.FAILED, S.CANCELLED]
 
 def upload(member, colour="tomato", **kwargs) -> BrandAsset:
     return services.asset_upload(
-        membership=member, data=jpeg(colour=colour), filename=f"{colour}.jpg", **kwargs
+        actor=member, data=jpeg(colour=colour), filename=f"{colour}.jpg", **kwargs
     ).asset
 
 
@@ -49,7 +49,7 @@ def test_an_image_a_post_can_still_send_is_refused_naming_the_post(
         django_capture_on_commit_callbacks(execute=True),
         pytest.raises(services.AssetInUse) as refused,
     ):
-        services.asset_delete(membership=editor, asset=asset)
+        services.asset_delete(actor=editor, asset=asset)
 
     assert refused.value.code == "asset_in_use"
     assert refused.value.extra["posts"] == [
@@ -65,13 +65,13 @@ def test_an_image_a_post_can_still_send_is_refused_naming_the_post(
 def test_an_image_only_finished_posts_use_leaves_the_library_but_keeps_its_files(
     editor, status, stored_files, django_capture_on_commit_callbacks
 ):
-    folder = services.folder_create(membership=editor, name="Menus", parent=None)
+    folder = services.folder_create(actor=editor, name="Menus", parent=None)
     asset = upload(editor, folder=folder, tags=["soup"])
     post = post_using(asset, status)
     files = stored_files()
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.asset_delete(membership=editor, asset=asset)
+        result = services.asset_delete(actor=editor, asset=asset)
 
     assert result.kept_for_history
     asset.refresh_from_db()
@@ -86,9 +86,7 @@ def test_an_image_only_finished_posts_use_leaves_the_library_but_keeps_its_files
     assert [n.asset_count for n in selectors.folder_tree(tenant=tenant)] == [0]
     assert post_selectors.asset_choices(tenant=tenant, chosen_ids=[asset.pk]) == []
     with pytest.raises(post_services.PostInvalid):  # a new post cannot pick it
-        post_services.post_create(
-            membership=editor, data=post_services.PostInput(asset_ids=[asset.pk])
-        )
+        post_services.post_create(actor=editor, data=post_services.PostInput(asset_ids=[asset.pk]))
 
 
 def test_an_image_no_post_uses_is_deleted_with_its_files(
@@ -97,7 +95,7 @@ def test_an_image_no_post_uses_is_deleted_with_its_files(
     asset = upload(editor)
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.asset_delete(membership=editor, asset=asset)
+        result = services.asset_delete(actor=editor, asset=asset)
 
     assert not result.kept_for_history
     assert not BrandAsset.objects.exists()
@@ -107,11 +105,11 @@ def test_an_image_no_post_uses_is_deleted_with_its_files(
 def test_uploading_the_bytes_of_a_removed_image_brings_it_back(editor):
     asset = upload(editor)
     post_using(asset, S.PUBLISHED)
-    services.asset_delete(membership=editor, asset=asset)
-    folder = services.folder_create(membership=editor, name="Back", parent=None)
+    services.asset_delete(actor=editor, asset=asset)
+    folder = services.folder_create(actor=editor, name="Back", parent=None)
 
     result = services.asset_upload(
-        membership=editor, data=jpeg(colour="tomato"), filename="again.jpg", folder=folder
+        actor=editor, data=jpeg(colour="tomato"), filename="again.jpg", folder=folder
     )
 
     assert (result.asset.pk, result.restored, result.duplicate) == (asset.pk, True, False)
@@ -121,8 +119,8 @@ def test_uploading_the_bytes_of_a_removed_image_brings_it_back(editor):
 def test_deleting_a_folder_with_an_image_in_use_is_refused_as_a_whole(
     editor, stored_files, django_capture_on_commit_callbacks
 ):
-    folder = services.folder_create(membership=editor, name="Old", parent=None)
-    sub = services.folder_create(membership=editor, name="Older", parent=folder)
+    folder = services.folder_create(actor=editor, name="Old", parent=None)
+    sub = services.folder_create(actor=editor, name="Older", parent=folder)
     upload(editor, "navy", folder=folder)  # used by nothing: would be deleted
     history = upload(editor, "olive", folder=folder)
     post_using(history, S.PUBLISHED)
@@ -135,7 +133,7 @@ def test_deleting_a_folder_with_an_image_in_use_is_refused_as_a_whole(
         pytest.raises(services.FolderAssetsInUse) as refused,
     ):
         services.folder_delete(
-            membership=editor, folder=folder, mode=services.FolderDeleteMode.DELETE_CONTENTS
+            actor=editor, folder=folder, mode=services.FolderDeleteMode.DELETE_CONTENTS
         )
 
     assert refused.value.extra["assets"] == [
@@ -152,15 +150,15 @@ def test_deleting_a_folder_with_an_image_in_use_is_refused_as_a_whole(
 def test_deleting_a_folder_keeps_history_images_outside_any_folder(
     editor, stored_files, django_capture_on_commit_callbacks
 ):
-    folder = services.folder_create(membership=editor, name="Old", parent=None)
-    sub = services.folder_create(membership=editor, name="Older", parent=folder)
+    folder = services.folder_create(actor=editor, name="Old", parent=None)
+    sub = services.folder_create(actor=editor, name="Older", parent=folder)
     unused = upload(editor, "navy", folder=sub)
     history = upload(editor, "olive", folder=sub)
     post_using(history, S.CANCELLED)
 
     with django_capture_on_commit_callbacks(execute=True):
         deleted = services.folder_delete(
-            membership=editor, folder=folder, mode=services.FolderDeleteMode.DELETE_CONTENTS
+            actor=editor, folder=folder, mode=services.FolderDeleteMode.DELETE_CONTENTS
         )
 
     assert deleted == 2
@@ -174,12 +172,12 @@ def test_deleting_a_folder_keeps_history_images_outside_any_folder(
 
 
 def test_a_folder_holding_only_removed_images_counts_as_empty(editor):
-    folder = services.folder_create(membership=editor, name="Old", parent=None)
+    folder = services.folder_create(actor=editor, name="Old", parent=None)
     history = upload(editor, "olive", folder=folder)
     post_using(history, S.PUBLISHED)
-    services.asset_delete(membership=editor, asset=history)
+    services.asset_delete(actor=editor, asset=history)
 
-    services.folder_delete(membership=editor, folder=folder, mode=services.FolderDeleteMode.REFUSE)
+    services.folder_delete(actor=editor, folder=folder, mode=services.FolderDeleteMode.REFUSE)
 
     assert not BrandFolder.objects.exists()
     assert BrandAsset.objects.filter(pk=history.pk).exists()
@@ -220,7 +218,7 @@ def test_the_dashboard_removes_a_published_image_and_its_post_still_shows_it(cli
 
 
 def test_the_dashboard_folder_delete_names_the_images_and_posts_in_the_way(client_for, editor):
-    folder = services.folder_create(membership=editor, name="Old", parent=None)
+    folder = services.folder_create(actor=editor, name="Old", parent=None)
     busy = upload(editor, "gold", folder=folder)
     post = post_using(busy, S.PENDING_REVIEW)
     client = client_for(editor.user)

@@ -12,9 +12,7 @@ from tests.assets.test_images import png_with_header
 
 
 def upload(member, data=None, filename="dish.jpg", **kwargs):
-    return services.asset_upload(
-        membership=member, data=data or jpeg(), filename=filename, **kwargs
-    )
+    return services.asset_upload(actor=member, data=data or jpeg(), filename=filename, **kwargs)
 
 
 def test_an_upload_stores_a_clean_image_its_thumbnail_and_a_row(editor, stored_files):
@@ -52,7 +50,7 @@ def test_another_tenant_may_upload_the_same_bytes(editor, other_tenant, make_mem
     theirs = upload(make_member(other_tenant), data).asset
 
     assert mine.file.name != theirs.file.name
-    services.asset_delete(membership=editor, asset=mine)
+    services.asset_delete(actor=editor, asset=mine)
     assert theirs.file.name in stored_files()
 
 
@@ -69,7 +67,7 @@ def test_another_tenant_may_upload_the_same_bytes(editor, other_tenant, make_mem
 )
 def test_bad_files_are_refused_and_leave_nothing_behind(editor, stored_files, data, code):
     with pytest.raises(ImageRejected) as exc:
-        services.asset_upload(membership=editor, data=data, filename="x.jpg")
+        services.asset_upload(actor=editor, data=data, filename="x.jpg")
 
     assert exc.value.code == code
     assert exc.value.message
@@ -130,66 +128,64 @@ def test_viewers_cannot_upload(viewer, stored_files):
 
 
 def test_folder_names_are_unique_among_siblings_ignoring_case(editor):
-    menu = services.folder_create(membership=editor, name="Menu", parent=None)
-    services.folder_create(membership=editor, name="Desserts", parent=menu)
+    menu = services.folder_create(actor=editor, name="Menu", parent=None)
+    services.folder_create(actor=editor, name="Desserts", parent=menu)
 
     with pytest.raises(ApplicationError) as exc:
-        services.folder_create(membership=editor, name="menu", parent=None)
+        services.folder_create(actor=editor, name="menu", parent=None)
     assert exc.value.code == "name_taken"
     with pytest.raises(ApplicationError):
-        services.folder_create(membership=editor, name="DESSERTS", parent=menu)
+        services.folder_create(actor=editor, name="DESSERTS", parent=menu)
 
-    services.folder_create(membership=editor, name="Desserts", parent=None)  # another level: fine
+    services.folder_create(actor=editor, name="Desserts", parent=None)  # another level: fine
     assert BrandFolder.objects.count() == 3
 
 
 def test_renaming_into_a_sibling_name_is_refused(editor):
-    services.folder_create(membership=editor, name="Drinks", parent=None)
-    food = services.folder_create(membership=editor, name="Food", parent=None)
+    services.folder_create(actor=editor, name="Drinks", parent=None)
+    food = services.folder_create(actor=editor, name="Food", parent=None)
 
     with pytest.raises(ApplicationError):
-        services.folder_rename(membership=editor, folder=food, name="drinks")
+        services.folder_rename(actor=editor, folder=food, name="drinks")
 
     food.refresh_from_db()
     assert food.name == "Food"
 
 
 def test_a_folder_cannot_move_into_itself_or_its_descendants(editor):
-    a = services.folder_create(membership=editor, name="A", parent=None)
-    b = services.folder_create(membership=editor, name="B", parent=a)
-    c = services.folder_create(membership=editor, name="C", parent=b)
+    a = services.folder_create(actor=editor, name="A", parent=None)
+    b = services.folder_create(actor=editor, name="B", parent=a)
+    c = services.folder_create(actor=editor, name="C", parent=b)
 
     for target in (a, b, c):
         with pytest.raises(ApplicationError) as exc:
-            services.folder_move(membership=editor, folder=a, parent=target)
+            services.folder_move(actor=editor, folder=a, parent=target)
         assert exc.value.code == "cycle"
 
-    services.folder_move(membership=editor, folder=c, parent=None)
+    services.folder_move(actor=editor, folder=c, parent=None)
     c.refresh_from_db()
     assert c.parent is None
 
 
 def test_deleting_a_non_empty_folder_needs_a_decision(editor):
-    folder = services.folder_create(membership=editor, name="Summer", parent=None)
+    folder = services.folder_create(actor=editor, name="Summer", parent=None)
     upload(editor, folder=folder)
 
     with pytest.raises(ApplicationError) as exc:
-        services.folder_delete(
-            membership=editor, folder=folder, mode=services.FolderDeleteMode.REFUSE
-        )
+        services.folder_delete(actor=editor, folder=folder, mode=services.FolderDeleteMode.REFUSE)
 
     assert exc.value.code == "not_empty"
     assert BrandFolder.objects.filter(pk=folder.pk).exists()
 
 
 def test_deleting_a_folder_can_move_its_contents_up(editor, stored_files):
-    parent = services.folder_create(membership=editor, name="Menu", parent=None)
-    folder = services.folder_create(membership=editor, name="Summer", parent=parent)
-    child = services.folder_create(membership=editor, name="Drinks", parent=folder)
+    parent = services.folder_create(actor=editor, name="Menu", parent=None)
+    folder = services.folder_create(actor=editor, name="Summer", parent=parent)
+    child = services.folder_create(actor=editor, name="Drinks", parent=folder)
     asset = upload(editor, folder=folder).asset
 
     services.folder_delete(
-        membership=editor, folder=folder, mode=services.FolderDeleteMode.MOVE_TO_PARENT
+        actor=editor, folder=folder, mode=services.FolderDeleteMode.MOVE_TO_PARENT
     )
 
     asset.refresh_from_db()
@@ -201,15 +197,15 @@ def test_deleting_a_folder_can_move_its_contents_up(editor, stored_files):
 def test_deleting_a_folder_with_its_contents_removes_rows_and_files(
     editor, stored_files, django_capture_on_commit_callbacks
 ):
-    folder = services.folder_create(membership=editor, name="Old", parent=None)
-    sub = services.folder_create(membership=editor, name="Older", parent=folder)
+    folder = services.folder_create(actor=editor, name="Old", parent=None)
+    sub = services.folder_create(actor=editor, name="Older", parent=folder)
     upload(editor, jpeg(colour="navy"), folder=folder)
     upload(editor, jpeg(colour="gold"), folder=sub)
     kept = upload(editor, jpeg(colour="olive")).asset
 
     with django_capture_on_commit_callbacks(execute=True):
         deleted = services.folder_delete(
-            membership=editor, folder=folder, mode=services.FolderDeleteMode.DELETE_CONTENTS
+            actor=editor, folder=folder, mode=services.FolderDeleteMode.DELETE_CONTENTS
         )
 
     assert deleted == 2
@@ -222,7 +218,7 @@ def test_folders_of_another_tenant_are_out_of_reach(editor, other_tenant):
     foreign = baker.make(BrandFolder, tenant=other_tenant, name="Theirs")
 
     with pytest.raises(NotPermitted):
-        services.folder_create(membership=editor, name="Mine", parent=foreign)
+        services.folder_create(actor=editor, name="Mine", parent=foreign)
     with pytest.raises(NotPermitted):
         upload(editor, folder=foreign)
 
@@ -240,9 +236,7 @@ def test_editing_an_asset_reuses_the_tenants_tags(editor):
     asset = upload(editor, tags=["Dessert"]).asset
     other = upload(editor, jpeg(colour="plum")).asset
 
-    services.asset_update(
-        membership=editor, asset=other, tags="dessert, new", alt_text=" A plum tart "
-    )
+    services.asset_update(actor=editor, asset=other, tags="dessert, new", alt_text=" A plum tart ")
 
     assert Tag.objects.filter(tenant=editor.tenant).count() == 2
     assert other.alt_text == "A plum tart"

@@ -53,7 +53,7 @@ def test_a_bad_file_gets_a_clear_json_error(client_for, editor, stored_files):
 
 def test_several_files_without_javascript_into_a_folder(client_for, editor, stored_files):
     client = client_for(editor.user)
-    folder = services.folder_create(membership=editor, name="Brunch", parent=None)
+    folder = services.folder_create(actor=editor, name="Brunch", parent=None)
     files = [
         image_file("a.jpg", colour="red"),
         image_file("b.jpg", colour="blue"),
@@ -84,7 +84,7 @@ def test_uploading_into_another_tenants_folder_is_404(
 
 
 def test_viewers_browse_but_cannot_upload_or_edit(client_for, editor, viewer, stored_files):
-    asset = services.asset_upload(membership=editor, data=jpeg(), filename="x.jpg").asset
+    asset = services.asset_upload(actor=editor, data=jpeg(), filename="x.jpg").asset
     client = client_for(viewer.user)
 
     assert client.get(reverse("assets:library")).status_code == 200
@@ -107,7 +107,7 @@ def test_library_lists_searches_and_filters_with_a_fixed_number_of_queries(
     colours = ["red", "green", "blue", "navy", "gold", "teal"]
     for i, colour in enumerate(colours):
         services.asset_upload(
-            membership=editor,
+            actor=editor,
             data=jpeg(colour=colour),
             filename=f"{colour}.jpg",
             tags=["menu"] if i % 2 else ["drinks"],
@@ -127,8 +127,8 @@ def test_library_lists_searches_and_filters_with_a_fixed_number_of_queries(
 
 
 def test_edit_tags_alt_text_and_folder(client_for, editor):
-    asset = services.asset_upload(membership=editor, data=jpeg(), filename="x.jpg").asset
-    folder = services.folder_create(membership=editor, name="Mains", parent=None)
+    asset = services.asset_upload(actor=editor, data=jpeg(), filename="x.jpg").asset
+    folder = services.folder_create(actor=editor, name="Mains", parent=None)
 
     response = client_for(editor.user).post(
         reverse("assets:detail", args=[asset.pk]),
@@ -151,11 +151,9 @@ def test_edit_tags_alt_text_and_folder(client_for, editor):
 
 
 def test_detail_shows_instagram_fit_and_reasons(client_for, editor):
-    fits = services.asset_upload(
-        membership=editor, data=jpeg(1080, 1350), filename="fits.jpg"
-    ).asset
+    fits = services.asset_upload(actor=editor, data=jpeg(1080, 1350), filename="fits.jpg").asset
     too_wide = services.asset_upload(
-        membership=editor, data=jpeg(2000, 500, colour="navy"), filename="wide.jpg"
+        actor=editor, data=jpeg(2000, 500, colour="navy"), filename="wide.jpg"
     ).asset
     client = client_for(editor.user)
 
@@ -169,7 +167,7 @@ def test_detail_shows_instagram_fit_and_reasons(client_for, editor):
 
 
 def test_files_are_served_to_members_only(client_for, editor, other_tenant, make_member):
-    asset = services.asset_upload(membership=editor, data=jpeg(), filename="x.jpg").asset
+    asset = services.asset_upload(actor=editor, data=jpeg(), filename="x.jpg").asset
 
     mine = client_for(editor.user).get(reverse("assets:file", args=[asset.pk]))
     assert mine.status_code == 200
@@ -182,7 +180,7 @@ def test_files_are_served_to_members_only(client_for, editor, other_tenant, make
 
 
 def test_a_signed_url_serves_the_instagram_jpeg_to_anyone_until_it_expires(editor, settings):
-    asset = services.asset_upload(membership=editor, data=jpeg(1200, 1200), filename="x.jpg").asset
+    asset = services.asset_upload(actor=editor, data=jpeg(1200, 1200), filename="x.jpg").asset
     url = media_urls.public_url(asset=asset, variant="instagram")
     assert url.startswith(settings.PUBLIC_BASE_URL + "/m/")
     path = url.removeprefix(settings.PUBLIC_BASE_URL)
@@ -207,10 +205,8 @@ def test_a_signed_url_serves_the_instagram_jpeg_to_anyone_until_it_expires(edito
 def test_deleting_a_folder_asks_what_to_do(
     client_for, editor, mode, stored_files, django_capture_on_commit_callbacks
 ):
-    folder = services.folder_create(membership=editor, name="Specials", parent=None)
-    asset = services.asset_upload(
-        membership=editor, data=jpeg(), filename="x.jpg", folder=folder
-    ).asset
+    folder = services.folder_create(actor=editor, name="Specials", parent=None)
+    asset = services.asset_upload(actor=editor, data=jpeg(), filename="x.jpg", folder=folder).asset
     client = client_for(editor.user)
 
     question = client.get(reverse("assets:folder_delete", args=[folder.pk])).content.decode()
@@ -229,8 +225,8 @@ def test_deleting_a_folder_asks_what_to_do(
 
 
 def test_folder_cycle_and_name_clash_are_explained(client_for, editor):
-    a = services.folder_create(membership=editor, name="A", parent=None)
-    b = services.folder_create(membership=editor, name="B", parent=a)
+    a = services.folder_create(actor=editor, name="A", parent=None)
+    b = services.folder_create(actor=editor, name="B", parent=a)
     client = client_for(editor.user)
 
     moved = client.post(reverse("assets:folder_move", args=[a.pk]), {"parent": b.pk}, follow=True)
@@ -243,7 +239,7 @@ def test_folder_cycle_and_name_clash_are_explained(client_for, editor):
 
 
 def test_staff_browse_assets_with_thumbnails_in_admin(client_for, staff, editor):
-    asset = services.asset_upload(membership=editor, data=jpeg(), filename="x.jpg").asset
+    asset = services.asset_upload(actor=editor, data=jpeg(), filename="x.jpg").asset
     client = client_for(staff)
 
     listing = client.get("/admin/assets/brandasset/")

@@ -120,8 +120,8 @@ def exercise_publishing(owner, page, control) -> tuple[Publication, Publication]
     owner.tenant.save()
 
     def make(caption: str) -> Publication:
-        post = post_create(membership=owner, data=PostInput(caption=caption, target_ids=[page.pk]))
-        return post_submit(membership=owner, post=post).publications.get()
+        post = post_create(actor=owner, data=PostInput(caption=caption, target_ids=[page.pk]))
+        return post_submit(actor=owner, post=post).publications.get()
 
     first, second = make("Soup of the day"), make("Fish of the day")
     Publication.objects.filter(pk__in=[first.pk, second.pk]).update(

@@ -113,7 +113,7 @@ def test_asset_upload_stores_nothing_when_it_rejects(owner, settings, tmp_path) 
     def check(data: bytes) -> None:
         rows, files = BrandAsset.objects.count(), _files(settings.MEDIA_ROOT)
         try:
-            result = asset_upload(membership=owner, data=data, filename="fuzz.bin")
+            result = asset_upload(actor=owner, data=data, filename="fuzz.bin")
         except ApplicationError as exc:  # ImageRejected is one
             message = exc.message
         else:
@@ -127,5 +127,5 @@ def test_asset_upload_stores_nothing_when_it_rejects(owner, settings, tmp_path) 
     check()
     # The valid samples themselves are accepted and stored (the fuzz is not vacuous).
     for data in SAMPLES.values():
-        asset = asset_upload(membership=owner, data=data, filename="ok").asset
+        asset = asset_upload(actor=owner, data=data, filename="ok").asset
         assert (settings.MEDIA_ROOT / asset.file.name).is_file()

@@ -75,7 +75,7 @@ def instagram(tenant: Tenant, facebook: ConnectedAccount) -> ConnectedAccount:
 @pytest.fixture
 def images(editor: Membership) -> list[BrandAsset]:
     return [
-        asset_upload(membership=editor, data=jpeg(colour), filename=f"{colour}.jpg").asset
+        asset_upload(actor=editor, data=jpeg(colour), filename=f"{colour}.jpg").asset
         for colour in ("tomato", "navy")
     ]
 
@@ -99,7 +99,7 @@ def make_post(editor: Membership, facebook: ConnectedAccount) -> Callable[..., P
         membership.tenant.requires_approval = True
         membership.tenant.save(update_fields=["requires_approval"])
         post = post_create(
-            membership=membership,
+            actor=membership,
             data=PostInput(
                 caption=caption,
                 caption_overrides=overrides or {},
@@ -109,7 +109,7 @@ def make_post(editor: Membership, facebook: ConnectedAccount) -> Callable[..., P
             ),
         )
         if submit:
-            post = post_submit(membership=membership, post=post)
+            post = post_submit(actor=membership, post=post)
         post.refresh_from_db()
         return post
 

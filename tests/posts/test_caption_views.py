@@ -319,7 +319,7 @@ def test_without_javascript_on_the_edit_page_the_form_still_edits_that_post(
     from apps.posts import services
 
     post = services.post_create(
-        membership=editor, data=services.PostInput(caption="Hello", target_ids=[instagram.pk])
+        actor=editor, data=services.PostInput(caption="Hello", target_ids=[instagram.pk])
     )
     url = reverse("posts:edit", kwargs={"post_id": post.pk})
 

@@ -411,7 +411,7 @@ def openai_settings(settings: Any) -> Any:
 
 def test_without_a_key_the_offline_generator_answers(brand: Tenant, owner: Membership) -> None:
     suggestions = caption_suggest(
-        membership=owner, item_details="Tiramisu, 6 euros", platforms=[INSTAGRAM]
+        actor=owner, item_details="Tiramisu, 6 euros", platforms=[INSTAGRAM]
     )
 
     assert len(suggestions) == 3
@@ -423,11 +423,11 @@ def test_without_a_key_the_offline_generator_answers(brand: Tenant, owner: Membe
 def test_offline_suggestions_do_not_repeat_captions_already_posted(
     brand: Tenant, owner: Membership
 ) -> None:
-    first = caption_suggest(membership=owner, item_details="Tiramisu", platforms=[INSTAGRAM])
+    first = caption_suggest(actor=owner, item_details="Tiramisu", platforms=[INSTAGRAM])
     for suggestion in first:
         baker.make(Post, tenant=brand, caption=suggestion.full_text)
 
-    second = caption_suggest(membership=owner, item_details="Tiramisu!", platforms=[INSTAGRAM])
+    second = caption_suggest(actor=owner, item_details="Tiramisu!", platforms=[INSTAGRAM])
 
     assert len(second) == 3
     assert not any(is_near_duplicate(a.text, b.text) for a in second for b in first)
@@ -439,7 +439,7 @@ def test_with_a_key_records_tokens_and_cost(
     openai_mock.post("/chat/completions").respond(json=completion())
 
     suggestions = caption_suggest(
-        membership=owner, item_details="Truffle risotto", platforms=[INSTAGRAM]
+        actor=owner, item_details="Truffle risotto", platforms=[INSTAGRAM]
     )
 
     assert len(suggestions) == 3
@@ -466,7 +466,7 @@ def test_near_duplicates_of_recent_captions_and_of_each_other_are_dropped(
     )
 
     suggestions = caption_suggest(
-        membership=owner, item_details="Truffle risotto", platforms=[INSTAGRAM]
+        actor=owner, item_details="Truffle risotto", platforms=[INSTAGRAM]
     )
 
     assert [s.text for s in suggestions] == [CAPTIONS[1]]
@@ -481,7 +481,7 @@ def test_only_the_20_most_recent_captions_are_sent_to_avoid(
         baker.make(Post, tenant=brand, caption=f"Recent caption number {i:02d}")
     route = openai_mock.post("/chat/completions").respond(json=completion())
 
-    caption_suggest(membership=owner, item_details="Truffle risotto", platforms=[INSTAGRAM])
+    caption_suggest(actor=owner, item_details="Truffle risotto", platforms=[INSTAGRAM])
 
     system = json.loads(route.calls.last.request.content)["messages"][0]["content"]
     assert system.count("Recent caption number") == 20
@@ -501,11 +501,11 @@ def test_an_identical_request_is_served_from_the_cache(
 ) -> None:
     route = openai_mock.post("/chat/completions").respond(json=completion())
 
-    first = caption_suggest(membership=owner, item_details="Truffle risotto", platforms=[INSTAGRAM])
+    first = caption_suggest(actor=owner, item_details="Truffle risotto", platforms=[INSTAGRAM])
     second = caption_suggest(
-        membership=owner, item_details="  truffle   risotto ", platforms=[INSTAGRAM]
+        actor=owner, item_details="  truffle   risotto ", platforms=[INSTAGRAM]
     )
-    caption_suggest(membership=owner, item_details="Truffle risotto", platforms=[FACEBOOK])
+    caption_suggest(actor=owner, item_details="Truffle risotto", platforms=[FACEBOOK])
 
     assert second == first
     assert route.call_count == 2  # the Facebook request is a different question
@@ -525,7 +525,7 @@ def test_the_monthly_limit_follows_the_plan(
     )
 
     with pytest.raises(ApplicationError) as exc_info:
-        caption_suggest(membership=owner, item_details="Soup", platforms=[INSTAGRAM])
+        caption_suggest(actor=owner, item_details="Soup", platforms=[INSTAGRAM])
 
     assert exc_info.value.code == "caption_limit_reached"
     assert "2 AI caption drafts a month" in exc_info.value.message
@@ -541,12 +541,12 @@ def test_last_months_usage_does_not_count(
     CaptionUsage.objects.filter(pk=old.pk).update(created_at=start_of_month - timedelta(seconds=1))
     CaptionUsage.objects.create(tenant=other_tenant, provider="offline")  # another tenant's
 
-    assert caption_suggest(membership=owner, item_details="Soup", platforms=[INSTAGRAM])
+    assert caption_suggest(actor=owner, item_details="Soup", platforms=[INSTAGRAM])
 
 
 def test_empty_details_are_refused(owner: Membership) -> None:
     with pytest.raises(ApplicationError) as exc_info:
-        caption_suggest(membership=owner, item_details="   ", platforms=[INSTAGRAM])
+        caption_suggest(actor=owner, item_details="   ", platforms=[INSTAGRAM])
 
     assert exc_info.value.code == "caption_details_required"
 

@@ -96,7 +96,7 @@ def test_every_kind_goes_out_exactly_once_past_a_page_of_results(
     owner.tenant.requires_approval = False
     owner.tenant.save()
     images = [
-        asset_upload(membership=owner, data=jpeg(c), filename=f"{c}.jpg").asset.pk
+        asset_upload(actor=owner, data=jpeg(c), filename=f"{c}.jpg").asset.pk
         for c in ("tomato", "navy", "gold")
     ]
     expected: dict[str, str] = {}  # caption -> kind
@@ -104,14 +104,14 @@ def test_every_kind_goes_out_exactly_once_past_a_page_of_results(
         for i in range(PER_KIND):
             caption = f"{kind} #{i:02d}: tonight's special"
             post = post_create(
-                membership=owner,
+                actor=owner,
                 data=PostInput(
                     caption=caption,
                     target_ids=[accounts[target].pk],
                     asset_ids=images[:count],
                 ),
             )
-            post_submit(membership=owner, post=post)
+            post_submit(actor=owner, post=post)
             expected[caption] = kind
     assert Publication.objects.filter(status="pending").count() == len(expected)
     control("faults", {"faults": faults()})

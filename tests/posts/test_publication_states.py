@@ -103,7 +103,7 @@ def test_a_staff_retry_and_a_cancel_are_moves_with_their_actor(
     publication = post.publications.get()
     assert publication.status == P.FAILED
 
-    publication_retry(actor=staff, publication=publication)
+    publication_retry(reviewer=staff, publication=publication)
     retried = publication.events.get(kind=K.RETRIED)
     assert (retried.from_status, retried.to_status, retried.actor) == (
         P.FAILED,
@@ -114,7 +114,7 @@ def test_a_staff_retry_and_a_cancel_are_moves_with_their_actor(
     later = make_post(
         owner, [accounts["facebook"]], scheduled_for=timezone.now() + timezone.timedelta(days=1)
     )
-    post_cancel(actor=owner.user, post=later, membership=owner)
+    post_cancel(actor=owner, post=later)
     cancelled = later.publications.get().events.get(kind=K.CANCELLED)
     assert (cancelled.from_status, cancelled.actor) == (P.PENDING, owner.user)
 

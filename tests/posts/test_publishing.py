@@ -38,16 +38,16 @@ def make_post(
     owner.tenant.requires_approval = approval
     owner.tenant.save()
     asset_ids = [
-        asset_upload(membership=owner, data=jpeg(colour=c), filename=f"{c}.jpg").asset.pk
+        asset_upload(actor=owner, data=jpeg(colour=c), filename=f"{c}.jpg").asset.pk
         for c in ["tomato", "navy", "gold", "teal"][:images]
     ]
     post = post_create(
-        membership=owner,
+        actor=owner,
         data=PostInput(
             caption=caption, target_ids=[t.pk for t in targets], asset_ids=asset_ids, **extra
         ),
     )
-    return post_submit(membership=owner, post=post)
+    return post_submit(actor=owner, post=post)
 
 
 def drive(*, rounds: int = 30) -> None:

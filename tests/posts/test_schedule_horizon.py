@@ -67,13 +67,13 @@ def test_the_service_refuses_a_schedule_beyond_the_horizon(owner, east, page, se
     )
 
     with pytest.raises(services.PostInvalid) as refused:
-        services.post_create(membership=owner, data=data)
+        services.post_create(actor=owner, data=data)
 
     assert [p.code for p in refused.value.problems] == ["schedule_too_far"]
     assert "30 days" in refused.value.message
     assert not Post.objects.exists()
     ok = services.post_create(
-        membership=owner,
+        actor=owner,
         data=services.PostInput(
             caption="Soup", target_ids=[page.pk], scheduled_for=timezone.now() + timedelta(days=29)
         ),
@@ -96,9 +96,9 @@ def test_submitting_and_rescheduling_a_far_post_is_refused(owner, far_post):
     far_post.save(update_fields=["status"])
 
     with pytest.raises(services.PostInvalid):
-        services.post_submit(membership=owner, post=far_post)
+        services.post_submit(actor=owner, post=far_post)
     with pytest.raises(services.PostInvalid):
-        services.post_reschedule(membership=owner, post=far_post, scheduled_for=FAR)
+        services.post_reschedule(actor=owner, post=far_post, scheduled_for=FAR)
 
     far_post.refresh_from_db()
     assert far_post.status == Post.Status.DRAFT
@@ -123,7 +123,7 @@ def test_the_api_refuses_a_far_schedule_with_a_problem(api, page, when):
 
 def test_the_api_schedule_action_refuses_a_far_time(api, owner, page):
     post = services.post_create(
-        membership=owner, data=services.PostInput(caption="Soup", target_ids=[page.pk])
+        actor=owner, data=services.PostInput(caption="Soup", target_ids=[page.pk])
     )
 
     response = api.post(
@@ -183,7 +183,7 @@ def test_rescheduling_far_away_is_a_message_not_a_500(client_for, owner, east, p
     east.timezone = zone
     east.save(update_fields=["timezone"])
     post = services.post_create(
-        membership=owner, data=services.PostInput(caption="Soup", target_ids=[page.pk])
+        actor=owner, data=services.PostInput(caption="Soup", target_ids=[page.pk])
     )
     client = client_for(owner.user)
 

@@ -33,14 +33,14 @@ def instagram(tenant):
 
 
 def draft(owner, **data):
-    return services.post_create(membership=owner, data=PostInput(caption="Hello", **data))
+    return services.post_create(actor=owner, data=PostInput(caption="Hello", **data))
 
 
 def test_a_post_with_no_target_cannot_be_submitted(owner):
     post = draft(owner)
 
     with pytest.raises(PostInvalid) as exc:
-        services.post_submit(membership=owner, post=post)
+        services.post_submit(actor=owner, post=post)
 
     assert [p.code for p in exc.value.problems] == ["no_target"]
     post.refresh_from_db()
@@ -67,7 +67,7 @@ def test_instagram_needs_an_image(owner, instagram):
     post = draft(owner, target_ids=[instagram.pk])
 
     with pytest.raises(PostInvalid) as exc:
-        services.post_submit(membership=owner, post=post)
+        services.post_submit(actor=owner, post=post)
 
     assert "Instagram: An Instagram post needs at least one image." in exc.value.message
     assert not Publication.objects.exists()
@@ -87,10 +87,10 @@ def test_a_publishing_post_cannot_be_edited_or_cancelled(owner, page):
 
     with pytest.raises(IllegalTransition):
         services.post_update(
-            membership=owner, post=post, data=PostInput(caption="Changed", target_ids=[page.pk])
+            actor=owner, post=post, data=PostInput(caption="Changed", target_ids=[page.pk])
         )
     with pytest.raises(IllegalTransition):
-        services.post_cancel(actor=owner.user, post=post)
+        services.post_cancel(actor=owner, post=post)
 
     post.refresh_from_db()
     assert (post.caption, post.status) == ("Hello", Post.Status.PUBLISHING)
@@ -100,7 +100,7 @@ def test_rejection_is_explained_and_the_post_can_be_fixed_and_resubmitted(
     owner, page, staff, django_capture_on_commit_callbacks
 ):
     post = draft(owner, target_ids=[page.pk])
-    services.post_submit(membership=owner, post=post)
+    services.post_submit(actor=owner, post=post)
 
     with pytest.raises(Exception, match="Say why"):
         services.post_reject(reviewer=staff, post=post, note="  ")
@@ -113,9 +113,9 @@ def test_rejection_is_explained_and_the_post_can_be_fixed_and_resubmitted(
     assert "Please add the price." in mail.outbox[-1].body
 
     services.post_update(
-        membership=owner, post=post, data=PostInput(caption="Hello — 18 €", target_ids=[page.pk])
+        actor=owner, post=post, data=PostInput(caption="Hello — 18 €", target_ids=[page.pk])
     )
-    services.post_submit(membership=owner, post=post)
+    services.post_submit(actor=owner, post=post)
     post.refresh_from_db()
     assert post.status == Post.Status.PENDING_REVIEW
     kinds = list(ReviewEvent.objects.filter(post=post).values_list("kind", flat=True))
@@ -124,12 +124,12 @@ def test_rejection_is_explained_and_the_post_can_be_fixed_and_resubmitted(
 
 def test_editing_an_approved_post_sends_it_back_to_draft(owner, page, staff):
     post = draft(owner, target_ids=[page.pk], scheduled_for=timezone.now() + timedelta(days=1))
-    services.post_submit(membership=owner, post=post)
+    services.post_submit(actor=owner, post=post)
     services.post_approve(reviewer=staff, post=post)
     assert Publication.objects.get(post=post).status == Publication.Status.PENDING
 
     services.post_update(
-        membership=owner, post=post, data=PostInput(caption="New text", target_ids=[page.pk])
+        actor=owner, post=post, data=PostInput(caption="New text", target_ids=[page.pk])
     )
 
     post.refresh_from_db()
@@ -142,12 +142,12 @@ def test_illegal_transitions_are_refused(owner, page, staff):
 
     with pytest.raises(IllegalTransition, match="Only posts waiting for approval"):
         services.post_approve(reviewer=staff, post=post)
-    services.post_cancel(actor=owner.user, post=post)
+    services.post_cancel(actor=owner, post=post)
     with pytest.raises(IllegalTransition):
-        services.post_submit(membership=owner, post=post)
+        services.post_submit(actor=owner, post=post)
 
 
 def test_viewers_cannot_write(viewer, page):
     with pytest.raises(Exception, match="Viewers"):
-        services.post_create(membership=viewer, data=PostInput(caption="x", target_ids=[page.pk]))
+        services.post_create(actor=viewer, data=PostInput(caption="x", target_ids=[page.pk]))
     assert not Post.objects.exists()

@@ -69,7 +69,7 @@ def photo(editor):
 
     def make(name: str = "dish.jpg", width: int = 1080, height: int = 1080) -> BrandAsset:
         data = jpeg(width, height, next(colours))
-        return asset_upload(membership=editor, data=data, filename=name).asset
+        return asset_upload(actor=editor, data=data, filename=name).asset
 
     return make
 
@@ -100,7 +100,7 @@ def text(response) -> str:
 
 def make_post(membership, **fields) -> Post:
     data = services.PostInput(**fields)
-    return services.post_create(membership=membership, data=data)
+    return services.post_create(actor=membership, data=data)
 
 
 # --- Compose and submit -------------------------------------------------------------------------
@@ -424,7 +424,7 @@ def test_the_compose_page_renders_the_preview_without_javascript(
 
 def test_editing_a_submitted_post_returns_it_to_draft(client_for, editor, facebook):
     post = make_post(editor, caption="Before", target_ids=[facebook.pk])
-    services.post_submit(membership=editor, post=post)
+    services.post_submit(actor=editor, post=post)
 
     response = client_for(editor.user).post(
         reverse("posts:edit", kwargs={"post_id": post.pk}),
@@ -443,7 +443,7 @@ def test_editing_a_scheduled_post_returns_it_to_draft(client_for, editor, facebo
     tenant.requires_approval = False
     tenant.save()
     post = make_post(editor, caption="Before", target_ids=[facebook.pk])
-    services.post_submit(membership=editor, post=post)
+    services.post_submit(actor=editor, post=post)
     assert Post.objects.get().status == S.SCHEDULED
 
     client_for(editor.user).post(
@@ -501,7 +501,7 @@ def test_submit_from_the_detail_page_with_problems_leads_to_them(client_for, edi
 
 def test_cancel(client_for, editor, facebook):
     post = make_post(editor, caption="Hello", target_ids=[facebook.pk])
-    services.post_submit(membership=editor, post=post)
+    services.post_submit(actor=editor, post=post)
 
     response = client_for(editor.user).post(
         reverse("posts:cancel", kwargs={"post_id": post.pk}), follow=True
@@ -530,7 +530,7 @@ def test_reschedule_in_the_tenants_timezone(client_for, editor, facebook, tenant
     tenant.timezone = "Asia/Tokyo"
     tenant.save()
     post = make_post(editor, caption="Hello", target_ids=[facebook.pk])
-    services.post_submit(membership=editor, post=post)
+    services.post_submit(actor=editor, post=post)
 
     response = client_for(editor.user).post(
         reverse("posts:reschedule", kwargs={"post_id": post.pk}),
@@ -705,7 +705,7 @@ def test_the_detail_page_shows_each_publications_history(
 
 def test_the_detail_page_shows_the_rejection_note_and_history(client_for, editor, facebook, staff):
     post = make_post(editor, caption="Hello", target_ids=[facebook.pk])
-    services.post_submit(membership=editor, post=post)
+    services.post_submit(actor=editor, post=post)
     services.post_reject(reviewer=staff, post=post, note="The photo is blurry.")
 
     page = text(client_for(editor.user).get(reverse("posts:detail", kwargs={"post_id": post.pk})))

@@ -34,9 +34,9 @@ def page(tenant):
 
 def submitted_post(owner, page) -> Post:
     post = posts.post_create(
-        membership=owner, data=PostInput(caption="Soup of the day", target_ids=[page.pk])
+        actor=owner, data=PostInput(caption="Soup of the day", target_ids=[page.pk])
     )
-    return posts.post_submit(membership=owner, post=post)
+    return posts.post_submit(actor=owner, post=post)
 
 
 def approved_post(owner, page, staff) -> Post:

@@ -22,70 +22,14 @@ from apps.assets.api.serializers import (
     FolderSerializer,
 )
 from apps.assets.models import BrandAsset, BrandFolder
-from apps.core.api.idempotency import IdempotentCreateMixin
+from apps.core.api.idempotency import idempotent
 from apps.core.api.pagination import NewestFirstPagination
 from apps.core.api.parsers import BoundedJSONParser
-from apps.core.api.problems import IDEMPOTENCY_KEY, problems
+from apps.core.api.problems import problems
 
 
 class NewestUploadFirstPagination(NewestFirstPagination):
     ordering = ("-uploaded_at", "-id")
-
-
-# The view's own ``create`` lives in this base so that IdempotentCreateMixin, first in the
-# bases of FolderViewSet below, wraps it (a ``create`` on FolderViewSet itself would bypass it).
-class FolderViewSetBase(
-    TenantAPIMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Folders of the asset library (a tree per business)."""
-
-    serializer_class = FolderSerializer
-    queryset = BrandFolder.objects.all()
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_queryset(self) -> QuerySet[BrandFolder]:
-        if getattr(self, "swagger_fake_view", False):
-            return BrandFolder.objects.none()
-        return BrandFolder.objects.for_tenant(self.tenant)
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        folder = services.folder_create(
-            membership=self.membership,
-            name=serializer.validated_data["name"],
-            parent=serializer.validated_data.get("parent"),
-        )
-        return Response(self.get_serializer(folder).data, status=status.HTTP_201_CREATED)
-
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        folder = self.get_object()
-        serializer = self.get_serializer(folder, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if "name" in data:
-            folder = services.folder_rename(
-                membership=self.membership, folder=folder, name=data["name"]
-            )
-        if "parent" in data:
-            folder = services.folder_move(
-                membership=self.membership, folder=folder, parent=data["parent"]
-            )
-        return Response(self.get_serializer(folder).data)
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        folder = self.get_object()
-        query = FolderDeleteQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        mode = query.validated_data.get("mode", services.FolderDeleteMode.REFUSE)
-        services.folder_delete(membership=self.membership, folder=folder, mode=mode)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
@@ -99,7 +43,6 @@ class FolderViewSetBase(
     ),
     create=extend_schema(
         summary="Create a folder",
-        parameters=[IDEMPOTENCY_KEY],
         request=FolderSerializer,
         responses={201: FolderSerializer, **problems(400, 422)},
         examples=[
@@ -126,13 +69,114 @@ class FolderViewSetBase(
         responses={204: OpenApiResponse(description="Deleted."), **problems(400, 404, 409)},
     ),
 )
-class FolderViewSet(IdempotentCreateMixin, FolderViewSetBase):
+class FolderViewSet(
+    TenantAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Folders of the asset library (a tree per business)."""
 
+    serializer_class = FolderSerializer
+    queryset = BrandFolder.objects.all()
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-# The view's own ``create`` lives in this base so that IdempotentCreateMixin, first in the
-# bases of AssetViewSet below, wraps it (a ``create`` on AssetViewSet itself would bypass it).
-class AssetViewSetBase(
+    def get_queryset(self) -> QuerySet[BrandFolder]:
+        if getattr(self, "swagger_fake_view", False):
+            return BrandFolder.objects.none()
+        return BrandFolder.objects.for_tenant(self.tenant)
+
+    @idempotent()
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        folder = services.folder_create(
+            actor=self.membership,
+            name=serializer.validated_data["name"],
+            parent=serializer.validated_data.get("parent"),
+        )
+        return Response(self.get_serializer(folder).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        folder = self.get_object()
+        serializer = self.get_serializer(folder, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "name" in data:
+            folder = services.folder_rename(actor=self.membership, folder=folder, name=data["name"])
+        if "parent" in data:
+            folder = services.folder_move(
+                actor=self.membership, folder=folder, parent=data["parent"]
+            )
+        return Response(self.get_serializer(folder).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        folder = self.get_object()
+        query = FolderDeleteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        mode = query.validated_data.get("mode", services.FolderDeleteMode.REFUSE)
+        services.folder_delete(actor=self.membership, folder=folder, mode=mode)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List assets",
+        description="The image library, newest upload first.",
+        parameters=[AssetQuerySerializer],
+        responses={200: AssetSerializer(many=True), **problems(400)},
+    ),
+    retrieve=extend_schema(
+        summary="Get an asset", responses={200: AssetSerializer, **problems(404)}
+    ),
+    create=extend_schema(
+        summary="Upload an image",
+        description="Multipart upload. The image is checked, cleaned (metadata and location "
+        "removed) and stored. The same bytes uploaded again return the existing asset with "
+        "status 200 and `duplicate: true`. A refused file is a 400 problem whose `code` says "
+        "why (`empty`, `too_large`, `not_an_image`, `unsupported_format`, `truncated`, "
+        "`corrupt`, `too_many_pixels`, `trailing_content`, `too_small`, `animated`); nothing "
+        "is stored.",
+        request={"multipart/form-data": AssetUploadSerializer},
+        responses={
+            201: OpenApiResponse(AssetUploadResultSerializer, description="Stored."),
+            200: OpenApiResponse(
+                AssetUploadResultSerializer, description="Already in the library (duplicate)."
+            ),
+            **problems(400, 422),
+        },
+    ),
+    partial_update=extend_schema(
+        summary="Edit an asset",
+        description="Any of `name`, `alt_text`, `tags` (replaces them) and `folder` (null: top).",
+        request=AssetUpdateSerializer,
+        responses={200: AssetSerializer, **problems(400, 404)},
+        examples=[
+            OpenApiExample(
+                "Tag and describe",
+                value={"alt_text": "Our terrace at sunset", "tags": ["terrace", "summer"]},
+                request_only=True,
+            )
+        ],
+    ),
+    destroy=extend_schema(
+        summary="Delete an asset",
+        description="Used by no post: deleted, files too. Used only by finished posts "
+        "(published, partially published, failed, cancelled): removed from the library (no "
+        "longer listed, found or offered) but kept so those posts still show it; uploading the "
+        "same bytes again brings it back. Used by a post that can still go out or be edited: "
+        "409 `asset_in_use`, nothing changes, and `posts` lists them (`id`, `status`, "
+        "`scheduled_for`).",
+        responses={
+            204: OpenApiResponse(description="Deleted, or removed from the library."),
+            **problems(404, 409),
+        },
+    ),
+)
+class AssetViewSet(
     TenantAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -178,6 +222,7 @@ class AssetViewSetBase(
             tag=query.validated_data.get("tag", ""),
         )
 
+    @idempotent()
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = AssetUploadSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
@@ -185,7 +230,7 @@ class AssetViewSetBase(
         # Refuse an oversized file before reading it into memory.
         images.check_upload_size(upload.size, max_bytes=settings.ASSET_MAX_UPLOAD_BYTES)
         result = services.asset_upload(
-            membership=self.membership,
+            actor=self.membership,
             data=upload.read(),
             filename=upload.name or "",
             folder=form.validated_data.get("folder"),
@@ -203,7 +248,7 @@ class AssetViewSetBase(
         form.is_valid(raise_exception=True)
         data = form.validated_data
         services.asset_update(
-            membership=self.membership,
+            actor=self.membership,
             asset=asset,
             alt_text=data.get("alt_text"),
             tags=data.get("tags"),
@@ -215,64 +260,5 @@ class AssetViewSetBase(
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         asset = self.get_object()
-        services.asset_delete(membership=self.membership, asset=asset)
+        services.asset_delete(actor=self.membership, asset=asset)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List assets",
-        description="The image library, newest upload first.",
-        parameters=[AssetQuerySerializer],
-        responses={200: AssetSerializer(many=True), **problems(400)},
-    ),
-    retrieve=extend_schema(
-        summary="Get an asset", responses={200: AssetSerializer, **problems(404)}
-    ),
-    create=extend_schema(
-        summary="Upload an image",
-        description="Multipart upload. The image is checked, cleaned (metadata and location "
-        "removed) and stored. The same bytes uploaded again return the existing asset with "
-        "status 200 and `duplicate: true`. A refused file is a 400 problem whose `code` says "
-        "why (`empty`, `too_large`, `not_an_image`, `unsupported_format`, `truncated`, "
-        "`corrupt`, `too_many_pixels`, `trailing_content`, `too_small`, `animated`); nothing "
-        "is stored.",
-        parameters=[IDEMPOTENCY_KEY],
-        request={"multipart/form-data": AssetUploadSerializer},
-        responses={
-            201: OpenApiResponse(AssetUploadResultSerializer, description="Stored."),
-            200: OpenApiResponse(
-                AssetUploadResultSerializer, description="Already in the library (duplicate)."
-            ),
-            **problems(400, 422),
-        },
-    ),
-    partial_update=extend_schema(
-        summary="Edit an asset",
-        description="Any of `name`, `alt_text`, `tags` (replaces them) and `folder` (null: top).",
-        request=AssetUpdateSerializer,
-        responses={200: AssetSerializer, **problems(400, 404)},
-        examples=[
-            OpenApiExample(
-                "Tag and describe",
-                value={"alt_text": "Our terrace at sunset", "tags": ["terrace", "summer"]},
-                request_only=True,
-            )
-        ],
-    ),
-    destroy=extend_schema(
-        summary="Delete an asset",
-        description="Used by no post: deleted, files too. Used only by finished posts "
-        "(published, partially published, failed, cancelled): removed from the library (no "
-        "longer listed, found or offered) but kept so those posts still show it; uploading the "
-        "same bytes again brings it back. Used by a post that can still go out or be edited: "
-        "409 `asset_in_use`, nothing changes, and `posts` lists them (`id`, `status`, "
-        "`scheduled_for`).",
-        responses={
-            204: OpenApiResponse(description="Deleted, or removed from the library."),
-            **problems(404, 409),
-        },
-    ),
-)
-class AssetViewSet(IdempotentCreateMixin, AssetViewSetBase):
-    """Images of the brand library."""

@@ -181,7 +181,7 @@ class CaptionSuggestionsView(TenantAPIView):
         provider = caption_provider()
         try:
             suggestions = caption_suggest(
-                membership=self.membership,
+                actor=self.membership,
                 item_details=data["item_details"],
                 platforms=sorted(platforms),
                 provider=provider,

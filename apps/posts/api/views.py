@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api.tenancy import TenantAPIMixin
-from apps.core.api.idempotency import IdempotentCreateMixin
-from apps.core.api.problems import IDEMPOTENCY_KEY, problems
+from apps.core.api.idempotency import idempotent
+from apps.core.api.problems import problems
 from apps.networks.registry import networks
 from apps.posts import selectors, services
 from apps.posts.api.listing import POST_COLUMNS, post_rows
@@ -44,9 +44,51 @@ CREATE_EXAMPLE = OpenApiExample(
 WRITE_FIELDS = ("caption", "caption_overrides", "link", "targets", "assets", "scheduled_for")
 
 
-# The view's own ``create`` lives in this base so that IdempotentCreateMixin, first in the
-# bases of PostViewSet below, wraps it (a ``create`` on PostViewSet itself would bypass it).
-class PostViewSetBase(
+@extend_schema_view(
+    list=extend_schema(
+        summary="List posts",
+        description="Newest first. Each post lists its account ids, image ids (in order) and "
+        "publications.",
+        parameters=[PostQuerySerializer],
+        responses={200: PostSerializer(many=True), **problems(400)},
+    ),
+    retrieve=extend_schema(
+        summary="Get a post",
+        description="With its publications and the network rules it breaks (`problems`).",
+        responses={200: PostDetailSerializer, **problems(404)},
+    ),
+    create=extend_schema(
+        summary="Create a draft post",
+        description="A draft: accounts and images must be the business's; network rules are "
+        "checked at submit (and listed in `problems`).",
+        request=PostWriteSerializer,
+        responses={201: PostDetailSerializer, **problems(400, 422)},
+        examples=[CREATE_EXAMPLE],
+    ),
+    update=extend_schema(
+        summary="Replace a post's content",
+        description="Only before publishing; a submitted or approved post goes back to draft.",
+        request=PostWriteSerializer,
+        responses={200: PostDetailSerializer, **problems(400, 404, 409, 422)},
+        examples=[CREATE_EXAMPLE],
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a post's content",
+        description="Only before publishing; a submitted or approved post goes back to draft.",
+        request=PostWriteSerializer,
+        responses={200: PostDetailSerializer, **problems(400, 404, 409, 422)},
+        examples=[
+            OpenApiExample("New caption", value={"caption": "Jazz at 9 pm!"}, request_only=True)
+        ],
+    ),
+    destroy=extend_schema(
+        summary="Delete a draft",
+        description="Cancels a draft (it stays listed as cancelled). Other posts: use "
+        "`POST /posts/{id}/cancel/` (409 here).",
+        responses={204: OpenApiResponse(description="Cancelled."), **problems(404, 409)},
+    ),
+)
+class PostViewSet(
     TenantAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -107,9 +149,10 @@ class PostViewSetBase(
         form.is_valid(raise_exception=True)
         return form
 
+    @idempotent()
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = self._write_form(request)
-        post = services.post_create(membership=self.membership, data=form.to_input())
+        post = services.post_create(actor=self.membership, data=form.to_input())
         return self._detail(post, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -117,7 +160,7 @@ class PostViewSetBase(
         partial = kwargs.get("partial", False)
         form = self._write_form(request, partial=partial)
         data = form.to_input() if not partial else self._merged(post, form)
-        post = services.post_update(membership=self.membership, post=post, data=data)
+        post = services.post_update(actor=self.membership, post=post, data=data)
         return self._detail(post)
 
     def _merged(self, post: Post, form: PostWriteSerializer) -> services.PostInput:
@@ -142,7 +185,7 @@ class PostViewSetBase(
             raise services.IllegalTransition(
                 "Only a draft can be deleted; use POST /posts/{id}/cancel/ for this post."
             )
-        services.post_cancel(actor=self.membership.user, post=post, membership=self.membership)
+        services.post_cancel(actor=self.membership, post=post)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -155,7 +198,7 @@ class PostViewSetBase(
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
-        post = services.post_submit(membership=self.membership, post=self.get_object())
+        post = services.post_submit(actor=self.membership, post=self.get_object())
         return self._detail(post)
 
     @extend_schema(
@@ -167,9 +210,7 @@ class PostViewSetBase(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        post = services.post_cancel(
-            actor=self.membership.user, post=self.get_object(), membership=self.membership
-        )
+        post = services.post_cancel(actor=self.membership, post=self.get_object())
         return self._detail(post)
 
     @extend_schema(
@@ -191,60 +232,11 @@ class PostViewSetBase(
         form = PostScheduleSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         post = services.post_reschedule(
-            membership=self.membership,
+            actor=self.membership,
             post=post,
             scheduled_for=form.validated_data["scheduled_for"],
         )
         return self._detail(post)
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List posts",
-        description="Newest first. Each post lists its account ids, image ids (in order) and "
-        "publications.",
-        parameters=[PostQuerySerializer],
-        responses={200: PostSerializer(many=True), **problems(400)},
-    ),
-    retrieve=extend_schema(
-        summary="Get a post",
-        description="With its publications and the network rules it breaks (`problems`).",
-        responses={200: PostDetailSerializer, **problems(404)},
-    ),
-    create=extend_schema(
-        summary="Create a draft post",
-        description="A draft: accounts and images must be the business's; network rules are "
-        "checked at submit (and listed in `problems`).",
-        parameters=[IDEMPOTENCY_KEY],
-        request=PostWriteSerializer,
-        responses={201: PostDetailSerializer, **problems(400, 422)},
-        examples=[CREATE_EXAMPLE],
-    ),
-    update=extend_schema(
-        summary="Replace a post's content",
-        description="Only before publishing; a submitted or approved post goes back to draft.",
-        request=PostWriteSerializer,
-        responses={200: PostDetailSerializer, **problems(400, 404, 409, 422)},
-        examples=[CREATE_EXAMPLE],
-    ),
-    partial_update=extend_schema(
-        summary="Change some of a post's content",
-        description="Only before publishing; a submitted or approved post goes back to draft.",
-        request=PostWriteSerializer,
-        responses={200: PostDetailSerializer, **problems(400, 404, 409, 422)},
-        examples=[
-            OpenApiExample("New caption", value={"caption": "Jazz at 9 pm!"}, request_only=True)
-        ],
-    ),
-    destroy=extend_schema(
-        summary="Delete a draft",
-        description="Cancels a draft (it stays listed as cancelled). Other posts: use "
-        "`POST /posts/{id}/cancel/` (409 here).",
-        responses={204: OpenApiResponse(description="Cancelled."), **problems(404, 409)},
-    ),
-)
-class PostViewSet(IdempotentCreateMixin, PostViewSetBase):
-    """Posts: compose, submit for approval, schedule, cancel."""
 
 
 @extend_schema_view(
@@ -295,7 +287,7 @@ class PublicationViewSet(
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         publication = services.publication_retry(
-            actor=self.membership.user, publication=self.get_object()
+            actor=self.membership, publication=self.get_object()
         )
         publication = self.get_queryset().get(pk=publication.pk)
         return Response(self.get_serializer(publication).data)

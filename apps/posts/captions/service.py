@@ -98,19 +98,19 @@ def _cache_key(request: CaptionRequest, tenant: Tenant, provider: CaptionProvide
 
 def caption_suggest(
     *,
-    membership: Membership,
+    actor: Membership,
     item_details: str,
     platforms: list[str],
     provider: CaptionProvider | None = None,
     avoid: Sequence[str] = (),
 ) -> list[CaptionSuggestion]:
-    """Up to three caption suggestions for ``membership``'s tenant, none a near-duplicate of
+    """Up to three caption suggestions for ``actor``'s tenant, none a near-duplicate of
     its 20 most recent captions or of each other. Raises ``ApplicationError``
     (``CaptionLimitReached``) over the plan's monthly limit and ``CaptionError`` when the
     provider fails. A cached answer (same tenant, details, platforms, provider) costs nothing
     and is not counted. ``avoid`` ("ask again": the suggestions already shown) are avoided
     like recent captions, and such a request always asks the provider (no cache)."""
-    tenant = membership.tenant
+    tenant = actor.tenant
     item_details = item_details.strip()
     if not item_details:
         raise ApplicationError(

@@ -1,7 +1,6 @@
 """Webhook endpoints and their deliveries over the API. Thin: apps.webhooks.services decides."""
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
@@ -12,8 +11,8 @@ from rest_framework.response import Response
 
 from apps.accounts.api.permissions import TenantManager
 from apps.accounts.api.tenancy import TenantAPIMixin
-from apps.core.api.idempotency import IdempotentCreateMixin
-from apps.core.api.problems import IDEMPOTENCY_KEY, problems
+from apps.core.api.idempotency import idempotent
+from apps.core.api.problems import problems
 from apps.webhooks import services
 from apps.webhooks.api.serializers import (
     WebhookDeliveryQuerySerializer,
@@ -29,9 +28,61 @@ def _with_secret(issued: services.IssuedSecret) -> dict[str, Any]:
     return {**WebhookEndpointSerializer(issued.endpoint).data, "secret": issued.secret}
 
 
-# The view's own ``create`` lives in this base so that IdempotentCreateMixin, first in the
-# bases of WebhookEndpointViewSet below, wraps it.
-class WebhookEndpointViewSetBase(
+@extend_schema_view(
+    list=extend_schema(
+        summary="List webhook endpoints",
+        description="Owners and managers only. The signing secret is never listed.",
+        responses={200: WebhookEndpointSerializer(many=True), **problems(403)},
+    ),
+    retrieve=extend_schema(
+        summary="Get a webhook endpoint",
+        responses={200: WebhookEndpointSerializer, **problems(403, 404)},
+    ),
+    create=extend_schema(
+        summary="Add a webhook endpoint",
+        description="Answers the endpoint with its signing `secret`, shown this once. The URL "
+        "must be https on a public address (400 `url_invalid`). A replay of the same "
+        "`Idempotency-Key` answers `secret` as null, with `withheld` saying why (the secret is "
+        "never stored): rotate the secret if the first answer was lost.",
+        request=WebhookEndpointSerializer,
+        responses={201: WebhookSecretSerializer, **problems(400, 403, 422)},
+        examples=[
+            OpenApiExample(
+                "Published and failed posts",
+                value={
+                    "url": "https://hooks.example.com/social",
+                    "events": ["post.published", "post.failed"],
+                    "description": "Our kitchen display",
+                },
+                request_only=True,
+            )
+        ],
+    ),
+    partial_update=extend_schema(
+        summary="Change events, description or turn on/off",
+        request=WebhookEndpointUpdateSerializer,
+        responses={200: WebhookEndpointSerializer, **problems(400, 403, 404)},
+    ),
+    destroy=extend_schema(
+        summary="Delete a webhook endpoint",
+        description="Its delivery log goes with it.",
+        responses={204: OpenApiResponse(description="Deleted."), **problems(403, 404)},
+    ),
+    rotate_secret=extend_schema(
+        summary="Rotate the signing secret",
+        description="The old secret stops working at once; the new one is answered this once.",
+        request=None,
+        responses={200: WebhookSecretSerializer, **problems(403, 404)},
+    ),
+    test=extend_schema(
+        summary="Send a test event",
+        description="Queues a signed `webhook.test` delivery to the endpoint; follow it in the "
+        "deliveries.",
+        request=None,
+        responses={202: WebhookDeliverySerializer, **problems(400, 403, 404)},
+    ),
+)
+class WebhookEndpointViewSet(
     TenantAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -40,6 +91,8 @@ class WebhookEndpointViewSetBase(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Where the business's events are sent, signed (docs/api.md, Webhooks)."""
+
     serializer_class = WebhookEndpointSerializer
     permission_classes = [TenantManager]
     queryset = WebhookEndpoint.objects.all()
@@ -50,6 +103,13 @@ class WebhookEndpointViewSetBase(
             return WebhookEndpoint.objects.none()
         return WebhookEndpoint.objects.for_tenant(self.tenant)
 
+    # The secret is never kept for an Idempotency-Key replay: it answers it as null (docs/api.md).
+    @idempotent(
+        shown_once_fields={
+            "secret": "If it was lost, rotate it: "
+            "POST /api/v1/webhook-endpoints/<id>/rotate-secret/."
+        }
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -95,70 +155,6 @@ class WebhookEndpointViewSetBase(
     def test(self, request: Request, pk: str | None = None) -> Response:
         delivery = services.webhook_test_send(actor=self.membership, endpoint=self.get_object())
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List webhook endpoints",
-        description="Owners and managers only. The signing secret is never listed.",
-        responses={200: WebhookEndpointSerializer(many=True), **problems(403)},
-    ),
-    retrieve=extend_schema(
-        summary="Get a webhook endpoint",
-        responses={200: WebhookEndpointSerializer, **problems(403, 404)},
-    ),
-    create=extend_schema(
-        summary="Add a webhook endpoint",
-        description="Answers the endpoint with its signing `secret`, shown this once. The URL "
-        "must be https on a public address (400 `url_invalid`). A replay of the same "
-        "`Idempotency-Key` answers `secret` as null, with `withheld` saying why (the secret is "
-        "never stored): rotate the secret if the first answer was lost.",
-        parameters=[IDEMPOTENCY_KEY],
-        request=WebhookEndpointSerializer,
-        responses={201: WebhookSecretSerializer, **problems(400, 403, 422)},
-        examples=[
-            OpenApiExample(
-                "Published and failed posts",
-                value={
-                    "url": "https://hooks.example.com/social",
-                    "events": ["post.published", "post.failed"],
-                    "description": "Our kitchen display",
-                },
-                request_only=True,
-            )
-        ],
-    ),
-    partial_update=extend_schema(
-        summary="Change events, description or turn on/off",
-        request=WebhookEndpointUpdateSerializer,
-        responses={200: WebhookEndpointSerializer, **problems(400, 403, 404)},
-    ),
-    destroy=extend_schema(
-        summary="Delete a webhook endpoint",
-        description="Its delivery log goes with it.",
-        responses={204: OpenApiResponse(description="Deleted."), **problems(403, 404)},
-    ),
-    rotate_secret=extend_schema(
-        summary="Rotate the signing secret",
-        description="The old secret stops working at once; the new one is answered this once.",
-        request=None,
-        responses={200: WebhookSecretSerializer, **problems(403, 404)},
-    ),
-    test=extend_schema(
-        summary="Send a test event",
-        description="Queues a signed `webhook.test` delivery to the endpoint; follow it in the "
-        "deliveries.",
-        request=None,
-        responses={202: WebhookDeliverySerializer, **problems(400, 403, 404)},
-    ),
-)
-class WebhookEndpointViewSet(IdempotentCreateMixin, WebhookEndpointViewSetBase):
-    """Where the business's events are sent, signed (docs/api.md, Webhooks)."""
-
-    # Never kept for an Idempotency-Key replay: the replay answers it as null (docs/api.md).
-    shown_once_fields: ClassVar[Mapping[str, str]] = {
-        "secret": "If it was lost, rotate it: POST /api/v1/webhook-endpoints/<id>/rotate-secret/."
-    }
 
 
 @extend_schema_view(
