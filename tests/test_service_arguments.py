@@ -21,16 +21,6 @@ SERVICE_MODULES = sorted(
         for p in APPS.glob(pattern)
     }
 )
-# The connect flow and account health are being reworked in parallel (a network-neutral
-# connect flow, issue 14); they follow the convention when that lands.
-PENDING = {
-    "apps.social.services": {
-        "connection_start",
-        "connection_complete",
-        "account_check",
-        "account_disconnect",
-    }
-}
 
 
 def _services(module_name: str):
@@ -51,8 +41,6 @@ def _types(annotation: object) -> set[object]:
 def test_the_member_acting_is_actor_and_a_membership_argument_is_acted_upon(module_name):
     wrong = []
     for name, function in _services(module_name):
-        if name in PENDING.get(module_name, set()):
-            continue
         hints = typing.get_type_hints(function)
         for parameter in inspect.signature(function).parameters.values():
             kinds = _types(hints.get(parameter.name))
@@ -68,11 +56,3 @@ def test_the_member_acting_is_actor_and_a_membership_argument_is_acted_upon(modu
                 wrong.append(f"{name}: {parameter.name} must be keyword-only")
 
     assert not wrong, wrong
-
-
-def test_the_pending_services_still_exist():
-    """When the parallel work renames them, drop them from PENDING."""
-    for module_name, names in PENDING.items():
-        module = importlib.import_module(module_name)
-        for name in names:
-            assert "membership" in inspect.signature(getattr(module, name)).parameters, name

@@ -37,7 +37,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         # link it again (and says so), but the Pages can still be connected to this business.
         try:
             pending = services.connection_start(
-                membership=membership,
+                actor=membership,
                 facebook_user_id=sociallogin.account.uid,
                 token=sociallogin.token.token,
                 expires_at=sociallogin.token.expires_at,

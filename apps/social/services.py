@@ -66,17 +66,17 @@ def _require_manager(membership: Membership) -> None:
 
 def connection_start(
     *,
-    membership: Membership,
+    actor: Membership,
     facebook_user_id: str,
     token: str,
     expires_at: datetime | None,
 ) -> PendingConnection:
     """Keep (encrypted) the user token that Facebook Login just returned, until the owner picks
     which Pages to connect. No Graph call here: this runs inside allauth's callback."""
-    _require_manager(membership)
+    _require_manager(actor)
     return PendingConnection.objects.create(
-        tenant=membership.tenant,
-        user=membership.user,
+        tenant=actor.tenant,
+        user=actor.user,
         facebook_user_id=facebook_user_id,
         token=token,
         token_expires_at=expires_at,
@@ -294,14 +294,14 @@ def _upsert_account(
 
 
 def oauth_connection_complete(
-    *, membership: Membership, platform: str, profile: ConnectedProfile
+    *, actor: Membership, platform: str, profile: ConnectedProfile
 ) -> ConnectedAccount:
     """Store what a network's own login returned (``Network.connect_complete``): the account
     and its encrypted token, for the tenant — a reconnect replaces the token and makes the
     account active again. An account another business holds is refused. No network call here:
     the view exchanged the code before."""
-    _require_manager(membership)
-    tenant = membership.tenant
+    _require_manager(actor)
+    tenant = actor.tenant
     try:
         with transaction.atomic():
             taken = _held_elsewhere(tenant, [(platform, profile.platform_id)])
@@ -313,7 +313,7 @@ def oauth_connection_complete(
                 )
             account = _upsert_account(
                 tenant=tenant,
-                user=membership.user,
+                user=actor.user,
                 facebook_user_id=profile.user_id,
                 platform=platform,
                 platform_id=profile.platform_id,
@@ -338,7 +338,7 @@ def oauth_connection_complete(
 
 def connection_complete(
     *,
-    membership: Membership,
+    actor: Membership,
     pending: PendingConnection,
     page_ids: Iterable[str],
     instagram_ids: Iterable[str],
@@ -349,8 +349,8 @@ def connection_complete(
     post goes out twice through two businesses; so is a Page (or the Instagram account of a Page)
     on which the person cannot create content, which could never be published to.
     """
-    _require_manager(membership)
-    tenant = membership.tenant
+    _require_manager(actor)
+    tenant = actor.tenant
     chosen_pages, chosen_instagram = set(page_ids), set(instagram_ids)
     if not chosen_pages and not chosen_instagram:
         raise ApplicationError("Choose at least one Page or Instagram account.", code="none_chosen")
@@ -393,7 +393,7 @@ def connection_complete(
                 r = records[page_id]
                 pages[page_id] = _upsert_account(
                     tenant=tenant,
-                    user=membership.user,
+                    user=actor.user,
                     facebook_user_id=pending.facebook_user_id,
                     platform=Platform.FACEBOOK_PAGE,
                     platform_id=page_id,
@@ -418,7 +418,7 @@ def connection_complete(
                 connected.append(
                     _upsert_account(
                         tenant=tenant,
-                        user=membership.user,
+                        user=actor.user,
                         facebook_user_id=pending.facebook_user_id,
                         platform=Platform.INSTAGRAM_BUSINESS,
                         platform_id=ig_id,
@@ -441,7 +441,7 @@ def connection_complete(
                 facebook_user_id=pending.facebook_user_id,
                 kind=AccessToken.Kind.USER_LONG_LIVED,
                 defaults={
-                    "user": membership.user,
+                    "user": actor.user,
                     "token": pending.token,
                     "expires_at": pending.token_expires_at,
                     "scopes": pending.scopes,
@@ -926,11 +926,11 @@ def token_check_all() -> dict[str, int]:
     return counts
 
 
-def account_check(*, membership: Membership, account: ConnectedAccount) -> ConnectedAccount:
+def account_check(*, actor: Membership, account: ConnectedAccount) -> ConnectedAccount:
     """ "Check again": ask Facebook now about an account's own token and its Page tasks (after a
     Page admin gave the task back, say) and return the account as it stands afterwards."""
-    _require_manager(membership)
-    if account.tenant_id != membership.tenant_id:
+    _require_manager(actor)
+    if account.tenant_id != actor.tenant_id:
         raise NotPermitted("That account belongs to another business.")
     token = AccessToken.objects.filter(account=account).select_related("account").first()
     if token is None:
@@ -1029,11 +1029,11 @@ def token_refresh_due(*, now: datetime | None = None) -> int:
 # --- Disconnecting -------------------------------------------------------------------------------
 
 
-def account_disconnect(*, membership: Membership, account: ConnectedAccount) -> ConnectedAccount:
+def account_disconnect(*, actor: Membership, account: ConnectedAccount) -> ConnectedAccount:
     """Disconnect an account: its token is deleted (and the app's access revoked at Facebook when
     nothing else depends on that grant); the account row and its post history stay."""
-    _require_manager(membership)
-    if account.tenant_id != membership.tenant_id:
+    _require_manager(actor)
+    if account.tenant_id != actor.tenant_id:
         raise NotPermitted("That account belongs to another business.")
     with transaction.atomic():
         account = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
@@ -1045,16 +1045,16 @@ def account_disconnect(*, membership: Membership, account: ConnectedAccount) -> 
         account.disconnected_at = timezone.now()
         account.save(update_fields=["status", "status_reason", "disconnected_at", "updated_at"])
         TokenEvent.objects.create(
-            tenant=membership.tenant,
+            tenant=actor.tenant,
             account=account,
             kind=TokenEvent.Kind.DISCONNECTED,
-            detail=f"by {membership.user.email}",
+            detail=f"by {actor.user.email}",
         )
         user_token = _release_user_token(
-            tenant=membership.tenant, facebook_user_id=account.facebook_user_id
+            tenant=actor.tenant, facebook_user_id=account.facebook_user_id
         )
     if user_token is not None:
-        _revoke(membership.tenant, user_token)
+        _revoke(actor.tenant, user_token)
     return account
 
 

@@ -75,7 +75,7 @@ def release(membership: Membership, report: TenantReleaseReport) -> None:
     disconnected = 0
     for account in accounts:
         try:
-            services.account_disconnect(membership=membership, account=account)
+            services.account_disconnect(actor=membership, account=account)
         except Exception as exc:
             logger.warning(
                 "tenant_delete_disconnect_failed", account_id=account.pk, error=type(exc).__name__

@@ -91,7 +91,7 @@ def connection_choose(request: TenantRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             connected = services.connection_complete(
-                membership=request.membership,
+                actor=request.membership,
                 pending=pending,
                 page_ids=request.POST.getlist("page"),
                 instagram_ids=request.POST.getlist("instagram"),
@@ -170,7 +170,7 @@ def connection_oauth_callback(request: TenantRequest) -> HttpResponse:
             code=request.GET["code"], redirect_uri=_oauth_redirect_uri(request)
         )
         account = services.oauth_connection_complete(
-            membership=request.membership, platform=network.id, profile=profile
+            actor=request.membership, platform=network.id, profile=profile
         )
     except NetworkError as exc:
         messages.error(request, f"{label} did not connect: {exc.message}")
@@ -188,7 +188,7 @@ def account_disconnect(request: TenantRequest, connected_account_id: int) -> Htt
         ConnectedAccount.objects.all(), tenant=request.tenant, pk=connected_account_id
     )
     try:
-        services.account_disconnect(membership=request.membership, account=account)
+        services.account_disconnect(actor=request.membership, account=account)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -204,7 +204,7 @@ def account_check(request: TenantRequest, connected_account_id: int) -> HttpResp
         ConnectedAccount.objects.all(), tenant=request.tenant, pk=connected_account_id
     )
     try:
-        account = services.account_check(membership=request.membership, account=account)
+        account = services.account_check(actor=request.membership, account=account)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("connections:list")

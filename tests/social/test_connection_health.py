@@ -149,7 +149,7 @@ def test_a_forged_submission_of_such_a_page_is_refused_and_writes_nothing(
 def test_the_service_refuses_such_a_page_whatever_the_caller(owner, sandbox, control):
     control(f"pages/{CATERING_PAGE_ID}", {"tasks": ["ANALYZE"]})
     pending = services.connection_start(
-        membership=owner,
+        actor=owner,
         facebook_user_id="100000000000001",
         token=control("tokens", {"kind": "short"})["access_token"],
         expires_at=None,
@@ -159,7 +159,7 @@ def test_the_service_refuses_such_a_page_whatever_the_caller(owner, sandbox, con
 
     with pytest.raises(ApplicationError) as refused:
         services.connection_complete(
-            membership=owner, pending=pending, page_ids=[CATERING_PAGE_ID], instagram_ids=[]
+            actor=owner, pending=pending, page_ids=[CATERING_PAGE_ID], instagram_ids=[]
         )
 
     assert refused.value.code == "missing_task"
@@ -259,7 +259,7 @@ def test_a_permission_error_while_publishing_is_checked_against_the_page_tasks(
 
     # With the task there, a permission error still asks for a reconnect (a missing permission).
     control(f"pages/{BISTRO_PAGE_ID}", {"tasks": ALL_TASKS})
-    services.account_check(membership=owner, account=page)
+    services.account_check(actor=owner, account=page)
     marked = services.accounts_mark_needs_reauth(
         accounts=[page], reason="(#200) Requires pages_manage_posts", graph_code=200
     )
