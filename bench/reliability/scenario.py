@@ -143,10 +143,15 @@ def faults_fired(calls: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         if not fault:
             continue
         # A call refused before it acted has no template in the log: its path, ids taken out.
+        path = str(call.get("path"))
         template = re.sub(
             r"^/\d+/",
-            "/{ig-user-id}/" if "media" in str(call.get("path")) else "/{page-id}/",
-            str(call.get("template") or call.get("path")),
+            "/{threads-user-id}/"
+            if "threads_" in path
+            else "/{ig-user-id}/"
+            if "media" in path
+            else "/{page-id}/",
+            str(call.get("template") or path),
         )
         if template.endswith("/photos") and call.get("created"):
             visible = "_" in str(call["created"])  # a post id; an upload's is a photo id
