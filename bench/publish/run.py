@@ -54,6 +54,8 @@ def free_port() -> int:
 # timed benchmark publishes Facebook text only (SPEC 13); the reliability run publishes them all.
 FACEBOOK_PAGE = "facebook_page"
 INSTAGRAM = "instagram_business"
+# A Threads profile of its own (not linked to a Page), with a long-lived Threads token.
+THREADS = "threads"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ KINDS = {
     "facebook multi-photo": Kind(FACEBOOK_PAGE, (2, 4)),
     "instagram image": Kind(INSTAGRAM, (1, 1)),
     "instagram carousel": Kind(INSTAGRAM, (2, 4)),
+    "threads text": Kind(THREADS, (0, 0)),
+    "threads image": Kind(THREADS, (1, 1)),
+    "threads carousel": Kind(THREADS, (2, 4)),
 }
 # Distinct JPEGs uploaded once through the asset library and reused by every post with images.
 IMAGE_COLOURS = ("tomato", "navy", "gold", "seagreen")
@@ -77,13 +82,16 @@ def kind_of(platform: str, images: int) -> str:
     """The kind of a publication from its account's platform and its number of images."""
     if platform == INSTAGRAM:
         return "instagram carousel" if images > 1 else "instagram image"
+    if platform == THREADS:
+        return {0: "threads text", 1: "threads image"}.get(images, "threads carousel")
     return {0: "facebook text", 1: "facebook photo"}.get(images, "facebook multi-photo")
 
 
 @dataclass
 class Config:
     publications: int
-    # Facebook Pages; with an Instagram kind in `kinds`, each also has its Instagram account.
+    # Facebook Pages; with an Instagram kind in `kinds`, each also has its Instagram account,
+    # and with a Threads kind there are as many Threads profiles.
     pages: int
     latency_ms: int
     workers: int
@@ -261,6 +269,34 @@ def connect(
     return account
 
 
+def connect_threads(tenant: Any, profile: dict[str, Any], minted: dict[str, Any]) -> Any:
+    """A Threads profile connected with a long-lived Threads token minted by the sandbox for it
+    (as tests/posts/conftest.py connects Demo Bistro's)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.social.models import AccessToken, ConnectedAccount
+
+    account = ConnectedAccount.objects.create(
+        tenant=tenant,
+        platform=THREADS,
+        platform_id=profile["id"],
+        name=profile["name"],
+        username=profile["username"],
+        facebook_user_id=profile["id"],
+    )
+    AccessToken.objects.create(
+        tenant=tenant,
+        account=account,
+        kind="threads_long_lived",
+        facebook_user_id=profile["id"],
+        token=minted["access_token"],
+        expires_at=timezone.now() + timedelta(seconds=minted["expires_in"]),
+    )
+    return account
+
+
 def upload_images(membership: Any) -> list[int]:
     """A few distinct JPEGs (1080 x 1080, fine for Instagram), through the asset library."""
     import io
@@ -280,11 +316,12 @@ def upload_images(membership: Any) -> list[int]:
 
 def seed(cfg: Config) -> dict[str, Any]:
     """A tenant with no approval step, its owner, `cfg.pages` Facebook Pages (and their Instagram
-    accounts when the mix has Instagram kinds) with minted Page tokens, and N posts with distinct
+    accounts when the mix has Instagram kinds) with minted Page tokens, as many Threads profiles
+    with minted long-lived Threads tokens when the mix has Threads kinds, and N posts with distinct
     captions, one target each, created and submitted through the services: each becomes
     scheduled with one due publication. Publication i is of kind `cfg.kinds[i % K]` and goes to
-    Page (or its Instagram account) `(i // K) % pages`, so every account gets every one of its
-    kinds, spread over the run."""
+    Page (or its Instagram account, or Threads profile) `(i // K) % pages`, so every account
+    gets every one of its kinds, spread over the run."""
     from apps.accounts.models import Membership, Role, Tenant, User
     from apps.posts import services
     from apps.posts.tasks import publications_dispatch_due
@@ -292,7 +329,13 @@ def seed(cfg: Config) -> dict[str, Any]:
     started = time.monotonic()
     kinds = [KINDS[name] for name in cfg.kinds]
     instagram = any(kind.platform == INSTAGRAM for kind in kinds)
+    threads = any(kind.platform == THREADS for kind in kinds)
     pages = control(cfg, "POST", "pages", {"count": cfg.pages, "instagram": instagram})["pages"]
+    profiles = (
+        control(cfg, "POST", "threads/profiles", {"count": cfg.pages})["profiles"]
+        if threads
+        else []
+    )
     tenant = Tenant.objects.create(
         name="Bench Bistro", slug="bench-bistro", requires_approval=False
     )
@@ -320,6 +363,9 @@ def seed(cfg: Config) -> dict[str, Any]:
                 parent=fb,
             )
         targets.append(entry)
+    for entry, profile in zip(targets, profiles, strict=False):
+        minted = control(cfg, "POST", "threads/tokens", {"kind": "long", "user_id": profile["id"]})
+        entry[THREADS] = connect_threads(tenant, profile, minted)
     images = upload_images(membership) if any(kind.images[1] for kind in kinds) else []
     # Seeding must not start publishing: the benchmark's own beat dispatches once it is timing.
     publications_dispatch_due.delay = lambda *a, **k: None  # type: ignore[method-assign,assignment]

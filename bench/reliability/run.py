@@ -1,12 +1,13 @@
 # A command-line script: it prints its report and runs its own fixed subprocesses.
 # ruff: noqa: T201
-"""Reliability run (issues 8 and 12, SPEC 13): the publishing benchmark's machinery with every
-kind the product publishes — Facebook text, photo and multi-photo posts, Instagram images and
-carousels — under every fault at once: on every publishing call Graph 500s before and after the
-call acted, timeouts after it acted and rate limits; Page tokens expiring mid-run; a worker
-SIGKILLed mid-run. Each account gets enough posts that more than a result page of 25 lands on
-it while an earlier attempt waits to be reconciled, and reconciliation reads pages of 25
-(GRAPH_PAGE_SIZE=25 in the workers, Meta's default). Then a verdict per kind: duplicates 0,
+"""Reliability run (issues 8, 12 and 14, SPEC 13): the publishing benchmark's machinery with
+every kind the product publishes — Facebook text, photo and multi-photo posts, Instagram images
+and carousels, Threads text posts, images and carousels — under every fault at once: on every
+publishing call Graph 500s before and after the call acted, timeouts after it acted and rate
+limits; Page tokens (and Threads tokens) expiring mid-run; a worker SIGKILLed mid-run. Each
+account gets enough posts that more than a result page of 25 lands on it while an earlier
+attempt waits to be reconciled, and reconciliation reads pages of 25 (GRAPH_PAGE_SIZE=25 in the
+workers, Meta's default). Then a verdict per kind: duplicates 0,
 lost 0, live-but-failed 0, every publication in an allowed end state
 (bench/reliability/scenario.py `ALLOWED_STATES`). Exit status 1 on any violation.
 
@@ -92,7 +93,8 @@ def main() -> int:
         "--expiring-pages",
         type=int,
         default=1,
-        help="Pages whose Page token expires mid-run (with their Instagram account)",
+        help="Pages whose Page token expires mid-run (with their Instagram account), and as many "
+        "Threads profiles whose Threads token does",
     )
     parser.add_argument("--expire-at", type=float, default=0.5, help="fraction published")
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction published")
@@ -156,8 +158,12 @@ def main() -> int:
         print(f"sandbox {cfg.sandbox_url} ({cfg.latency_ms} ms per call); seeding", flush=True)
         seeding = publish.seed(cfg)
         pages = ConnectedAccount.objects.filter(platform=publish.FACEBOOK_PAGE).order_by("pk")
+        profiles = ConnectedAccount.objects.filter(platform=publish.THREADS).order_by("pk")
         expiring = scenario.connect_expiring_tokens(
-            post, pages[: args.expiring_pages], now=timezone.now()
+            post,
+            pages[: args.expiring_pages],
+            now=timezone.now(),
+            threads=profiles[: args.expiring_pages],
         )
         # Instagram's rolling 24-hour limit must not be what stops a post here.
         quota = int(publish.control(cfg, "GET", "config")["quota_total"])

@@ -1,14 +1,16 @@
 """What the reliability suite injects and what it accepts, shared by `make reliability`
 (bench/reliability/run.py, 1,000 publications) and its short version in `make test`
-(tests/reliability/test_publishing_faults.py, 100 publications).
+(tests/reliability/test_publishing_faults.py, 120 publications).
 
 The mix is every kind the product publishes (bench/publish/run.py `KINDS`: Facebook text, one
-photo, several photos; Instagram image and carousel). The faults hit every publishing call
-(`POST /*/feed`, `POST /*/photos`, `POST /*/media_publish`): transient 500s before the call
-acts, 500s after it acted, timeouts after it acted and rate limits — plus **token expiry**:
-some Pages (and the Instagram accounts publishing with their Page token) are connected with
-Page tokens that expire, and the sandbox's clock is moved past their expiry mid-run, so their
-next calls fail with 190/463 as Meta answers an expired token.
+photo, several photos; Instagram image and carousel; Threads text, image and carousel). The
+faults hit every publishing call (`POST /*/feed`, `POST /*/photos`, `POST /*/media_publish`,
+`POST /*/threads_publish`): transient 500s before the call acts, 500s after it acted, timeouts
+after it acted and rate limits (not on Threads) — plus **token expiry**: some Pages (and the
+Instagram accounts publishing with their Page token) are connected with Page tokens that
+expire, some Threads profiles with Threads tokens that expire, and the sandbox's clock is moved
+past their expiry mid-run, so their next calls fail with 190/463 as Meta answers an expired
+token.
 
 The verdict reads the database and the sandbox's own record (`GET /_sandbox/published`), per
 kind: duplicates, lost, live-but-failed.
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bench.publish.run import INSTAGRAM, KINDS, kind_of
+from bench.publish.run import INSTAGRAM, KINDS, THREADS, kind_of
 
 # Page tokens of the expiring accounts live this long on the sandbox's clock; the run moves the
 # clock forward by EXPIRY_CLOCK_JUMP_SECONDS mid-run, so they expire then and never by accident.
@@ -33,7 +35,12 @@ EXPIRY_CLOCK_JUMP_SECONDS = 2 * 3600
 TOKEN_EXPIRED = (190, 463)
 # The calls that make something visible (a multi-photo post's unpublished uploads are
 # `POST /*/photos` too: invisible, safe to repeat).
-PUBLISHING_CALLS = ("POST /*/feed", "POST /*/photos", "POST /*/media_publish")
+PUBLISHING_CALLS = (
+    "POST /*/feed",
+    "POST /*/photos",
+    "POST /*/media_publish",
+    "POST /*/threads_publish",
+)
 # Meta's default result page; reconciliation reads pages of GRAPH_PAGE_SIZE (set to this).
 RESULT_PAGE = 25
 
@@ -70,6 +77,8 @@ LONG_RUN = {
     "POST /*/feed": OneShot(after_effect_errors=5, timeouts=3, rate_limits=2),
     "POST /*/photos": OneShot(after_effect_errors=10, timeouts=5, rate_limits=2),
     "POST /*/media_publish": OneShot(after_effect_errors=5, timeouts=3, rate_limits=2),
+    # Threads announces no rate-limit code of its own here: its 24-hour quota is the sandbox's.
+    "POST /*/threads_publish": OneShot(after_effect_errors=5, timeouts=3, rate_limits=0),
 }
 TRANSIENT = {
     "kind": "error",
@@ -134,10 +143,15 @@ def faults_fired(calls: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         if not fault:
             continue
         # A call refused before it acted has no template in the log: its path, ids taken out.
+        path = str(call.get("path"))
         template = re.sub(
             r"^/\d+/",
-            "/{ig-user-id}/" if "media" in str(call.get("path")) else "/{page-id}/",
-            str(call.get("template") or call.get("path")),
+            "/{threads-user-id}/"
+            if "threads_" in path
+            else "/{ig-user-id}/"
+            if "media" in path
+            else "/{page-id}/",
+            str(call.get("template") or path),
         )
         if template.endswith("/photos") and call.get("created"):
             visible = "_" in str(call["created"])  # a post id; an upload's is a photo id
@@ -230,18 +244,26 @@ def _is_expiry_error(pub: Mapping[str, Any]) -> bool:
 
 def content_at_sandbox(sandbox_published: Mapping[str, Any]) -> dict[tuple[str, str], list[dict]]:
     """What is live, by (account, text): Page posts (text, photo, multi-photo) by message per
-    Page, Instagram media by caption per Instagram account."""
+    Page, Instagram media by caption per Instagram account, threads by text per Threads
+    profile."""
     live: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for post in sandbox_published.get("page_posts", []):
         live[(str(post["target_id"]), (post.get("message") or "").strip())].append(post)
     for media in sandbox_published.get("instagram_media", []):
         live[(str(media["target_id"]), (media.get("caption") or "").strip())].append(media)
+    for thread in sandbox_published.get("threads", []):
+        live[(str(thread["target_id"]), (thread.get("text") or "").strip())].append(thread)
     return live
 
 
 def _shape_fits(kind: str, images: int, item: Mapping[str, Any]) -> bool:
     """The live item is what the kind publishes: a text post without photos, a photo post with
-    one, an album with this many; an Instagram IMAGE, or a CAROUSEL_ALBUM with this many."""
+    one, an album with this many; an Instagram IMAGE, or a CAROUSEL_ALBUM with this many; a
+    Threads TEXT_POST, IMAGE, or CAROUSEL_ALBUM with this many."""
+    if KINDS[kind].platform == THREADS:
+        if images > 1:
+            return item.get("media_type") == "CAROUSEL_ALBUM" and len(item["children"]) == images
+        return item.get("media_type") == ("IMAGE" if images else "TEXT_POST")
     if KINDS[kind].platform == INSTAGRAM:
         if images > 1:
             return item.get("media_type") == "CAROUSEL_ALBUM" and len(item["children"]) == images
@@ -256,6 +278,8 @@ SANDBOX_REPEATS = (
     "instagram_media_with_repeated_content",
     "instagram_media_with_repeated_caption",
     "containers_published_twice",
+    "threads_with_repeated_content",
+    "threads_containers_published_twice",
 )
 
 
@@ -392,7 +416,8 @@ def judge(
         waiting_reasons=dict(waiting_reasons.most_common(8)),
         attempts=dict(sorted(attempts.items())),
         sandbox_summary={k: summary.get(k) for k in ("page_posts_by_kind", *SANDBOX_REPEATS)}
-        | {"instagram_media_by_type": summary.get("instagram_media_by_type")},
+        | {"instagram_media_by_type": summary.get("instagram_media_by_type")}
+        | {"threads_by_type": summary.get("threads_by_type")},
     )
 
 
@@ -537,10 +562,13 @@ def history(pks: Iterable[int], sandbox_published: Mapping[str, Any]) -> list[di
 # --- Token expiry --------------------------------------------------------------------------------
 
 
-def connect_expiring_tokens(post: Any, pages: Iterable[Any], *, now: datetime) -> set[int]:
+def connect_expiring_tokens(
+    post: Any, pages: Iterable[Any], *, now: datetime, threads: Iterable[Any] = ()
+) -> set[int]:
     """Reconnect the Facebook Pages `pages` — and the Instagram accounts linked to them, which
     publish with the same Page token — with a Page token that expires in
-    EXPIRING_TOKEN_SECONDS (sandbox clock). `post(path, payload)` calls the sandbox's control
+    EXPIRING_TOKEN_SECONDS (sandbox clock), and the Threads profiles `threads` with a long-lived
+    Threads token that expires then too. `post(path, payload)` calls the sandbox's control
     API. Returns the ids of every account reconnected so."""
     from apps.social.models import AccessToken
 
@@ -556,6 +584,16 @@ def connect_expiring_tokens(post: Any, pages: Iterable[Any], *, now: datetime) -
             token.expires_at = now + timedelta(seconds=EXPIRING_TOKEN_SECONDS)
             token.save(update_fields=["token", "expires_at", "updated_at"])
             ids.add(account.pk)
+    for profile in threads:
+        minted = post(
+            "threads/tokens",
+            {"kind": "long", "user_id": profile.platform_id, "expires_in": EXPIRING_TOKEN_SECONDS},
+        )
+        token = AccessToken.objects.get(account=profile)
+        token.token = minted["access_token"]
+        token.expires_at = now + timedelta(seconds=EXPIRING_TOKEN_SECONDS)
+        token.save(update_fields=["token", "expires_at", "updated_at"])
+        ids.add(profile.pk)
     return ids
 
 

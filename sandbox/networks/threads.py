@@ -66,6 +66,7 @@ class ThreadsProfile:
     name: str
     owner_user_id: str  # the person who logs in (the sandbox's demo user)
     biography: str = ""
+    extra: bool = False  # added through the control API (`POST /_sandbox/threads/profiles`)
 
 
 @dataclass(slots=True)
@@ -116,11 +117,15 @@ class ThreadsStore:
 
     def snapshot(self) -> dict[str, Any]:
         return {
+            "threads_extra_profiles": [asdict(p) for p in self.profiles.values() if p.extra],
             "threads_containers": [asdict(c) for c in self.containers.values()],
             "threads_media": [asdict(m) for m in self.media.values()],
         }
 
     def load(self, data: dict[str, Any]) -> None:
+        for raw in data.get("threads_extra_profiles", []):
+            profile = ThreadsProfile(**raw)
+            self.profiles[profile.id] = profile
         for raw in data.get("threads_containers", []):
             image = raw.pop("image", None)
             container = ThreadsContainer(
@@ -132,7 +137,8 @@ class ThreadsStore:
             self.media[media.id] = media
 
     def profile_of(self, user_id: str) -> ThreadsProfile | None:
-        """The Threads profile of the person who logs in (one each in the sandbox)."""
+        """The Threads profile of the person who logs in: the first one they own (the demo
+        user's profiles added through the control API are reached with minted tokens)."""
         return next((p for p in self.profiles.values() if p.owner_user_id == user_id), None)
 
 
@@ -570,13 +576,43 @@ class ThreadsPublisher:
 # --- control ----------------------------------------------------------------------------------
 
 
-def mint(state: SandboxState, method: str, parts: list[str], body: dict[str, Any]) -> Any:
-    """`GET /_sandbox/threads`: the profiles; `POST /_sandbox/threads/tokens` {"kind": "long" |
-    "short", "expires_in", "age_seconds"}: a Threads token without the OAuth dance."""
+def add_profiles(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
+    """`POST /_sandbox/threads/profiles` {"count", "name_prefix"}: more Threads profiles of the
+    demo user (the reliability suite publishes to several), as `POST /_sandbox/pages` adds
+    Pages. Kept in the state file."""
+    count = body.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
+        raise ControlError("count is an integer from 1 to 1000")
+    prefix = str(body.get("name_prefix") or "Load Test Threads")
     threads = store(state)
-    if method == "GET" and not parts:
+    created = []
+    with state.lock:
+        for _ in range(count):
+            number = state.next_number()
+            profile = ThreadsProfile(
+                id=str(int(BISTRO_THREADS_ID) + 100_000 + number),
+                username=f"loadtest{number}",
+                name=f"{prefix} {number}",
+                owner_user_id=DEMO_USER_ID,
+                extra=True,
+            )
+            threads.profiles[profile.id] = profile
+            created.append(asdict(profile))
+        state.save()
+    return {"profiles": created}
+
+
+def mint(state: SandboxState, method: str, parts: list[str], body: dict[str, Any]) -> Any:
+    """`GET /_sandbox/threads` (or `/threads/profiles`): the profiles; `POST
+    /_sandbox/threads/profiles`: more profiles (`add_profiles`); `POST /_sandbox/threads/tokens`
+    {"kind": "long" | "short", "user_id", "expires_in", "age_seconds"}: a Threads token without
+    the OAuth dance."""
+    threads = store(state)
+    if method == "GET" and parts in ([], ["profiles"]):
         with state.lock:
             return {"profiles": [asdict(p) for p in threads.profiles.values()]}
+    if method == "POST" and parts == ["profiles"]:
+        return add_profiles(state, body)
     if method != "POST" or parts != ["tokens"]:
         raise ControlError(f"no control endpoint {method} /_sandbox/threads/{'/'.join(parts)}")
     kind = body.get("kind", "long")

@@ -1,8 +1,9 @@
-"""The short version of `make reliability` (bench/reliability/run.py): 100 publications of every
-kind (Facebook text, photo, multi-photo; Instagram image, carousel) through two real Celery
-workers against the sandbox, with Graph 500s before and after the call acted, timeouts after it
-acted and rate limits on every publishing call, one Page's token (and its Instagram account's)
-expiring mid-run and a worker SIGKILLed mid-run; reconciliation reads result pages of 25. The
+"""The short version of `make reliability` (bench/reliability/run.py): 120 publications of every
+kind (Facebook text, photo, multi-photo; Instagram image, carousel; Threads text, image,
+carousel) through two real Celery workers against the sandbox, with Graph 500s before and after
+the call acted, timeouts after it acted and rate limits on every publishing call (no rate limit
+on Threads), one Page's token (and its Instagram account's) and one Threads profile's expiring
+mid-run and a worker SIGKILLed mid-run; reconciliation reads result pages of 25. The
 same kind of fault mix and the same verdict as the long run (bench/reliability/scenario.py);
 nothing here is timed, the polling bound is a liveness bound."""
 
@@ -26,14 +27,15 @@ from tests.conftest import CeleryWorker, wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
-PUBLICATIONS = 100
-PAGES = 5  # and their 5 Instagram accounts: 12 Facebook and 8 Instagram publications each
+PUBLICATIONS = 120  # 15 of each of the 8 kinds
+PAGES = 5  # their 5 Instagram accounts and 5 Threads profiles: 9 publications each
 LIVENESS_BOUND = 240.0
 # Each one-shot fault on the first matching calls (probability 1), so that each one fires.
 ONE_SHOTS = {
     "POST /*/feed": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=1),
     "POST /*/photos": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=0),
     "POST /*/media_publish": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=1),
+    "POST /*/threads_publish": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=0),
 }
 # Stop once nothing is being published and every wait is at least this far away: what waits
 # then is a rate limit (Meta's shortest announced wait is a minute) or an outcome-unknown recheck
@@ -99,10 +101,13 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(
     monkeypatch.setattr(publications_dispatch_due, "delay", lambda *a, **k: None)
     publish.seed(cfg)
     pages = ConnectedAccount.objects.filter(platform=publish.FACEBOOK_PAGE).order_by("pk")
-    expiring = scenario.connect_expiring_tokens(post, pages[:1], now=timezone.now())
-    # That Page's and its Instagram account's publications wait until the token has expired
-    # (below), so that they meet the expiry whatever order the workers take the others in on a
-    # busy machine.
+    profiles = ConnectedAccount.objects.filter(platform=publish.THREADS).order_by("pk")
+    expiring = scenario.connect_expiring_tokens(
+        post, pages[:1], now=timezone.now(), threads=profiles[:1]
+    )
+    # That Page's, its Instagram account's and the Threads profile's publications wait until
+    # the tokens have expired (below), so that they meet the expiry whatever order the workers
+    # take the others in on a busy machine.
     held_back = Publication.objects.filter(account_id__in=expiring)
     held_back.update(next_attempt_at=timezone.now() + timedelta(hours=1))
     post("faults", {"faults": scenario.fault_mix(ONE_SHOTS, probability=1.0)})
@@ -183,8 +188,8 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(
     assert verdict.live_but_failed == 0, report
     assert verdict.ok, report
     assert verdict.publications == PUBLICATIONS
-    # Every kind was published, and met the token expiry: the expired Page's and Instagram
-    # account's publications failed, explained.
+    # Every kind was published, and met the token expiry: the expired Page's, Instagram
+    # account's and Threads profile's publications failed, explained.
     assert set(verdict.by_kind) == set(publish.KINDS), report
     for kind, kv in verdict.by_kind.items():
         assert kv.publications == PUBLICATIONS // len(publish.KINDS), (kind, report)
@@ -199,5 +204,13 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(
         hits = {k: n for k, n in fired.items() if k.startswith(call)}
         assert any(k.endswith("error/after") for k in hits), (call, fired)
         assert any(k.endswith("timeout_after_effect") for k in hits), (call, fired)
+    threads_hits = {k: n for k, n in fired.items() if "threads_publish" in k}
+    assert any(k.endswith("error/after") for k in threads_hits), fired
+    assert any(k.endswith("timeout_after_effect") for k in threads_hits), fired
+    # Threads was counted: no duplicate, none lost, none live but failed.
+    for kind in ("threads text", "threads image", "threads carousel"):
+        kv = verdict.by_kind[kind]
+        assert (kv.duplicates, kv.lost, kv.live_but_failed) == (0, 0, 0), (kind, report)
+    assert sandbox_published["summary"]["threads"] >= 3, report
     assert sum(n for k, n in fired.items() if k.endswith("rate_limit")) == 2, fired
     assert fired.get("token_expired (190/463)", 0) >= 1, fired

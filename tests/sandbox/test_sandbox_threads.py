@@ -306,3 +306,39 @@ def test_faults_and_revocation_apply(server):
     assert me["error"]["code"] == 190
     calls = httpx.get(f"{server.base_url}/_sandbox/calls").json()["calls"]
     assert any(re.search(r"threads_publish", c["path"]) for c in calls)
+
+
+def test_profiles_can_be_added_and_each_publishes_with_its_own_token(server):
+    added = control(server, "threads/profiles", {"count": 2})["profiles"]
+    assert len(added) == 2
+    assert all(p["extra"] for p in added)
+    listed = httpx.get(f"{server.base_url}/_sandbox/threads/profiles").json()["profiles"]
+    assert [p["id"] for p in listed] == [BISTRO_THREADS_ID, *(p["id"] for p in added)]
+    base = th(server)
+    for profile in added:
+        access = token(server, kind="long", user_id=profile["id"])
+        created = httpx.post(
+            f"{base}/{profile['id']}/threads",
+            data={"access_token": access, "media_type": "TEXT", "text": "hello"},
+        ).json()
+        media = httpx.post(
+            f"{base}/{profile['id']}/threads_publish",
+            data={"access_token": access, "creation_id": created["id"]},
+        ).json()
+        assert "id" in media, media
+    # One profile's token does not publish to another.
+    other = token(server, kind="long", user_id=added[0]["id"])
+    refused = httpx.post(
+        f"{base}/{added[1]['id']}/threads", data={"access_token": other, "text": "x"}
+    )
+    assert refused.status_code >= 400
+    out = httpx.get(f"{server.base_url}/_sandbox/published").json()
+    assert sorted(t["target_id"] for t in out["threads"]) == sorted(p["id"] for p in added)
+    assert out["summary"]["threads_with_repeated_content"] == 0
+    assert (
+        httpx.post(f"{server.base_url}/_sandbox/threads/profiles", json={"count": 0}).status_code
+        == 400
+    )
+    httpx.post(f"{server.base_url}/_sandbox/reset")
+    after = httpx.get(f"{server.base_url}/_sandbox/threads").json()["profiles"]
+    assert [p["id"] for p in after] == [BISTRO_THREADS_ID]
