@@ -6,7 +6,7 @@ from typing import TypeVar
 
 from django.conf import settings
 
-from apps.networks.base import Window
+from apps.networks.base import Wait, Window
 
 T = TypeVar("T")
 
@@ -25,3 +25,18 @@ def unclaimed(candidates: list[T], ids: Callable[[T], str], window: Window) -> T
         if ids(candidate) not in window.taken:
             return candidate
     return None
+
+
+def quota_full(*, network: str, used_up: bool, total: int, duration: int, call: str) -> Wait | None:
+    """A rolling publishing quota (Instagram's, Threads'): a Wait until a slot frees up when it
+    is used up, else None. Checked right before the call that publishes."""
+    if not used_up:
+        return None
+    hours = max(1, duration // 3600)
+    return Wait(
+        settings.INSTAGRAM_QUOTA_RETRY_SECONDS,
+        f"{network} limit of {total} posts in {hours} hours is reached; "
+        "the post goes out when a slot frees up.",
+        call=call,
+        answer="ok",
+    )

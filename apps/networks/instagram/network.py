@@ -24,7 +24,7 @@ from apps.networks.base import (
 from apps.networks.errors import OutcomeUnknown
 from apps.networks.instagram.limits import IMAGE_RULES, LIMITS
 from apps.networks.meta import MetaTokens, neutral, outcome_for, profile_url
-from apps.networks.steps import backoff, unclaimed
+from apps.networks.steps import backoff, quota_full, unclaimed
 from apps.networks.text import hashtags, mentions
 from apps.networks.tokens import account_token
 from apps.social import graph
@@ -167,15 +167,15 @@ class InstagramBusiness(MetaTokens):
                     answer=status.status_code,
                 )
             limit = graph.get_ig_publishing_limit(ig_user_id=account.platform_id, token=token)
-            if limit.remaining <= 0:
-                hours = max(1, limit.quota_duration // 3600)
-                return Wait(
-                    settings.INSTAGRAM_QUOTA_RETRY_SECONDS,
-                    f"Instagram's limit of {limit.quota_total} posts in {hours} hours is reached; "
-                    "the post goes out when a slot frees up.",
-                    call=LIMIT_CALL,
-                    answer="ok",
-                )
+            full = quota_full(
+                network="Instagram's",
+                used_up=limit.remaining <= 0,
+                total=limit.quota_total,
+                duration=limit.quota_duration,
+                call=LIMIT_CALL,
+            )
+            if full:
+                return full
             journal.about_to_publish()
             sent = True
             media = graph.publish_ig_container(

@@ -31,7 +31,7 @@ from apps.networks.base import (
 )
 from apps.networks.errors import OutcomeUnknown, Permanent
 from apps.networks.meta import neutral, outcome_for
-from apps.networks.steps import backoff, unclaimed
+from apps.networks.steps import backoff, quota_full, unclaimed
 from apps.networks.text import hashtags, mentions
 from apps.networks.threads import client as threads
 from apps.networks.threads.limits import CAROUSEL_MIN, IMAGE_RULES, LIMITS
@@ -200,15 +200,15 @@ class Threads:
                     poll, "Threads is still processing the post.", call=STATUS_CALL, answer="ok"
                 )
             limit = threads.publishing_limit(user_id=account.platform_id, token=token)
-            if limit.remaining <= 0:
-                hours = max(1, limit.quota_duration // 3600)
-                return Wait(
-                    settings.INSTAGRAM_QUOTA_RETRY_SECONDS,
-                    f"Threads' limit of {limit.quota_total} posts in {hours} hours is reached; "
-                    "the post goes out when a slot frees up.",
-                    call=LIMIT_CALL,
-                    answer="ok",
-                )
+            full = quota_full(
+                network="Threads'",
+                used_up=limit.remaining <= 0,
+                total=limit.quota_total,
+                duration=limit.quota_duration,
+                call=LIMIT_CALL,
+            )
+            if full:
+                return full
             journal.about_to_publish()
             sent = True
             media_id = threads.publish_container(
