@@ -22,6 +22,14 @@ from html import escape
 from typing import Any, cast
 
 from .. import errors
+from ..containers import (
+    MediaContainer,
+    StatusTexts,
+    new_container_fault,
+    ready_at,
+    refuse_unpublishable,
+)
+from ..containers import status as lifecycle_status
 from ..context import CallContext, Request, Viewer, graph_time
 from ..control import repeats
 from ..errors import GraphError
@@ -30,7 +38,7 @@ from ..graph import Graph
 from ..media import FetchError, MediaSource, fetch, is_http_url
 from ..nodes import MISSING, Renderer, engagement
 from ..registry import EdgeHandler, EdgeKey, FieldTable, Found, Network, NodeType, Resolver
-from ..state import CONTAINER_FAULTS, SandboxState, content_key
+from ..state import SandboxState, content_key
 from ..tokens import TokenClaims
 from . import facebook
 from .facebook import BISTRO_PAGE_ID, CATERING_PAGE_ID, PageRecord, can_see_page
@@ -61,23 +69,10 @@ class IgAccountRecord:
     extra: bool = False
 
 
-@dataclass(slots=True)
-class ContainerRecord:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class ContainerRecord(MediaContainer):
     ig_user_id: str
-    media_type: str  # IMAGE or CAROUSEL
     caption: str | None
-    image_url: str | None
-    is_carousel_item: bool
-    children: list[str]
-    created_time: float
-    ready_at: float
-    image: MediaSource | None = None
-    forced_status: str | None = None  # ERROR / EXPIRED (from a fault)
-    forced_message: str | None = None
-    published_media_id: str | None = None
-    publish_count: int = 0
-    publish_attempts: int = 0
     caption_ignored: bool = False
 
 
@@ -136,10 +131,7 @@ class InstagramStore:
             account = IgAccountRecord(**raw)
             self.accounts[account.id] = account
         for raw in data.get("containers", []):
-            image = raw.pop("image", None)
-            container = ContainerRecord(
-                **raw, image=MediaSource.from_dict(image) if image else None
-            )
+            container = ContainerRecord.from_dict(raw)
             self.containers[container.id] = container
         for raw in data.get("ig_media", []):
             media = IgMediaRecord(**raw)
@@ -153,32 +145,26 @@ def store(state: SandboxState) -> InstagramStore:
     return cast(InstagramStore, state.stores[InstagramNetwork.name])
 
 
+STATUS_TEXTS = StatusTexts(
+    published="Published: Media has been published.",
+    timed_out="Expired: Media was not published within 24 hours of its creation.",
+    in_progress="In Progress: Media is still being processed.",
+    error="Error: {message}",
+    error_default="Media upload has failed with error code 2207001",
+    expired="Expired: {message}",
+    expired_default="Media was not published in time and has expired.",
+    child_missing="Error: A carousel item could not be found.",
+    child_failed="Error: Carousel item {child_id} is {code}.",
+    children_in_progress="In Progress: Carousel items are still being processed.",
+    finished="Finished: Media has been uploaded and it is ready to be published.",
+)
+
+
 def container_status(
     state: SandboxState, container: ContainerRecord, now: float
 ) -> tuple[str, str]:
     """`status_code` and `status` of a container at `now`."""
-    if container.published_media_id:
-        return "PUBLISHED", "Published: Media has been published."
-    if now >= container.created_time + state.config.container_ttl_seconds:
-        return "EXPIRED", "Expired: Media was not published within 24 hours of its creation."
-    if now < container.ready_at:
-        return "IN_PROGRESS", "In Progress: Media is still being processed."
-    if container.forced_status == "ERROR":
-        message = container.forced_message or "Media upload has failed with error code 2207001"
-        return "ERROR", f"Error: {message}"
-    if container.forced_status == "EXPIRED":
-        message = container.forced_message or "Media was not published in time and has expired."
-        return "EXPIRED", f"Expired: {message}"
-    for child_id in container.children:
-        child = store(state).containers.get(child_id)
-        if child is None:
-            return "ERROR", "Error: A carousel item could not be found."
-        code, _ = container_status(state, child, now)
-        if code in ("ERROR", "EXPIRED"):
-            return "ERROR", f"Error: Carousel item {child_id} is {code}."
-        if code == "IN_PROGRESS":
-            return "IN_PROGRESS", "In Progress: Carousel items are still being processed."
-    return "FINISHED", "Finished: Media has been uploaded and it is ready to be published."
+    return lifecycle_status(state, container, now, store(state).containers.get, STATUS_TEXTS)
 
 
 # --- fields -----------------------------------------------------------------------------------
@@ -388,7 +374,6 @@ class MediaPublisher:
                         f"(#100) The carousel item {child_id} is not a carousel item container "
                         "of this Instagram account"
                     )
-            fault = self.state.take_fault(req.method, req.path, CONTAINER_FAULTS)
             number = self.state.next_number()
             container = ContainerRecord(
                 id=str(17_900_000_000_000_000 + number),
@@ -399,15 +384,11 @@ class MediaPublisher:
                 is_carousel_item=is_item,
                 children=children,
                 created_time=now,
-                ready_at=now + max(self.state.config.processing_seconds, 0.0),
+                ready_at=ready_at(self.state, now),
                 image=image,
                 caption_ignored=bool(is_item and caption),
             )
-            if fault is not None:
-                container.forced_status = "ERROR" if fault.kind == "container_error" else "EXPIRED"
-                message = fault.params.get("message")
-                container.forced_message = str(message) if message else None
-                ctx.notes["fault"] = fault.kind
+            new_container_fault(self.state, req, container, ctx)
             ig.containers[container.id] = container
             self.state.save()
         ctx.notes["created"] = container.id
@@ -477,14 +458,11 @@ class MediaPublisher:
                     "CAROUSEL container"
                 )
             status, _ = container_status(self.state, container, self.state.now())
-            if status == "PUBLISHED":
-                raise errors.ig_already_published()
-            if status == "IN_PROGRESS":
-                raise errors.ig_not_ready()
-            if status == "ERROR":
-                raise errors.ig_container_failed()
-            if status == "EXPIRED":
-                raise errors.ig_expired()
+            refuse_unpublishable(
+                status,
+                already_published=errors.ig_already_published,
+                not_ready=errors.ig_not_ready,
+            )
             if quota_used >= self.state.config.quota_total:
                 raise errors.ig_publishing_limit()
             if container.media_type == "CAROUSEL":

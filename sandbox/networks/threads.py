@@ -18,6 +18,14 @@ from html import escape
 from typing import Any, cast
 
 from .. import errors
+from ..containers import (
+    MediaContainer,
+    StatusTexts,
+    new_container_fault,
+    ready_at,
+    refuse_unpublishable,
+)
+from ..containers import status as lifecycle_status
 from ..context import CallContext, Request, Viewer, graph_time
 from ..control import ControlError, repeats
 from ..errors import GraphError
@@ -35,7 +43,7 @@ from ..registry import (
     Resolver,
     RouteHandler,
 )
-from ..state import CONTAINER_FAULTS, DEMO_USER_ID, SandboxState, UserRecord, content_key
+from ..state import DEMO_USER_ID, SandboxState, UserRecord, content_key
 from ..tokens import THREADS_LONG, THREADS_SHORT, TokenClaims
 
 BISTRO_THREADS_ID = "27000000000000001"
@@ -69,24 +77,11 @@ class ThreadsProfile:
     extra: bool = False  # added through the control API (`POST /_sandbox/threads/profiles`)
 
 
-@dataclass(slots=True)
-class ThreadsContainer:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class ThreadsContainer(MediaContainer):
     user_id: str
-    media_type: str  # TEXT, IMAGE, CAROUSEL
     text: str | None
-    image_url: str | None
-    is_carousel_item: bool
-    children: list[str]
     reply_control: str
-    created_time: float
-    ready_at: float
-    image: MediaSource | None = None
-    forced_status: str | None = None  # ERROR / EXPIRED (from a fault)
-    forced_message: str | None = None
-    published_media_id: str | None = None
-    publish_count: int = 0
-    publish_attempts: int = 0
 
 
 @dataclass(slots=True)
@@ -127,10 +122,7 @@ class ThreadsStore:
             profile = ThreadsProfile(**raw)
             self.profiles[profile.id] = profile
         for raw in data.get("threads_containers", []):
-            image = raw.pop("image", None)
-            container = ThreadsContainer(
-                **raw, image=MediaSource.from_dict(image) if image else None
-            )
+            container = ThreadsContainer.from_dict(raw)
             self.containers[container.id] = container
         for raw in data.get("threads_media", []):
             media = ThreadsMedia(**raw)
@@ -146,30 +138,26 @@ def store(state: SandboxState) -> ThreadsStore:
     return cast(ThreadsStore, state.stores[ThreadsNetwork.name])
 
 
+STATUS_TEXTS = StatusTexts(
+    published="",
+    timed_out="The container was not published within 24 hours.",
+    in_progress="",
+    error="{message}",
+    error_default="FAILED_PROCESSING_IMAGE",
+    expired="{message}",
+    expired_default="The container has expired.",
+    child_missing="A carousel item could not be found.",
+    child_failed="Carousel item {child_id} is {code}.",
+    children_in_progress="",
+    finished="",
+)
+
+
 def container_status(
     state: SandboxState, container: ThreadsContainer, now: float
 ) -> tuple[str, str]:
     """`status` and `error_message` of a container at `now`."""
-    if container.published_media_id:
-        return "PUBLISHED", ""
-    if now >= container.created_time + state.config.container_ttl_seconds:
-        return "EXPIRED", "The container was not published within 24 hours."
-    if now < container.ready_at:
-        return "IN_PROGRESS", ""
-    if container.forced_status == "ERROR":
-        return "ERROR", container.forced_message or "FAILED_PROCESSING_IMAGE"
-    if container.forced_status == "EXPIRED":
-        return "EXPIRED", container.forced_message or "The container has expired."
-    for child_id in container.children:
-        child = store(state).containers.get(child_id)
-        if child is None:
-            return "ERROR", "A carousel item could not be found."
-        code, _ = container_status(state, child, now)
-        if code in ("ERROR", "EXPIRED"):
-            return "ERROR", f"Carousel item {child_id} is {code}."
-        if code == "IN_PROGRESS":
-            return "IN_PROGRESS", ""
-    return "FINISHED", ""
+    return lifecycle_status(state, container, now, store(state).containers.get, STATUS_TEXTS)
 
 
 # --- errors (Graph-shaped; the texts are the sandbox's where Meta does not publish them) --------
@@ -474,7 +462,6 @@ class ThreadsPublisher:
                     raise errors.invalid_param(
                         f"(#100) {child_id} is not a carousel item container of this profile"
                     )
-            fault = self.state.take_fault(req.method, req.path, CONTAINER_FAULTS)
             number = self.state.next_number()
             container = ThreadsContainer(
                 id=str(18_000_000_000_000_000 + number),
@@ -486,14 +473,10 @@ class ThreadsPublisher:
                 children=children,
                 reply_control=reply_control,
                 created_time=now,
-                ready_at=now + max(self.state.config.processing_seconds, 0.0),
+                ready_at=ready_at(self.state, now),
                 image=image,
             )
-            if fault is not None:
-                container.forced_status = "ERROR" if fault.kind == "container_error" else "EXPIRED"
-                message = fault.params.get("message")
-                container.forced_message = str(message) if message else None
-                ctx.notes["fault"] = fault.kind
+            new_container_fault(self.state, req, container, ctx)
             threads.containers[container.id] = container
             self.state.save()
         ctx.notes["created"] = container.id
@@ -542,14 +525,7 @@ class ThreadsPublisher:
             if container.is_carousel_item:
                 raise errors.invalid_param("(#100) A carousel item cannot be published on its own")
             status, _ = container_status(self.state, container, self.state.now())
-            if status == "PUBLISHED":
-                raise already_published()
-            if status == "IN_PROGRESS":
-                raise not_ready()
-            if status == "ERROR":
-                raise errors.ig_container_failed()
-            if status == "EXPIRED":
-                raise errors.ig_expired()
+            refuse_unpublishable(status, already_published=already_published, not_ready=not_ready)
             if quota_used >= self.state.config.threads_quota_total:
                 raise errors.ig_publishing_limit()
             if container.media_type == "CAROUSEL":
