@@ -9,7 +9,11 @@ part of the read-out and of the HTML pages; and, through the Page hooks of `Netw
 Instagram account for each Page added with `POST /_sandbox/pages` (`"instagram": true`).
 
 Built on the Facebook network (an account is reached through its Page, with a Page token of
-that Page and the Page's tasks): it imports `facebook`, never the other way round.
+that Page and the Page's tasks): it imports `facebook`, never the other way round. The store,
+the publisher and the account edges are also those of Instagram with Instagram Login
+(`instagram_login.py`, which imports this module): its accounts have no Page (`page_id` ""),
+are never seen through this mount, and are published to after the check of that login
+(`MediaPublisher(authorize=...)`).
 """
 
 import hashlib
@@ -121,7 +125,10 @@ class InstagramStore:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "extra_ig_accounts": [asdict(a) for a in self.accounts.values() if a.extra],
+            # Accounts without a Page (Instagram Login's) are kept by the store that added them.
+            "extra_ig_accounts": [
+                asdict(a) for a in self.accounts.values() if a.extra and a.page_id
+            ],
             "containers": [asdict(c) for c in self.containers.values()],
             "ig_media": [asdict(m) for m in self.media.values()],
         }
@@ -139,6 +146,13 @@ class InstagramStore:
 
     def of_page(self, page: PageRecord) -> IgAccountRecord | None:
         return self.accounts.get(page.ig_id) if page.ig_id else None
+
+    def page_of(self, account: IgAccountRecord) -> PageRecord | None:
+        """The Page an account is linked to; None for an account reached with Instagram Login
+        (no Page: `page_id` is "")."""
+        if not account.page_id:
+            return None
+        return facebook.store(self.state).pages.get(account.page_id)
 
 
 def store(state: SandboxState) -> InstagramStore:
@@ -170,7 +184,7 @@ def container_status(
 # --- fields -----------------------------------------------------------------------------------
 
 
-def _ig_user_fields(r: Renderer) -> dict[str, Resolver]:
+def ig_user_fields(r: Renderer) -> dict[str, Resolver]:
     media = store(r.state).media
 
     def media_count(account: IgAccountRecord, spec: FieldSpec) -> int:
@@ -253,7 +267,7 @@ def _page_instagram_fields(r: Renderer) -> dict[str, Resolver]:
 
 
 NODE_TYPES = (
-    NodeType("IGUser", "/{ig-user-id}", ("id",), _ig_user_fields),
+    NodeType("IGUser", "/{ig-user-id}", ("id",), ig_user_fields),
     NodeType("ShadowIGMediaBuilder", "/{container-id}", ("id",), _container_fields),
     NodeType("IGMedia", "/{ig-media-id}", ("id",), _ig_media_fields),
 )
@@ -289,18 +303,29 @@ def _shortcode(media_id: str) -> str:
     return "".join(alphabet[b % 64] for b in digest[:11])
 
 
+# Who may publish to an account: raises the Graph error of a caller that may not.
+Authorize = Callable[[Viewer, IgAccountRecord], None]
+
+
 class MediaPublisher:
     """Containers and `media_publish`: a container is processed for a while, published at most
-    once, within the rolling 24-hour limit; images are fetched outside the state lock."""
+    once, within the rolling 24-hour limit; images are fetched outside the state lock.
 
-    def __init__(self, state: SandboxState) -> None:
+    `authorize` is the permission check of the login that reaches the account: by default
+    Facebook Login's (a Page token of the linked Page, the Page's tasks); Instagram with
+    Instagram Login passes its own (the account's Instagram-user token)."""
+
+    def __init__(self, state: SandboxState, authorize: Authorize | None = None) -> None:
         self.state = state
+        self.authorize: Authorize = authorize or self.require_page_publisher
 
     @property
     def ig(self) -> InstagramStore:
         return store(self.state)
 
-    def _require_publisher(self, viewer: Viewer, account: IgAccountRecord) -> None:
+    def require_page_publisher(self, viewer: Viewer, account: IgAccountRecord) -> None:
+        """Facebook Login: a Page token of the linked Page with instagram_basic and
+        instagram_content_publish, and MANAGE or CREATE_CONTENT on the Page."""
         claims = viewer.claims
         if claims is None:
             raise errors.missing_permission("instagram_content_publish")
@@ -313,7 +338,7 @@ class MediaPublisher:
             )
         if not claims.has_scope("instagram_basic", "instagram_content_publish"):
             raise errors.missing_permission("instagram_basic and instagram_content_publish")
-        page = facebook.store(self.state).pages.get(account.page_id)
+        page = self.ig.page_of(account)
         if page is None or not {"CREATE_CONTENT", "MANAGE"} & set(page.tasks):
             raise errors.ig_page_task_required()
 
@@ -344,7 +369,7 @@ class MediaPublisher:
     def create(
         self, req: Request, ctx: CallContext, viewer: Viewer, account: IgAccountRecord
     ) -> Any:
-        self._require_publisher(viewer, account)
+        self.authorize(viewer, account)
         media_type = (req.param("media_type") or "IMAGE").upper()
         is_item = req.flag("is_carousel_item", False)
         caption = req.param("caption")
@@ -433,7 +458,7 @@ class MediaPublisher:
     def publish(
         self, req: Request, ctx: CallContext, viewer: Viewer, account: IgAccountRecord
     ) -> Any:
-        self._require_publisher(viewer, account)
+        self.authorize(viewer, account)
         creation_id = req.param("creation_id")
         if not creation_id:
             raise errors.missing_param("creation_id")
@@ -500,6 +525,46 @@ class MediaPublisher:
         return {"id": media.id}
 
 
+def account_edges(graph: Graph, publisher: MediaPublisher) -> dict[EdgeKey, EdgeHandler]:
+    """The edges of an Instagram account, whichever login reaches it (the publisher's
+    `authorize` is that login's check): `/media` (list, create), `media_publish`,
+    `content_publishing_limit`."""
+    state = graph.state
+
+    def media_list(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+        render = graph.render_each(req, viewer, "IGMedia")
+        with state.lock:
+            media = [
+                m
+                for m in store(state).media.values()
+                if m.ig_user_id == account.id and not m.is_carousel_child
+            ]
+        media = graph.pager.in_window(media, lambda m: m.timestamp, req)
+        return graph.pager.paginate(req, media, render)
+
+    def publishing_limit(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+        specs = parse_fields(req.param("fields")) or [FieldSpec("quota_usage")]
+        entry: dict[str, Any] = {}
+        for spec in specs:
+            if spec.name == "quota_usage":
+                entry["quota_usage"] = publisher.quota_usage(account.id)
+            elif spec.name == "config":
+                entry["config"] = {
+                    "quota_total": state.config.quota_total,
+                    "quota_duration": QUOTA_DURATION,
+                }
+            else:
+                raise errors.nonexisting_field(spec.name, "ContentPublishingLimitResponse")
+        return {"data": [entry]}
+
+    return {
+        ("IGUser", "media", "GET"): media_list,
+        ("IGUser", "media", "POST"): publisher.create,
+        ("IGUser", "media_publish", "POST"): publisher.publish,
+        ("IGUser", "content_publishing_limit", "GET"): publishing_limit,
+    }
+
+
 # --- the read-out -------------------------------------------------------------------------------
 
 
@@ -550,59 +615,30 @@ class InstagramNetwork(Network):
         self, state: SandboxState, object_id: str, claims: TokenClaims | None, ctx: CallContext
     ) -> Found | None:
         ig = store(state)
-        pages = facebook.store(state).pages
+
+        def visible(account: IgAccountRecord | None) -> bool:
+            # Through its Page only: an account without one (Instagram Login's) is not seen here.
+            page = ig.page_of(account) if account else None
+            return page is not None and can_see_page(claims, page)
+
         account = ig.accounts.get(object_id)
-        if account and can_see_page(claims, pages[account.page_id]):
+        if account and visible(account):
             ctx.touch(account.id, "instagram")
             return "IGUser", account
         container = ig.containers.get(object_id)
         owner = ig.accounts.get(container.ig_user_id) if container else None
-        if container and owner and can_see_page(claims, pages[owner.page_id]):
+        if container and owner and visible(owner):
             ctx.touch(owner.id, "instagram")
             return "ShadowIGMediaBuilder", container
         media = ig.media.get(object_id)
         owner = ig.accounts.get(media.ig_user_id) if media else None
-        if media and owner and can_see_page(claims, pages[owner.page_id]):
+        if media and owner and visible(owner):
             ctx.touch(owner.id, "instagram")
             return "IGMedia", media
         return None
 
     def edges(self, graph: Graph) -> dict[EdgeKey, EdgeHandler]:
-        state = graph.state
-        publisher = MediaPublisher(state)
-
-        def media_list(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
-            render = graph.render_each(req, viewer, "IGMedia")
-            with state.lock:
-                media = [
-                    m
-                    for m in store(state).media.values()
-                    if m.ig_user_id == account.id and not m.is_carousel_child
-                ]
-            media = graph.pager.in_window(media, lambda m: m.timestamp, req)
-            return graph.pager.paginate(req, media, render)
-
-        def publishing_limit(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
-            specs = parse_fields(req.param("fields")) or [FieldSpec("quota_usage")]
-            entry: dict[str, Any] = {}
-            for spec in specs:
-                if spec.name == "quota_usage":
-                    entry["quota_usage"] = publisher.quota_usage(account.id)
-                elif spec.name == "config":
-                    entry["config"] = {
-                        "quota_total": state.config.quota_total,
-                        "quota_duration": QUOTA_DURATION,
-                    }
-                else:
-                    raise errors.nonexisting_field(spec.name, "ContentPublishingLimitResponse")
-            return {"data": [entry]}
-
-        return {
-            ("IGUser", "media", "GET"): media_list,
-            ("IGUser", "media", "POST"): publisher.create,
-            ("IGUser", "media_publish", "POST"): publisher.publish,
-            ("IGUser", "content_publishing_limit", "GET"): publishing_limit,
-        }
+        return account_edges(graph, MediaPublisher(graph.state))
 
     def scope_targets(self, state: SandboxState, user_id: str) -> dict[str, list[str]]:
         pages = facebook.store(state).pages_of(user_id)
@@ -638,6 +674,13 @@ class InstagramNetwork(Network):
     def published(self, state: SandboxState, base_url: str) -> tuple[dict[str, Any], dict]:
         ig = store(state)
         now = state.now()
+
+        def login_of(account_id: str) -> str:
+            """How the account is reached: "facebook" (through its Page) or "instagram"
+            (Instagram with Instagram Login: no Page)."""
+            account = ig.accounts.get(account_id)
+            return "facebook" if account is None or account.page_id else "instagram"
+
         containers: list[dict[str, Any]] = []
         for c in sorted(ig.containers.values(), key=lambda c: c.created_time):
             status_code, status = container_status(state, c, now)
@@ -645,6 +688,7 @@ class InstagramNetwork(Network):
                 {
                     "id": c.id,
                     "target_id": c.ig_user_id,
+                    "login": login_of(c.ig_user_id),
                     "media_type": c.media_type,
                     "is_carousel_item": c.is_carousel_item,
                     "caption": c.caption,
@@ -674,6 +718,7 @@ class InstagramNetwork(Network):
             {
                 "id": m.id,
                 "target_id": m.ig_user_id,
+                "login": login_of(m.ig_user_id),
                 "username": ig.accounts[m.ig_user_id].username
                 if m.ig_user_id in ig.accounts
                 else "",
@@ -698,6 +743,7 @@ class InstagramNetwork(Network):
         summary = {
             "instagram_media": len(media),
             "instagram_media_by_type": dict(Counter(m["media_type"] for m in media)),
+            "instagram_media_by_login": dict(Counter(m["login"] for m in media)),
             "containers": len(containers),
             "instagram_media_with_repeated_content": repeats(media_content),
             "instagram_media_with_repeated_caption": repeats(captions),
