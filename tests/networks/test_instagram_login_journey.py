@@ -130,7 +130,9 @@ def test_connect_compose_approve_publish_sync_refresh_check_reconnect_disconnect
     assert publication.permalink
     assert publication.container_id  # recorded before media_publish
     sent = httpx.get(f"{sandbox.base_url}/_sandbox/calls").json()["calls"]
-    assert any("/instagram/" in c["path"] and "media_publish" in c["path"] for c in sent)
+    # Sent to graph.instagram.com's mount with the account's own token, not a Page token.
+    publishes = [c for c in sent if c["path"].endswith("/media_publish")]
+    assert [c["token"] for c in publishes] == ["ig_long"]
 
     # Engagement synced.
     control("clock", {"advance_seconds": 2 * 86400})
