@@ -336,7 +336,12 @@ PUBLISHING_FOLLOW_UP_MAX_SECONDS = env.int("PUBLISHING_FOLLOW_UP_MAX_SECONDS", d
 # A call whose outcome is unknown is reconciled this long after (Meta's lists may lag a little).
 PUBLISHING_UNKNOWN_RECHECK_SECONDS = env.int("PUBLISHING_UNKNOWN_RECHECK_SECONDS", default=30)
 INSTAGRAM_CONTAINER_POLL_SECONDS = env.int("INSTAGRAM_CONTAINER_POLL_SECONDS", default=60)
-INSTAGRAM_QUOTA_RETRY_SECONDS = env.int("INSTAGRAM_QUOTA_RETRY_SECONDS", default=3600)
+# A rolling publishing quota used up (Instagram's, Threads'): check again after this long. The
+# old name INSTAGRAM_QUOTA_RETRY_SECONDS is still read.
+PUBLISHING_QUOTA_RETRY_SECONDS = env.int(
+    "PUBLISHING_QUOTA_RETRY_SECONDS",
+    default=env.int("INSTAGRAM_QUOTA_RETRY_SECONDS", default=3600),
+)
 ENGAGEMENT_SYNC_DAYS = env.int("ENGAGEMENT_SYNC_DAYS", default=30)
 # How far ahead a post may be scheduled (docs/publishing.md, "Schedule horizon"): a year, like
 # the planners businesses know; at most 100 years (date filters accept 2000 to 2199).
@@ -410,6 +415,44 @@ THREADS_SCOPES = env.list(
 )
 # How often a Threads container that is still processing is checked.
 THREADS_CONTAINER_POLL_SECONDS = env.int("THREADS_CONTAINER_POLL_SECONDS", default=30)
+
+# --- Instagram with Instagram Login (graph.instagram.com) ----------------------------------------
+# An Instagram professional account connected without a Facebook Page ("Business Login for
+# Instagram"). Its app id and secret are the Instagram ones of the Meta app (App Dashboard →
+# Instagram → API setup with Instagram login), not the Facebook pair. With none configured, the
+# sandbox's Instagram mount (SANDBOX_GRAPH_URL + /instagram) and its public constants are used.
+INSTAGRAM_LOGIN_APP_ID = env.str("INSTAGRAM_LOGIN_APP_ID", default="")
+INSTAGRAM_LOGIN_SANDBOX = not INSTAGRAM_LOGIN_APP_ID
+if INSTAGRAM_LOGIN_SANDBOX:
+    INSTAGRAM_LOGIN_APP_ID = "sandbox-app"
+    INSTAGRAM_LOGIN_APP_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's published constant
+else:
+    INSTAGRAM_LOGIN_APP_SECRET = env.str("INSTAGRAM_LOGIN_APP_SECRET")
+_INSTAGRAM_SANDBOX_URL = f"{SANDBOX_GRAPH_URL.rstrip('/')}/instagram"
+# The Graph host (publishing, the profile, the token's exchange and refresh) ...
+INSTAGRAM_LOGIN_GRAPH_URL = (
+    env.str("INSTAGRAM_LOGIN_GRAPH_URL", default="")
+    or (_INSTAGRAM_SANDBOX_URL if INSTAGRAM_LOGIN_SANDBOX else "https://graph.instagram.com")
+).rstrip("/")
+# ... the host that exchanges the authorization code (api.instagram.com at Meta) ...
+INSTAGRAM_LOGIN_API_URL = (
+    env.str("INSTAGRAM_LOGIN_API_URL", default="")
+    or (_INSTAGRAM_SANDBOX_URL if INSTAGRAM_LOGIN_SANDBOX else "https://api.instagram.com")
+).rstrip("/")
+# ... and the authorization window.
+INSTAGRAM_LOGIN_DIALOG_URL = (
+    env.str("INSTAGRAM_LOGIN_DIALOG_URL", default="")
+    or (
+        f"{_INSTAGRAM_SANDBOX_URL}/oauth/authorize"
+        if INSTAGRAM_LOGIN_SANDBOX
+        else "https://www.instagram.com/oauth/authorize"
+    )
+).rstrip("/")
+INSTAGRAM_LOGIN_GRAPH_VERSION = env.str("INSTAGRAM_LOGIN_GRAPH_VERSION", default="v25.0")
+INSTAGRAM_LOGIN_SCOPES = env.list(
+    "INSTAGRAM_LOGIN_SCOPES",
+    default=["instagram_business_basic", "instagram_business_content_publish"],
+)
 
 GRAPH_TIMEOUT_SECONDS = env.float("GRAPH_TIMEOUT_SECONDS", default=15.0)
 GRAPH_MAX_RETRIES = env.int("GRAPH_MAX_RETRIES", default=3)
@@ -512,6 +555,7 @@ if AWS_STORAGE_BUCKET_NAME:
 _csp_img_src += [
     _origin(FACEBOOK_GRAPH_URL),
     _origin(THREADS_GRAPH_URL),
+    _origin(INSTAGRAM_LOGIN_GRAPH_URL),
     "https://*.fbcdn.net",
     "https://*.fbsbx.com",
     "https://*.cdninstagram.com",
@@ -528,7 +572,12 @@ _csp_policy = {
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'", _origin(FACEBOOK_DIALOG_URL), _origin(THREADS_DIALOG_URL)],
+        "form-action": [
+            "'self'",
+            _origin(FACEBOOK_DIALOG_URL),
+            _origin(THREADS_DIALOG_URL),
+            _origin(INSTAGRAM_LOGIN_DIALOG_URL),
+        ],
     }
 }
 # DJANGO_CSP_REPORT_ONLY=true reports violations (browser console) without blocking anything.

@@ -11,6 +11,7 @@ os.environ["DJANGO_ENV_FILE"] = ""  # a developer's .env must not change what th
 # django-allauth reads its URLs (once, at import). Worker processes inherit the variable.
 os.environ["FACEBOOK_APP_ID"] = ""
 os.environ["THREADS_APP_ID"] = ""
+os.environ["INSTAGRAM_LOGIN_APP_ID"] = ""
 os.environ["OPENAI_API_KEY"] = ""  # no test reaches a real AI provider
 # Each pytest-xdist process serves its own sandbox (the variable is inherited from the parent).
 _process = os.environ.get("PYTEST_XDIST_WORKER", "main")

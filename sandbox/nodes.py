@@ -96,7 +96,10 @@ class Renderer:
             if value is not MISSING:
                 out[spec.name] = value
         if "id" not in out:
-            out["id"] = record.id
+            # As the node's own `id` field says it (a host may name an object by another id:
+            # Instagram with Instagram Login answers the app-scoped id).
+            id_field = table.get("id")
+            out["id"] = id_field(record, FieldSpec("id")) if id_field else record.id
         return out
 
     def picture_url(self, object_id: str) -> str:

@@ -95,9 +95,10 @@ def index_page(state: SandboxState, base_url: str) -> str:
         faults = len(state.faults)
     body = f"""
 <h1>Sandbox Graph API</h1>
-<p>A local stand-in for Facebook's Graph API and the Instagram Graph API. Point the product at
-<code>{escape(base_url)}</code> (Graph and dialog URL). App id <code>{escape(config.app_id)}</code>;
-the app secret is the sandbox's published constant.</p>
+<p>A local stand-in for Facebook's Graph API and the Instagram Graph API, with Threads at
+<code>/threads</code> and Instagram with Instagram Login at <code>/instagram</code>. Point the
+product at <code>{escape(base_url)}</code> (Graph and dialog URL).
+App id <code>{escape(config.app_id)}</code>; the app secret is the sandbox's published constant.</p>
 <p class='muted'>Latency {config.latency_ms} ms · container processing {config.processing_seconds} s
 · Instagram quota {config.quota_total}/24 h · appsecret_proof
 {"required" if config.appsecret_proof_required else "optional"} · {faults} fault(s) armed</p>

@@ -2,7 +2,7 @@
 of networks is served.
 
 The core (server, routing, tokens, the OAuth dialog, errors, faults, paging, the control API)
-knows no network. A network module (`sandbox/networks/facebook.py`, `instagram.py`) subclasses
+knows no network. A network module (`sandbox/networks/facebook.py`, `instagram.py`, ...) subclasses
 `Network` and registers:
 
 - **node types** (`NodeType`: the fields of each object it serves, their defaults, the path
@@ -18,8 +18,11 @@ knows no network. A network module (`sandbox/networks/facebook.py`, `instagram.p
 
 A `Mount` serves some networks together as one Graph host: the Facebook Graph API and the
 Instagram Graph API share one (`graph.facebook.com`); another host (Threads,
-`graph.threads.net`) is a second mount under a path prefix (`/threads/...`) or on its own port,
-without any change to the others. See docs/sandbox.md ("How a network plugs in").
+`graph.threads.net`; Instagram with Instagram Login, `graph.instagram.com`) is a mount of its
+own under a path prefix (`/threads/...`, `/instagram/...`) or on its own port, without any
+change to the others. Networks of different mounts may register node types of the same name
+(Instagram with Instagram Login reuses Instagram's); within one mount a name is taken once.
+See docs/sandbox.md ("How a network plugs in").
 """
 
 from collections.abc import Callable, Iterable

@@ -1,8 +1,9 @@
 """Stateless, signed access tokens, so that tokens survive a restart of the sandbox.
 
 A token is `EAAS<payload>.<signature>`: the payload (base64url) says what kind of token it
-is (short-lived user, long-lived user, page), whose it is, when it expires, its scopes and a
-random nonce; the signature is an HMAC-SHA256 keyed with a key derived from the app secret.
+is (short-lived user, long-lived user, page, and the user tokens of the hosts with a login of
+their own: Threads, Instagram with Instagram Login), whose it is, when it expires, its scopes
+and a random nonce; the signature is an HMAC-SHA256 keyed with a key derived from the app secret.
 Only revocations are state (see `state.Revocations`).
 
 `lineage` lists the nonces of the token and of the tokens it was derived from (short-lived user
@@ -22,7 +23,11 @@ PAGE = "page"
 # Threads user tokens (graph.threads.net): short-lived (an hour) and long-lived (60 days).
 THREADS_SHORT = "th_short"
 THREADS_LONG = "th_long"
-KINDS = (SHORT, LONG, PAGE, THREADS_SHORT, THREADS_LONG)
+# Instagram-user tokens of Instagram with Instagram Login (graph.instagram.com): short-lived (an
+# hour) and long-lived (60 days).
+INSTAGRAM_SHORT = "ig_short"
+INSTAGRAM_LONG = "ig_long"
+KINDS = (SHORT, LONG, PAGE, THREADS_SHORT, THREADS_LONG, INSTAGRAM_SHORT, INSTAGRAM_LONG)
 PREFIX = "EAAS"
 # The permissions a token can carry, as bits of its payload (append only: order is the format).
 SCOPE_BITS = (
@@ -47,6 +52,11 @@ SCOPE_BITS = (
     "threads_manage_insights",
     "threads_read_replies",
     "threads_manage_replies",
+    "instagram_business_basic",
+    "instagram_business_content_publish",
+    "instagram_business_manage_comments",
+    "instagram_business_manage_messages",
+    "instagram_business_manage_insights",
 )
 DATA_ACCESS_SECONDS = 90 * 86400
 

@@ -86,3 +86,25 @@ def test_the_cycle_check_sees_a_lazy_import(tmp_path):
     assert cycle_through(graph, "a.tasks") is None
     graph["a.services"].add("a.tasks")
     assert cycle_through(graph, "a.tasks") == ["a.tasks", "a.services", "a.tasks"]
+
+
+def test_no_template_and_no_code_outside_the_networks_names_a_network():
+    # Adding a network must not mean editing templates or the engine: they ask the registry
+    # (``network_site``, ``network_label``, the preview's ``requires_media``).
+    from apps.social.models import Platform
+
+    ids = [f'"{platform}"' for platform in Platform.values]
+    templates = sorted((APPS.parent / "templates").rglob("*.html"))
+    code = [
+        p
+        for p in python_files(APPS)
+        if "networks" not in p.parts and p.name not in {"models.py"} and "tests" not in p.parts
+    ]
+    found = [
+        f"{path.relative_to(APPS.parent)}: {name}"
+        for path in [*templates, *code]
+        for name in ids
+        if name in path.read_text() or name.replace('"', "'") in path.read_text()
+    ]
+
+    assert found == []

@@ -250,6 +250,7 @@ class TokenRefresh:
 class Network(Protocol):
     id: str  # the platform stored on accounts ("facebook_page")
     label: str  # "Facebook"
+    site: str  # where its posts appear, as people say it ("View on Instagram")
     slug: str  # short name for form fields and CSS ("facebook")
     limits: Limits
     # What a suggested caption should be like on this network (the AI captions' prompt).
@@ -294,7 +295,7 @@ class Network(Protocol):
         publish to it (e.g. a Page role); records what it finds on the account."""
 
 
-# --- Connecting a network that owns its login (Threads; Instagram Login next) ----------------
+# --- Connecting a network that owns its login (Threads, Instagram with Instagram Login) ---
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,12 +5,17 @@ for an account's network, ``networks()`` for all of them, ``choices()`` for form
 from collections.abc import Iterable
 
 from apps.networks.base import ImageRules, Network, OwnLogin
-from apps.networks.instagram import InstagramBusiness
+from apps.networks.instagram import InstagramBusiness, InstagramLogin
 from apps.networks.meta_facebook import FacebookPage
 from apps.networks.threads import Threads
 
 # The order is the order of the compose page's previews and of every list of networks.
-_NETWORKS: tuple[Network, ...] = (FacebookPage(), InstagramBusiness(), Threads())
+_NETWORKS: tuple[Network, ...] = (
+    FacebookPage(),
+    InstagramBusiness(),
+    InstagramLogin(),
+    Threads(),
+)
 _BY_ID: dict[str, Network] = {network.id: network for network in _NETWORKS}
 
 

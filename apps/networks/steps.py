@@ -34,7 +34,7 @@ def quota_full(*, network: str, used_up: bool, total: int, duration: int, call: 
         return None
     hours = max(1, duration // 3600)
     return Wait(
-        settings.INSTAGRAM_QUOTA_RETRY_SECONDS,
+        settings.PUBLISHING_QUOTA_RETRY_SECONDS,
         f"{network} limit of {total} posts in {hours} hours is reached; "
         "the post goes out when a slot frees up.",
         call=call,

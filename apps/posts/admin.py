@@ -126,7 +126,7 @@ def _account_label(account: ConnectedAccount) -> SafeString:
     return format_html(
         '<span title="{}" class="admin-account-label {}">{}</span>&nbsp;{}',
         account.get_platform_display(),
-        account.platform,
+        network_for(account.platform).site.lower(),
         network_for(account.platform).label,
         handle,
     )

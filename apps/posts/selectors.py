@@ -201,6 +201,7 @@ def asset_choices(
 class NetworkPreview:
     platform: str
     label: str
+    requires_media: bool
     accounts: list[ConnectedAccount]
     preview: Preview
     assets: list[BrandAsset]  # in the post's order, for thumbnails
@@ -263,6 +264,7 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
         NetworkPreview(
             platform=network.id,
             label=network.label,
+            requires_media=network.limits.requires_media,
             accounts=[a for a in accounts if a.platform == network.id],
             preview=network.preview(draft.content(network.id)),
             assets=assets,

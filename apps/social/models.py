@@ -10,6 +10,7 @@ class Platform(models.TextChoices):
     FACEBOOK_PAGE = "facebook_page", "Facebook Page"
     INSTAGRAM_BUSINESS = "instagram_business", "Instagram business account"
     THREADS = "threads", "Threads profile"
+    INSTAGRAM_LOGIN = "instagram_login", "Instagram account (Instagram login)"
 
 
 class ConnectedAccount(TenantOwnedModel):
@@ -97,6 +98,7 @@ class AccessToken(TenantOwnedModel):
         USER_LONG_LIVED = "user_long_lived", "Long-lived user token"
         PAGE = "page", "Page token"
         THREADS_LONG_LIVED = "threads_long_lived", "Long-lived Threads token"
+        IG_LOGIN_LONG_LIVED = "ig_login_long_lived", "Long-lived Instagram token"
 
     account = models.ForeignKey(
         ConnectedAccount, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens"

@@ -6,7 +6,7 @@ connection_patterns = (
     [
         path("", views.account_list, name="list"),
         path("new/", views.connection_choose, name="choose"),
-        # Networks that own their login (Threads): one start and one callback for all of them.
+        # Networks that own their login (Threads, Instagram Login): one start, one callback.
         path("oauth/start/", views.connection_oauth_start, name="oauth_start"),
         path("oauth/callback/", views.connection_oauth_callback, name="oauth_callback"),
         path(

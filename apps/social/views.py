@@ -110,7 +110,7 @@ def connection_choose(request: TenantRequest) -> HttpResponse:
     )
 
 
-# --- Networks that own their login (Threads; Instagram Login next) ----------------------------
+# --- Networks that own their login (Threads, Instagram with Instagram Login) -----------------
 # One flow for all of them: the network supplies the authorization URL and the exchanges
 # (Network.connect_authorize_url / connect_complete); the state lives in the session.
 

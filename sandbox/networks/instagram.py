@@ -9,7 +9,11 @@ part of the read-out and of the HTML pages; and, through the Page hooks of `Netw
 Instagram account for each Page added with `POST /_sandbox/pages` (`"instagram": true`).
 
 Built on the Facebook network (an account is reached through its Page, with a Page token of
-that Page and the Page's tasks): it imports `facebook`, never the other way round.
+that Page and the Page's tasks): it imports `facebook`, never the other way round. The store,
+the publisher and the account edges are also those of Instagram with Instagram Login
+(`instagram_login.py`, which imports this module): its accounts have no Page (`page_id` ""),
+are never seen through this mount, and are published to after the check of that login
+(`MediaPublisher(authorize=...)`).
 """
 
 import hashlib
@@ -22,6 +26,14 @@ from html import escape
 from typing import Any, cast
 
 from .. import errors
+from ..containers import (
+    MediaContainer,
+    StatusTexts,
+    new_container_fault,
+    ready_at,
+    refuse_unpublishable,
+)
+from ..containers import status as lifecycle_status
 from ..context import CallContext, Request, Viewer, graph_time
 from ..control import repeats
 from ..errors import GraphError
@@ -30,7 +42,7 @@ from ..graph import Graph
 from ..media import FetchError, MediaSource, fetch, is_http_url
 from ..nodes import MISSING, Renderer, engagement
 from ..registry import EdgeHandler, EdgeKey, FieldTable, Found, Network, NodeType, Resolver
-from ..state import CONTAINER_FAULTS, SandboxState, content_key
+from ..state import SandboxState, content_key
 from ..tokens import TokenClaims
 from . import facebook
 from .facebook import BISTRO_PAGE_ID, CATERING_PAGE_ID, PageRecord, can_see_page
@@ -61,23 +73,10 @@ class IgAccountRecord:
     extra: bool = False
 
 
-@dataclass(slots=True)
-class ContainerRecord:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class ContainerRecord(MediaContainer):
     ig_user_id: str
-    media_type: str  # IMAGE or CAROUSEL
     caption: str | None
-    image_url: str | None
-    is_carousel_item: bool
-    children: list[str]
-    created_time: float
-    ready_at: float
-    image: MediaSource | None = None
-    forced_status: str | None = None  # ERROR / EXPIRED (from a fault)
-    forced_message: str | None = None
-    published_media_id: str | None = None
-    publish_count: int = 0
-    publish_attempts: int = 0
     caption_ignored: bool = False
 
 
@@ -126,7 +125,10 @@ class InstagramStore:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "extra_ig_accounts": [asdict(a) for a in self.accounts.values() if a.extra],
+            # Accounts without a Page (Instagram Login's) are kept by the store that added them.
+            "extra_ig_accounts": [
+                asdict(a) for a in self.accounts.values() if a.extra and a.page_id
+            ],
             "containers": [asdict(c) for c in self.containers.values()],
             "ig_media": [asdict(m) for m in self.media.values()],
         }
@@ -136,10 +138,7 @@ class InstagramStore:
             account = IgAccountRecord(**raw)
             self.accounts[account.id] = account
         for raw in data.get("containers", []):
-            image = raw.pop("image", None)
-            container = ContainerRecord(
-                **raw, image=MediaSource.from_dict(image) if image else None
-            )
+            container = ContainerRecord.from_dict(raw)
             self.containers[container.id] = container
         for raw in data.get("ig_media", []):
             media = IgMediaRecord(**raw)
@@ -148,43 +147,44 @@ class InstagramStore:
     def of_page(self, page: PageRecord) -> IgAccountRecord | None:
         return self.accounts.get(page.ig_id) if page.ig_id else None
 
+    def page_of(self, account: IgAccountRecord) -> PageRecord | None:
+        """The Page an account is linked to; None for an account reached with Instagram Login
+        (no Page: `page_id` is "")."""
+        if not account.page_id:
+            return None
+        return facebook.store(self.state).pages.get(account.page_id)
+
 
 def store(state: SandboxState) -> InstagramStore:
     return cast(InstagramStore, state.stores[InstagramNetwork.name])
+
+
+STATUS_TEXTS = StatusTexts(
+    published="Published: Media has been published.",
+    timed_out="Expired: Media was not published within 24 hours of its creation.",
+    in_progress="In Progress: Media is still being processed.",
+    error="Error: {message}",
+    error_default="Media upload has failed with error code 2207001",
+    expired="Expired: {message}",
+    expired_default="Media was not published in time and has expired.",
+    child_missing="Error: A carousel item could not be found.",
+    child_failed="Error: Carousel item {child_id} is {code}.",
+    children_in_progress="In Progress: Carousel items are still being processed.",
+    finished="Finished: Media has been uploaded and it is ready to be published.",
+)
 
 
 def container_status(
     state: SandboxState, container: ContainerRecord, now: float
 ) -> tuple[str, str]:
     """`status_code` and `status` of a container at `now`."""
-    if container.published_media_id:
-        return "PUBLISHED", "Published: Media has been published."
-    if now >= container.created_time + state.config.container_ttl_seconds:
-        return "EXPIRED", "Expired: Media was not published within 24 hours of its creation."
-    if now < container.ready_at:
-        return "IN_PROGRESS", "In Progress: Media is still being processed."
-    if container.forced_status == "ERROR":
-        message = container.forced_message or "Media upload has failed with error code 2207001"
-        return "ERROR", f"Error: {message}"
-    if container.forced_status == "EXPIRED":
-        message = container.forced_message or "Media was not published in time and has expired."
-        return "EXPIRED", f"Expired: {message}"
-    for child_id in container.children:
-        child = store(state).containers.get(child_id)
-        if child is None:
-            return "ERROR", "Error: A carousel item could not be found."
-        code, _ = container_status(state, child, now)
-        if code in ("ERROR", "EXPIRED"):
-            return "ERROR", f"Error: Carousel item {child_id} is {code}."
-        if code == "IN_PROGRESS":
-            return "IN_PROGRESS", "In Progress: Carousel items are still being processed."
-    return "FINISHED", "Finished: Media has been uploaded and it is ready to be published."
+    return lifecycle_status(state, container, now, store(state).containers.get, STATUS_TEXTS)
 
 
 # --- fields -----------------------------------------------------------------------------------
 
 
-def _ig_user_fields(r: Renderer) -> dict[str, Resolver]:
+def ig_user_fields(r: Renderer) -> dict[str, Resolver]:
     media = store(r.state).media
 
     def media_count(account: IgAccountRecord, spec: FieldSpec) -> int:
@@ -267,7 +267,7 @@ def _page_instagram_fields(r: Renderer) -> dict[str, Resolver]:
 
 
 NODE_TYPES = (
-    NodeType("IGUser", "/{ig-user-id}", ("id",), _ig_user_fields),
+    NodeType("IGUser", "/{ig-user-id}", ("id",), ig_user_fields),
     NodeType("ShadowIGMediaBuilder", "/{container-id}", ("id",), _container_fields),
     NodeType("IGMedia", "/{ig-media-id}", ("id",), _ig_media_fields),
 )
@@ -303,18 +303,29 @@ def _shortcode(media_id: str) -> str:
     return "".join(alphabet[b % 64] for b in digest[:11])
 
 
+# Who may publish to an account: raises the Graph error of a caller that may not.
+Authorize = Callable[[Viewer, IgAccountRecord], None]
+
+
 class MediaPublisher:
     """Containers and `media_publish`: a container is processed for a while, published at most
-    once, within the rolling 24-hour limit; images are fetched outside the state lock."""
+    once, within the rolling 24-hour limit; images are fetched outside the state lock.
 
-    def __init__(self, state: SandboxState) -> None:
+    `authorize` is the permission check of the login that reaches the account: by default
+    Facebook Login's (a Page token of the linked Page, the Page's tasks); Instagram with
+    Instagram Login passes its own (the account's Instagram-user token)."""
+
+    def __init__(self, state: SandboxState, authorize: Authorize | None = None) -> None:
         self.state = state
+        self.authorize: Authorize = authorize or self.require_page_publisher
 
     @property
     def ig(self) -> InstagramStore:
         return store(self.state)
 
-    def _require_publisher(self, viewer: Viewer, account: IgAccountRecord) -> None:
+    def require_page_publisher(self, viewer: Viewer, account: IgAccountRecord) -> None:
+        """Facebook Login: a Page token of the linked Page with instagram_basic and
+        instagram_content_publish, and MANAGE or CREATE_CONTENT on the Page."""
         claims = viewer.claims
         if claims is None:
             raise errors.missing_permission("instagram_content_publish")
@@ -327,7 +338,7 @@ class MediaPublisher:
             )
         if not claims.has_scope("instagram_basic", "instagram_content_publish"):
             raise errors.missing_permission("instagram_basic and instagram_content_publish")
-        page = facebook.store(self.state).pages.get(account.page_id)
+        page = self.ig.page_of(account)
         if page is None or not {"CREATE_CONTENT", "MANAGE"} & set(page.tasks):
             raise errors.ig_page_task_required()
 
@@ -358,7 +369,7 @@ class MediaPublisher:
     def create(
         self, req: Request, ctx: CallContext, viewer: Viewer, account: IgAccountRecord
     ) -> Any:
-        self._require_publisher(viewer, account)
+        self.authorize(viewer, account)
         media_type = (req.param("media_type") or "IMAGE").upper()
         is_item = req.flag("is_carousel_item", False)
         caption = req.param("caption")
@@ -388,7 +399,6 @@ class MediaPublisher:
                         f"(#100) The carousel item {child_id} is not a carousel item container "
                         "of this Instagram account"
                     )
-            fault = self.state.take_fault(req.method, req.path, CONTAINER_FAULTS)
             number = self.state.next_number()
             container = ContainerRecord(
                 id=str(17_900_000_000_000_000 + number),
@@ -399,15 +409,11 @@ class MediaPublisher:
                 is_carousel_item=is_item,
                 children=children,
                 created_time=now,
-                ready_at=now + max(self.state.config.processing_seconds, 0.0),
+                ready_at=ready_at(self.state, now),
                 image=image,
                 caption_ignored=bool(is_item and caption),
             )
-            if fault is not None:
-                container.forced_status = "ERROR" if fault.kind == "container_error" else "EXPIRED"
-                message = fault.params.get("message")
-                container.forced_message = str(message) if message else None
-                ctx.notes["fault"] = fault.kind
+            new_container_fault(self.state, req, container, ctx)
             ig.containers[container.id] = container
             self.state.save()
         ctx.notes["created"] = container.id
@@ -452,7 +458,7 @@ class MediaPublisher:
     def publish(
         self, req: Request, ctx: CallContext, viewer: Viewer, account: IgAccountRecord
     ) -> Any:
-        self._require_publisher(viewer, account)
+        self.authorize(viewer, account)
         creation_id = req.param("creation_id")
         if not creation_id:
             raise errors.missing_param("creation_id")
@@ -477,14 +483,11 @@ class MediaPublisher:
                     "CAROUSEL container"
                 )
             status, _ = container_status(self.state, container, self.state.now())
-            if status == "PUBLISHED":
-                raise errors.ig_already_published()
-            if status == "IN_PROGRESS":
-                raise errors.ig_not_ready()
-            if status == "ERROR":
-                raise errors.ig_container_failed()
-            if status == "EXPIRED":
-                raise errors.ig_expired()
+            refuse_unpublishable(
+                status,
+                already_published=errors.ig_already_published,
+                not_ready=errors.ig_not_ready,
+            )
             if quota_used >= self.state.config.quota_total:
                 raise errors.ig_publishing_limit()
             if container.media_type == "CAROUSEL":
@@ -520,6 +523,46 @@ class MediaPublisher:
             self.state.save()
         ctx.notes["created"] = media.id
         return {"id": media.id}
+
+
+def account_edges(graph: Graph, publisher: MediaPublisher) -> dict[EdgeKey, EdgeHandler]:
+    """The edges of an Instagram account, whichever login reaches it (the publisher's
+    `authorize` is that login's check): `/media` (list, create), `media_publish`,
+    `content_publishing_limit`."""
+    state = graph.state
+
+    def media_list(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+        render = graph.render_each(req, viewer, "IGMedia")
+        with state.lock:
+            media = [
+                m
+                for m in store(state).media.values()
+                if m.ig_user_id == account.id and not m.is_carousel_child
+            ]
+        media = graph.pager.in_window(media, lambda m: m.timestamp, req)
+        return graph.pager.paginate(req, media, render)
+
+    def publishing_limit(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+        specs = parse_fields(req.param("fields")) or [FieldSpec("quota_usage")]
+        entry: dict[str, Any] = {}
+        for spec in specs:
+            if spec.name == "quota_usage":
+                entry["quota_usage"] = publisher.quota_usage(account.id)
+            elif spec.name == "config":
+                entry["config"] = {
+                    "quota_total": state.config.quota_total,
+                    "quota_duration": QUOTA_DURATION,
+                }
+            else:
+                raise errors.nonexisting_field(spec.name, "ContentPublishingLimitResponse")
+        return {"data": [entry]}
+
+    return {
+        ("IGUser", "media", "GET"): media_list,
+        ("IGUser", "media", "POST"): publisher.create,
+        ("IGUser", "media_publish", "POST"): publisher.publish,
+        ("IGUser", "content_publishing_limit", "GET"): publishing_limit,
+    }
 
 
 # --- the read-out -------------------------------------------------------------------------------
@@ -572,59 +615,30 @@ class InstagramNetwork(Network):
         self, state: SandboxState, object_id: str, claims: TokenClaims | None, ctx: CallContext
     ) -> Found | None:
         ig = store(state)
-        pages = facebook.store(state).pages
+
+        def visible(account: IgAccountRecord | None) -> bool:
+            # Through its Page only: an account without one (Instagram Login's) is not seen here.
+            page = ig.page_of(account) if account else None
+            return page is not None and can_see_page(claims, page)
+
         account = ig.accounts.get(object_id)
-        if account and can_see_page(claims, pages[account.page_id]):
+        if account and visible(account):
             ctx.touch(account.id, "instagram")
             return "IGUser", account
         container = ig.containers.get(object_id)
         owner = ig.accounts.get(container.ig_user_id) if container else None
-        if container and owner and can_see_page(claims, pages[owner.page_id]):
+        if container and owner and visible(owner):
             ctx.touch(owner.id, "instagram")
             return "ShadowIGMediaBuilder", container
         media = ig.media.get(object_id)
         owner = ig.accounts.get(media.ig_user_id) if media else None
-        if media and owner and can_see_page(claims, pages[owner.page_id]):
+        if media and owner and visible(owner):
             ctx.touch(owner.id, "instagram")
             return "IGMedia", media
         return None
 
     def edges(self, graph: Graph) -> dict[EdgeKey, EdgeHandler]:
-        state = graph.state
-        publisher = MediaPublisher(state)
-
-        def media_list(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
-            render = graph.render_each(req, viewer, "IGMedia")
-            with state.lock:
-                media = [
-                    m
-                    for m in store(state).media.values()
-                    if m.ig_user_id == account.id and not m.is_carousel_child
-                ]
-            media = graph.pager.in_window(media, lambda m: m.timestamp, req)
-            return graph.pager.paginate(req, media, render)
-
-        def publishing_limit(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
-            specs = parse_fields(req.param("fields")) or [FieldSpec("quota_usage")]
-            entry: dict[str, Any] = {}
-            for spec in specs:
-                if spec.name == "quota_usage":
-                    entry["quota_usage"] = publisher.quota_usage(account.id)
-                elif spec.name == "config":
-                    entry["config"] = {
-                        "quota_total": state.config.quota_total,
-                        "quota_duration": QUOTA_DURATION,
-                    }
-                else:
-                    raise errors.nonexisting_field(spec.name, "ContentPublishingLimitResponse")
-            return {"data": [entry]}
-
-        return {
-            ("IGUser", "media", "GET"): media_list,
-            ("IGUser", "media", "POST"): publisher.create,
-            ("IGUser", "media_publish", "POST"): publisher.publish,
-            ("IGUser", "content_publishing_limit", "GET"): publishing_limit,
-        }
+        return account_edges(graph, MediaPublisher(graph.state))
 
     def scope_targets(self, state: SandboxState, user_id: str) -> dict[str, list[str]]:
         pages = facebook.store(state).pages_of(user_id)
@@ -660,6 +674,13 @@ class InstagramNetwork(Network):
     def published(self, state: SandboxState, base_url: str) -> tuple[dict[str, Any], dict]:
         ig = store(state)
         now = state.now()
+
+        def login_of(account_id: str) -> str:
+            """How the account is reached: "facebook" (through its Page) or "instagram"
+            (Instagram with Instagram Login: no Page)."""
+            account = ig.accounts.get(account_id)
+            return "facebook" if account is None or account.page_id else "instagram"
+
         containers: list[dict[str, Any]] = []
         for c in sorted(ig.containers.values(), key=lambda c: c.created_time):
             status_code, status = container_status(state, c, now)
@@ -667,6 +688,7 @@ class InstagramNetwork(Network):
                 {
                     "id": c.id,
                     "target_id": c.ig_user_id,
+                    "login": login_of(c.ig_user_id),
                     "media_type": c.media_type,
                     "is_carousel_item": c.is_carousel_item,
                     "caption": c.caption,
@@ -696,6 +718,7 @@ class InstagramNetwork(Network):
             {
                 "id": m.id,
                 "target_id": m.ig_user_id,
+                "login": login_of(m.ig_user_id),
                 "username": ig.accounts[m.ig_user_id].username
                 if m.ig_user_id in ig.accounts
                 else "",
@@ -720,6 +743,7 @@ class InstagramNetwork(Network):
         summary = {
             "instagram_media": len(media),
             "instagram_media_by_type": dict(Counter(m["media_type"] for m in media)),
+            "instagram_media_by_login": dict(Counter(m["login"] for m in media)),
             "containers": len(containers),
             "instagram_media_with_repeated_content": repeats(media_content),
             "instagram_media_with_repeated_caption": repeats(captions),

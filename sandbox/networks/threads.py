@@ -6,23 +6,32 @@ container at most once), the rolling 24-hour publishing limit, the profile's thr
 
 Served by a mount of its own (`threads_mount()`: prefix `/threads`, or a port), as
 graph.threads.net is another host than graph.facebook.com. Its tokens (`th_short`, `th_long`)
-are valid there only. Imports no other network.
+are valid there only. Imports no other network: its login is `hostlogin` (shared with
+Instagram with Instagram Login), its containers `containers`.
 """
 
 import hashlib
-import hmac
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from html import escape
 from typing import Any, cast
 
-from .. import errors
+from .. import errors, hostlogin
+from ..containers import (
+    MediaContainer,
+    StatusTexts,
+    new_container_fault,
+    ready_at,
+    refuse_unpublishable,
+)
+from ..containers import status as lifecycle_status
 from ..context import CallContext, Request, Viewer, graph_time
 from ..control import ControlError, repeats
 from ..errors import GraphError
 from ..fields import FieldSpec
 from ..graph import Graph
+from ..hostlogin import HostLogin, HostLoginSpec
 from ..media import FetchError, MediaSource, fetch, is_http_url
 from ..nodes import MISSING, Renderer, engagement
 from ..registry import (
@@ -35,7 +44,7 @@ from ..registry import (
     Resolver,
     RouteHandler,
 )
-from ..state import CONTAINER_FAULTS, DEMO_USER_ID, SandboxState, UserRecord, content_key
+from ..state import DEMO_USER_ID, SandboxState, UserRecord, content_key
 from ..tokens import THREADS_LONG, THREADS_SHORT, TokenClaims
 
 BISTRO_THREADS_ID = "27000000000000001"
@@ -43,8 +52,6 @@ TEXT_MAX = 500
 CAROUSEL_MIN, CAROUSEL_MAX = 2, 20
 IMAGE_MAX_BYTES = 8 * 1024 * 1024
 QUOTA_DURATION = 86_400
-SHORT_SECONDS = 3600  # a short-lived Threads token: one hour
-REFRESH_MIN_AGE = 86_400  # a long-lived token can be refreshed once it is a day old
 REPLY_CONTROLS = frozenset({"everyone", "accounts_you_follow", "mentioned_only"})
 SCOPES = (
     "threads_basic",
@@ -69,24 +76,11 @@ class ThreadsProfile:
     extra: bool = False  # added through the control API (`POST /_sandbox/threads/profiles`)
 
 
-@dataclass(slots=True)
-class ThreadsContainer:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class ThreadsContainer(MediaContainer):
     user_id: str
-    media_type: str  # TEXT, IMAGE, CAROUSEL
     text: str | None
-    image_url: str | None
-    is_carousel_item: bool
-    children: list[str]
     reply_control: str
-    created_time: float
-    ready_at: float
-    image: MediaSource | None = None
-    forced_status: str | None = None  # ERROR / EXPIRED (from a fault)
-    forced_message: str | None = None
-    published_media_id: str | None = None
-    publish_count: int = 0
-    publish_attempts: int = 0
 
 
 @dataclass(slots=True)
@@ -127,10 +121,7 @@ class ThreadsStore:
             profile = ThreadsProfile(**raw)
             self.profiles[profile.id] = profile
         for raw in data.get("threads_containers", []):
-            image = raw.pop("image", None)
-            container = ThreadsContainer(
-                **raw, image=MediaSource.from_dict(image) if image else None
-            )
+            container = ThreadsContainer.from_dict(raw)
             self.containers[container.id] = container
         for raw in data.get("threads_media", []):
             media = ThreadsMedia(**raw)
@@ -146,30 +137,26 @@ def store(state: SandboxState) -> ThreadsStore:
     return cast(ThreadsStore, state.stores[ThreadsNetwork.name])
 
 
+STATUS_TEXTS = StatusTexts(
+    published="",
+    timed_out="The container was not published within 24 hours.",
+    in_progress="",
+    error="{message}",
+    error_default="FAILED_PROCESSING_IMAGE",
+    expired="{message}",
+    expired_default="The container has expired.",
+    child_missing="A carousel item could not be found.",
+    child_failed="Carousel item {child_id} is {code}.",
+    children_in_progress="",
+    finished="",
+)
+
+
 def container_status(
     state: SandboxState, container: ThreadsContainer, now: float
 ) -> tuple[str, str]:
     """`status` and `error_message` of a container at `now`."""
-    if container.published_media_id:
-        return "PUBLISHED", ""
-    if now >= container.created_time + state.config.container_ttl_seconds:
-        return "EXPIRED", "The container was not published within 24 hours."
-    if now < container.ready_at:
-        return "IN_PROGRESS", ""
-    if container.forced_status == "ERROR":
-        return "ERROR", container.forced_message or "FAILED_PROCESSING_IMAGE"
-    if container.forced_status == "EXPIRED":
-        return "EXPIRED", container.forced_message or "The container has expired."
-    for child_id in container.children:
-        child = store(state).containers.get(child_id)
-        if child is None:
-            return "ERROR", "A carousel item could not be found."
-        code, _ = container_status(state, child, now)
-        if code in ("ERROR", "EXPIRED"):
-            return "ERROR", f"Carousel item {child_id} is {code}."
-        if code == "IN_PROGRESS":
-            return "IN_PROGRESS", ""
-    return "FINISHED", ""
+    return lifecycle_status(state, container, now, store(state).containers.get, STATUS_TEXTS)
 
 
 # --- errors (Graph-shaped; the texts are the sandbox's where Meta does not publish them) --------
@@ -197,14 +184,6 @@ def not_ready() -> GraphError:
     # The same pair as Instagram's "Media ID is not available": retry once it is FINISHED.
     return GraphError(
         "Media Not Found", code=9007, subcode=2207027, user_msg="The media is not ready yet."
-    )
-
-
-def refresh_too_early() -> GraphError:
-    return GraphError(
-        "(#100) The access token cannot be refreshed: a long-lived token can be refreshed once "
-        "it is at least 24 hours old.",
-        code=100,
     )
 
 
@@ -290,112 +269,20 @@ def _shortcode(media_id: str) -> str:
 
 # --- login ------------------------------------------------------------------------------------
 
+LOGIN = HostLoginSpec(
+    label="Threads",
+    short_kind=THREADS_SHORT,
+    long_kind=THREADS_LONG,
+    scopes=SCOPES,
+    required_scope="threads_basic",
+    exchange_grant="th_exchange_token",
+    refresh_grant="th_refresh_token",
+)
 
-class ThreadsLogin:
-    """The code exchange and the long-lived token's exchange and refresh (graph.threads.net)."""
 
-    def __init__(self, graph: Graph) -> None:
-        self.graph = graph
-        self.state = graph.state
-
-    def _check_secret(self, req: Request, *, client_id_required: bool) -> None:
-        client_id = req.param("client_id")
-        if client_id_required and not client_id:
-            raise GraphError("Missing client_id parameter.", code=101)
-        if client_id and client_id != self.state.config.app_id:
-            raise errors.invalid_app_id()
-        secret = req.param("client_secret") or ""
-        if not hmac.compare_digest(secret, self.state.config.app_secret):
-            raise errors.invalid_client_secret()
-
-    def _issue(
-        self,
-        user_id: str,
-        scopes: tuple[str, ...],
-        kind: str,
-        lifetime: int,
-        parent: TokenClaims | None = None,
-    ) -> TokenClaims:
-        claims = self.state.signer.issue_user(
-            user_id=user_id,
-            scopes=scopes,
-            now=self.state.now(),
-            lifetime=lifetime,
-            long_lived=True,
-            parent=parent,
-        )
-        return replace(claims, kind=kind)
-
-    def code(self, req: Request, ctx: CallContext) -> Any:
-        """`POST /oauth/access_token` (authorization_code) → a short-lived token and user id."""
-        self._check_secret(req, client_id_required=True)
-        grant_type = req.param("grant_type") or "authorization_code"
-        if grant_type != "authorization_code":
-            raise errors.invalid_param(f"Unsupported grant_type: {grant_type}")
-        value = req.param("code")
-        if not value:
-            raise errors.missing_param("code")
-        now = self.state.now()
-        threads = store(self.state)
-        with self.state.lock:
-            code = self.state.codes.get(value)
-            if code is None or "threads_basic" not in code.scopes:
-                raise errors.code_invalid()
-            if code.used_at is not None:
-                raise errors.code_used()
-            if now - code.created > self.state.config.code_ttl_seconds:
-                raise errors.code_expired()
-            if req.param("redirect_uri") != code.redirect_uri:
-                raise errors.code_redirect_mismatch()
-            profile = threads.profile_of(code.user_id)
-            if profile is None:
-                raise errors.code_invalid()
-            code.used_at = now
-            self.state.save()
-        scopes = tuple(s for s in code.scopes if s in SCOPES)
-        claims = self._issue(profile.id, scopes, THREADS_SHORT, SHORT_SECONDS)
-        return {"access_token": self.state.signer.encode(claims), "user_id": int(profile.id)}
-
-    def _token(self, req: Request, ctx: CallContext) -> TokenClaims:
-        token = req.param("access_token")
-        if not token:
-            raise errors.token_required()
-        claims = self.graph.oauth.read_token(token)
-        if claims.kind not in (THREADS_SHORT, THREADS_LONG):
-            raise errors.token_unparsable()
-        ctx.token_kind = claims.kind
-        return claims
-
-    def exchange(self, req: Request, ctx: CallContext) -> Any:
-        """`GET /access_token?grant_type=th_exchange_token&client_secret&access_token`."""
-        if req.param("grant_type") != "th_exchange_token":
-            raise errors.invalid_param("(#100) grant_type must be th_exchange_token")
-        self._check_secret(req, client_id_required=False)
-        claims = self._token(req, ctx)
-        if claims.kind != THREADS_SHORT:
-            raise errors.invalid_param("(#100) Only a short-lived token can be exchanged")
-        return self._long(claims)
-
-    def refresh(self, req: Request, ctx: CallContext) -> Any:
-        """`GET /refresh_access_token?grant_type=th_refresh_token&access_token`: a long-lived
-        token at least a day old and not expired gets another 60 days."""
-        if req.param("grant_type") != "th_refresh_token":
-            raise errors.invalid_param("(#100) grant_type must be th_refresh_token")
-        claims = self._token(req, ctx)
-        if claims.kind != THREADS_LONG:
-            raise errors.invalid_param("(#100) Only a long-lived token can be refreshed")
-        if self.state.now() - claims.issued_at < REFRESH_MIN_AGE:
-            raise refresh_too_early()
-        return self._long(claims)
-
-    def _long(self, parent: TokenClaims) -> dict[str, Any]:
-        lifetime = self.state.config.long_token_seconds
-        claims = self._issue(parent.user_id, parent.scopes, THREADS_LONG, lifetime, parent)
-        return {
-            "access_token": self.state.signer.encode(claims),
-            "token_type": "bearer",
-            "expires_in": lifetime,
-        }
+def _code_answer(token: str, claims: TokenClaims) -> dict[str, Any]:
+    """Threads answers the code exchange with the token and the profile's id (a number)."""
+    return {"access_token": token, "user_id": int(claims.user_id)}
 
 
 # --- publishing -------------------------------------------------------------------------------
@@ -474,7 +361,6 @@ class ThreadsPublisher:
                     raise errors.invalid_param(
                         f"(#100) {child_id} is not a carousel item container of this profile"
                     )
-            fault = self.state.take_fault(req.method, req.path, CONTAINER_FAULTS)
             number = self.state.next_number()
             container = ThreadsContainer(
                 id=str(18_000_000_000_000_000 + number),
@@ -486,14 +372,10 @@ class ThreadsPublisher:
                 children=children,
                 reply_control=reply_control,
                 created_time=now,
-                ready_at=now + max(self.state.config.processing_seconds, 0.0),
+                ready_at=ready_at(self.state, now),
                 image=image,
             )
-            if fault is not None:
-                container.forced_status = "ERROR" if fault.kind == "container_error" else "EXPIRED"
-                message = fault.params.get("message")
-                container.forced_message = str(message) if message else None
-                ctx.notes["fault"] = fault.kind
+            new_container_fault(self.state, req, container, ctx)
             threads.containers[container.id] = container
             self.state.save()
         ctx.notes["created"] = container.id
@@ -542,14 +424,7 @@ class ThreadsPublisher:
             if container.is_carousel_item:
                 raise errors.invalid_param("(#100) A carousel item cannot be published on its own")
             status, _ = container_status(self.state, container, self.state.now())
-            if status == "PUBLISHED":
-                raise already_published()
-            if status == "IN_PROGRESS":
-                raise not_ready()
-            if status == "ERROR":
-                raise errors.ig_container_failed()
-            if status == "EXPIRED":
-                raise errors.ig_expired()
+            refuse_unpublishable(status, already_published=already_published, not_ready=not_ready)
             if quota_used >= self.state.config.threads_quota_total:
                 raise errors.ig_publishing_limit()
             if container.media_type == "CAROUSEL":
@@ -615,30 +490,10 @@ def mint(state: SandboxState, method: str, parts: list[str], body: dict[str, Any
         return add_profiles(state, body)
     if method != "POST" or parts != ["tokens"]:
         raise ControlError(f"no control endpoint {method} /_sandbox/threads/{'/'.join(parts)}")
-    kind = body.get("kind", "long")
-    if kind not in ("short", "long"):
-        raise ControlError("kind is short or long")
     profile_id = str(body.get("user_id") or BISTRO_THREADS_ID)
     if profile_id not in threads.profiles:
         raise ControlError(f"unknown Threads profile {profile_id}")
-    scopes = body.get("scopes") or list(SCOPES)
-    if not isinstance(scopes, list) or any(s not in SCOPES for s in scopes):
-        raise ControlError("scopes is a list of Threads permissions")
-    lifetime = SHORT_SECONDS if kind == "short" else state.config.long_token_seconds
-    if body.get("expires_in") is not None:
-        lifetime = int(body["expires_in"])
-    age = float(body.get("age_seconds") or 0)
-    issued = state.now() - age
-    claims = state.signer.issue_user(
-        user_id=profile_id, scopes=tuple(scopes), now=issued, lifetime=lifetime, long_lived=True
-    )
-    claims = replace(claims, kind=THREADS_SHORT if kind == "short" else THREADS_LONG)
-    return {
-        "access_token": state.signer.encode(claims),
-        "kind": kind,
-        "user_id": profile_id,
-        "expires_in": int(claims.expires_at - state.now()),
-    }
+    return hostlogin.mint(state, LOGIN, profile_id, body, ControlError)
 
 
 # --- the network --------------------------------------------------------------------------------
@@ -681,12 +536,11 @@ class ThreadsNetwork(Network):
         return None
 
     def routes(self, graph: Graph) -> dict[str, RouteHandler]:
-        login = ThreadsLogin(graph)
-        return {
-            "/oauth/access_token": login.code,
-            "/access_token": login.exchange,
-            "/refresh_access_token": login.refresh,
-        }
+        def profile_of(user_id: str) -> str | None:
+            profile = store(graph.state).profile_of(user_id)
+            return profile.id if profile else None
+
+        return HostLogin(graph, LOGIN, profile_of, _code_answer).routes()
 
     def edges(self, graph: Graph) -> dict[EdgeKey, EdgeHandler]:
         state = graph.state

@@ -16,7 +16,12 @@ from apps.social.models import AccessToken, Platform
 from tests.posts.test_publishing import drive, make_post
 
 # Which of the accounts fixture's accounts each network publishes to.
-ACCOUNT_OF = {"facebook_page": "facebook", "instagram_business": "instagram", "threads": "threads"}
+ACCOUNT_OF = {
+    "facebook_page": "facebook",
+    "instagram_business": "instagram",
+    "threads": "threads",
+    "instagram_login": "instagram_login",
+}
 NETWORKS = [pytest.param(network, id=network.id) for network in registry.networks()]
 NEUTRAL = (
     errors.NeedsReconnection,

@@ -1,5 +1,5 @@
 """Fixtures for the posts tests: files in a temporary directory, the sandbox's control API, and
-Demo Bistro's Facebook Page, Instagram account and Threads profile connected with real sandbox
+Demo Bistro's Facebook Page, Instagram accounts and Threads profile connected with real sandbox
 tokens."""
 
 from datetime import timedelta
@@ -12,6 +12,7 @@ from apps.social.models import AccessToken, ConnectedAccount
 
 DEMO_BISTRO_PAGE = "101000000000001"
 DEMO_BISTRO_THREADS = "27000000000000001"
+DEMO_BISTRO_IG_LOGIN = "17841400000000003"
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +22,8 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def accounts(tenant, owner, sandbox, control):
-    """Demo Bistro's Facebook Page, its Instagram account and its Threads profile, connected to
+    """Demo Bistro's Facebook Page, its Instagram account, its Threads profile and the Instagram
+    account of its bar (connected with Instagram Login, no Page), connected to
     the tenant with real sandbox tokens (the connect flows are tested in tests/social)."""
     token = control("tokens", {"kind": "page", "page_id": DEMO_BISTRO_PAGE})["access_token"]
     instagram = graph.get_instagram_account(page_id=DEMO_BISTRO_PAGE, page_token=token)
@@ -66,7 +68,29 @@ def accounts(tenant, owner, sandbox, control):
         token=minted["access_token"],
         expires_at=timezone.now() + timedelta(seconds=minted["expires_in"]),
     )
-    return {"facebook": page, "instagram": ig, "threads": threads}
+    instagram_login = ConnectedAccount.objects.create(
+        tenant=tenant,
+        platform="instagram_login",
+        platform_id=DEMO_BISTRO_IG_LOGIN,
+        name="Demo Bistro Bar",
+        username="demobistro.bar",
+        facebook_user_id=DEMO_BISTRO_IG_LOGIN,
+    )
+    minted = control("instagram_login/tokens", {"kind": "long"})
+    AccessToken.objects.create(
+        tenant=tenant,
+        account=instagram_login,
+        kind="ig_login_long_lived",
+        facebook_user_id=DEMO_BISTRO_IG_LOGIN,
+        token=minted["access_token"],
+        expires_at=timezone.now() + timedelta(seconds=minted["expires_in"]),
+    )
+    return {
+        "facebook": page,
+        "instagram": ig,
+        "threads": threads,
+        "instagram_login": instagram_login,
+    }
 
 
 @pytest.fixture

@@ -44,12 +44,24 @@ LIMIT_CALL = "GET /{id}/content_publishing_limit"
 logger = structlog.get_logger(__name__)
 
 
-class InstagramBusiness(MetaTokens):
-    id = Platform.INSTAGRAM_BUSINESS.value
-    label = "Instagram"
-    slug = "instagram"
+class InstagramPublishing:
+    """Compose rules, preview, publishing, reconciliation and engagement of an Instagram
+    professional account: the same whether it is reached through its Facebook Page
+    (graph.facebook.com, the Page's token) or with Instagram Login (graph.instagram.com, the
+    account's own token) — only ``_graph`` and ``_blocked`` differ."""
+
+    label: str
+    site = "Instagram"
     limits = LIMITS
     caption_guidance = "Instagram: at most 2,200 characters, up to 30 hashtags, emojis welcome."
+
+    def _graph(self) -> graph.GraphClient | None:
+        """The client of the host the account is reached on (None: graph.facebook.com's)."""
+        return None
+
+    def _blocked(self, publication: "Publication") -> Outcome | None:
+        """An outcome decided before anything is sent (e.g. the token is past its expiry)."""
+        return None
 
     def validate(self, content: PostContent) -> list[Problem]:
         problems = []
@@ -126,6 +138,9 @@ class InstagramBusiness(MetaTokens):
         return False  # a step reads the container's status before it publishes
 
     def step(self, publication: "Publication", content: PostContent, journal: Journal) -> Outcome:
+        blocked = self._blocked(publication)
+        if blocked is not None:
+            return blocked
         account = publication.account
         token = account_token(account)
         poll = settings.INSTAGRAM_CONTAINER_POLL_SECONDS
@@ -135,7 +150,7 @@ class InstagramBusiness(MetaTokens):
                 self._create_container(publication, content, token, journal)
                 return Wait(poll, "Instagram is processing the image.", **CREATE_OK)
             status = graph.get_ig_container_status(
-                container_id=publication.container_id, token=token
+                client=self._graph(), container_id=publication.container_id, token=token
             )
             if status.is_published:
                 return self._live(publication, content, token, Window.for_publication(publication))
@@ -166,7 +181,9 @@ class InstagramBusiness(MetaTokens):
                     call=STATUS_CALL,
                     answer=status.status_code,
                 )
-            limit = graph.get_ig_publishing_limit(ig_user_id=account.platform_id, token=token)
+            limit = graph.get_ig_publishing_limit(
+                client=self._graph(), ig_user_id=account.platform_id, token=token
+            )
             full = quota_full(
                 network="Instagram's",
                 used_up=limit.remaining <= 0,
@@ -179,7 +196,10 @@ class InstagramBusiness(MetaTokens):
             journal.about_to_publish()
             sent = True
             media = graph.publish_ig_container(
-                ig_user_id=account.platform_id, token=token, creation_id=publication.container_id
+                client=self._graph(),
+                ig_user_id=account.platform_id,
+                token=token,
+                creation_id=publication.container_id,
             )
             return Published(media.id, self._permalink(media.id, token), **PUBLISH_OK)
         except graph.GraphError as exc:
@@ -191,6 +211,7 @@ class InstagramBusiness(MetaTokens):
         ig_id = publication.account.platform_id
         if len(content.assets) == 1:
             container = graph.create_ig_container(
+                client=self._graph(),
                 ig_user_id=ig_id,
                 token=token,
                 image_url=public_url(asset=content.assets[0], variant=IMAGE_RULES.rendition),
@@ -201,6 +222,7 @@ class InstagramBusiness(MetaTokens):
         children = list(publication.child_ids)
         for asset in content.assets[len(children) :]:
             child = graph.create_ig_container(
+                client=self._graph(),
                 ig_user_id=ig_id,
                 token=token,
                 is_carousel_item=True,
@@ -209,13 +231,22 @@ class InstagramBusiness(MetaTokens):
             children.append(child.id)
             journal.record(child_ids=children)
         carousel = graph.create_ig_container(
-            ig_user_id=ig_id, token=token, children=children, caption=content.caption or None
+            client=self._graph(),
+            ig_user_id=ig_id,
+            token=token,
+            children=children,
+            caption=content.caption or None,
         )
         journal.record(container_id=carousel.id)
 
     def _permalink(self, media_id: str, token: str) -> str:
         try:
-            return graph.get_ig_media_engagement(media_id=media_id, token=token).permalink or ""
+            return (
+                graph.get_ig_media_engagement(
+                    client=self._graph(), media_id=media_id, token=token
+                ).permalink
+                or ""
+            )
         except graph.GraphError:
             return ""
 
@@ -230,7 +261,7 @@ class InstagramBusiness(MetaTokens):
         token = account_token(publication.account)
         try:
             status = graph.get_ig_container_status(
-                container_id=publication.container_id, token=token
+                client=self._graph(), container_id=publication.container_id, token=token
             )
         except graph.GraphError as exc:
             raise neutral(exc, reading=True) from exc
@@ -254,7 +285,10 @@ class InstagramBusiness(MetaTokens):
         kind = "CAROUSEL_ALBUM" if len(content.assets) > 1 else "IMAGE"
         try:
             media = graph.list_ig_media(
-                ig_user_id=publication.account.platform_id, token=token, since=window.since
+                client=self._graph(),
+                ig_user_id=publication.account.platform_id,
+                token=token,
+                since=window.since,
             )
         except graph.GraphError as exc:
             logger.warning(
@@ -278,20 +312,11 @@ class InstagramBusiness(MetaTokens):
             )
         return Published(found.id, found.permalink or "", call=STATUS_CALL, answer="PUBLISHED")
 
-    def account_url(self, publication: "Publication") -> str:
-        account = publication.account
-        public = (
-            f"https://www.instagram.com/{account.username}/"
-            if account.username
-            else f"https://www.facebook.com/{account.platform_id}"
-        )
-        return profile_url(account, public)
-
     def fetch_engagement(self, publication: "Publication") -> Engagement:
         token = account_token(publication.account)
         try:
             counts = graph.get_ig_media_engagement(
-                media_id=publication.platform_post_id, token=token
+                client=self._graph(), media_id=publication.platform_post_id, token=token
             )
         except graph.GraphError as exc:
             raise neutral(exc) from exc
@@ -302,3 +327,20 @@ class InstagramBusiness(MetaTokens):
             reactions=None,
             permalink=counts.permalink or "",
         )
+
+
+class InstagramBusiness(InstagramPublishing, MetaTokens):
+    """An Instagram business account reached through its Facebook Page (Facebook Login)."""
+
+    id = Platform.INSTAGRAM_BUSINESS.value
+    label = "Instagram"
+    slug = "instagram"
+
+    def account_url(self, publication: "Publication") -> str:
+        account = publication.account
+        public = (
+            f"https://www.instagram.com/{account.username}/"
+            if account.username
+            else f"https://www.facebook.com/{account.platform_id}"
+        )
+        return profile_url(account, public)

@@ -40,6 +40,7 @@ LIST_CALL = "GET /{id}/posts"
 class FacebookPage(MetaTokens):
     id = Platform.FACEBOOK_PAGE.value
     label = "Facebook"
+    site = "Facebook"
     slug = "facebook"
     limits = LIMITS
     caption_guidance = "Facebook Page: conversational, at most 3 hashtags."

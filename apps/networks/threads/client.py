@@ -3,16 +3,12 @@ machinery (``apps.social.graph.GraphClient``: one pooled httpx client, timeouts,
 calls, redaction, one log line and one metrics record per call, Meta's error classes), bound to
 the Threads app's own configuration (THREADS_*). No ORM in here."""
 
-import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.utils import timezone
 
 from apps.social import graph
@@ -75,10 +71,6 @@ class ThreadsPost:
 
 # --- the client ------------------------------------------------------------------------------
 
-_lock = threading.Lock()
-_client: graph.GraphClient | None = None
-_pid: int | None = None
-
 
 def config() -> graph.GraphConfig:
     return graph.GraphConfig.from_settings(
@@ -91,26 +83,8 @@ def config() -> graph.GraphConfig:
     )
 
 
-def client() -> graph.GraphClient:
-    """This process's Threads client (a GraphClient bound to graph.threads.net)."""
-    global _client, _pid
-    with _lock:
-        if _client is None or _pid != os.getpid():
-            _client = graph.GraphClient(config())
-            _pid = os.getpid()
-        return _client
-
-
-def _reset(*, setting: str, **kwargs: Any) -> None:
-    global _client
-    if setting.startswith(("THREADS_", "GRAPH_", "SANDBOX_")):
-        with _lock:
-            previous, _client = _client, None
-        if previous is not None and _pid == os.getpid():
-            previous.close()
-
-
-setting_changed.connect(_reset, weak=False, dispatch_uid="apps.networks.threads.client.reset")
+# This process's Threads client (a GraphClient bound to graph.threads.net).
+client = graph.ClientSlot(config, prefixes=("THREADS_",))
 
 
 def _expiry(shape: Shape) -> datetime | None:

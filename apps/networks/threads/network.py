@@ -1,14 +1,14 @@
 """Threads profiles: a container per post (a carousel: a container per image, then the
 carousel), polled until Threads has processed it, then `threads_publish` — within the 24-hour
 publishing limit. Tokens are long-lived Threads user tokens (60 days), refreshed with
-`th_refresh_token` once they are a day old. Connected with the generic OAuth connect flow."""
+`th_refresh_token` once they are a day old (``LongLivedUserTokens``). Connected with the
+generic OAuth connect flow."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import structlog
 from django.conf import settings
-from django.utils import timezone
 
 from apps.assets.images import image_check
 from apps.assets.media_urls import public_url
@@ -17,15 +17,12 @@ from apps.networks.base import (
     Engagement,
     Fail,
     Journal,
-    NeedsReauth,
     Outcome,
     PostContent,
     Preview,
     Problem,
     Published,
     Retry,
-    TokenCheck,
-    TokenRefresh,
     Wait,
     Window,
 )
@@ -36,6 +33,7 @@ from apps.networks.text import hashtags, mentions
 from apps.networks.threads import client as threads
 from apps.networks.threads.limits import CAROUSEL_MIN, IMAGE_RULES, LIMITS
 from apps.networks.tokens import account_token
+from apps.networks.user_tokens import LongLivedUserTokens
 from apps.social import graph
 from apps.social.models import AccessToken, Platform
 
@@ -44,16 +42,10 @@ if TYPE_CHECKING:
 
 logger = structlog.get_logger(__name__)
 
-# A long-lived Threads token lasts 60 days from when it was issued or last refreshed, and can be
-# refreshed once it is a day old; we renew it in its last week.
-LONG_LIVED = timedelta(days=60)
-REFRESH_MIN_AGE = timedelta(hours=24)
-REFRESH_WITHIN = timedelta(days=7)
 CREATE_OK = {"call": "POST /{id}/threads", "answer": "ok"}
 PUBLISH_OK = {"call": "POST /{id}/threads_publish", "answer": "ok"}
 STATUS_CALL = "GET /{id}?fields=status"
 LIMIT_CALL = "GET /{id}/threads_publishing_limit"
-EXPIRED = "The Threads connection expired on {:%d %b %Y}: reconnect Threads to publish again."
 
 
 def post_text(content: PostContent) -> str:
@@ -64,18 +56,15 @@ def post_text(content: PostContent) -> str:
     return text
 
 
-def issued_at(token: AccessToken) -> datetime | None:
-    """When a long-lived token was issued (or last refreshed): 60 days before it expires."""
-    return token.expires_at - LONG_LIVED if token.expires_at else None
-
-
-class Threads:
+class Threads(LongLivedUserTokens):
     id = Platform.THREADS.value
     label = "Threads"
+    site = "Threads"
     slug = "threads"
     limits = LIMITS
     caption_guidance = "Threads: at most 500 characters, conversational, one topic tag at most."
-    token_kinds: frozenset[str] = frozenset({AccessToken.Kind.THREADS_LONG_LIVED})
+    token_kind = AccessToken.Kind.THREADS_LONG_LIVED
+    token_kinds: frozenset[str] = frozenset({token_kind})
 
     # --- compose -------------------------------------------------------------------------------
 
@@ -150,18 +139,8 @@ class Threads:
     def publishes_first(self, publication: "Publication", content: PostContent) -> bool:
         return False  # a step reads the container's status before it publishes
 
-    def _expired(self, publication: "Publication") -> NeedsReauth | None:
-        expires = (
-            AccessToken.objects.filter(account=publication.account)
-            .values_list("expires_at", flat=True)
-            .first()
-        )
-        if expires is not None and expires <= timezone.now():
-            return NeedsReauth(EXPIRED.format(expires), 190, 463, call="", answer="expired")
-        return None
-
     def step(self, publication: "Publication", content: PostContent, journal: Journal) -> Outcome:
-        expired = self._expired(publication)
+        expired = self.expired(publication)
         if expired is not None:
             return expired  # nothing is sent with a token Threads no longer accepts
         account = publication.account
@@ -329,75 +308,14 @@ class Threads:
             permalink=link,
         )
 
-    # --- tokens --------------------------------------------------------------------------------
+    # --- tokens (LongLivedUserTokens) ---------------------------------------------------------
 
-    def token_check(self, token: AccessToken) -> TokenCheck:
-        now = timezone.now()
-        if token.expires_at is not None and token.expires_at <= now:
-            return TokenCheck(state="refused", reason=EXPIRED.format(token.expires_at), code=190)
-        try:
-            threads.get_profile(token=token.token)
-        except graph.GraphError as exc:
-            if exc.needs_reconnect:
-                return TokenCheck(
-                    state="refused",
-                    reason=f"Threads no longer accepts this connection ({exc.user_message}). "
-                    "Reconnect Threads.",
-                    detail=exc.technical_summary,
-                    code=exc.code,
-                    subcode=exc.subcode,
-                )
-            return TokenCheck(
-                state="unknown",
-                reason=exc.user_message,
-                detail=exc.technical_summary,
-                code=exc.code,
-                subcode=exc.subcode,
-            )
-        return TokenCheck(state="valid", scopes=tuple(token.scopes), expires_at=token.expires_at)
+    def _profile_read(self, token: str) -> None:
+        threads.get_profile(token=token)
 
-    def token_refresh(self, token: AccessToken) -> TokenRefresh:
-        now = timezone.now()
-        if token.expires_at is not None and token.expires_at <= now:
-            message = EXPIRED.format(token.expires_at)
-            return TokenRefresh(refused=message, reason=message, code=190)
-        issued = issued_at(token)
-        if issued is not None and now - issued < REFRESH_MIN_AGE:
-            ready = issued + REFRESH_MIN_AGE
-            return TokenRefresh(
-                reason=f"A Threads token can be renewed once it is 24 hours old (from "
-                f"{ready:%d %b %Y %H:%M} UTC); nothing was sent.",
-                detail="th_refresh_token not sent: token younger than 24 hours",
-            )
-        try:
-            fresh = threads.refresh_long_lived(token=token.token)
-        except graph.GraphError as exc:
-            return TokenRefresh(
-                refused=(
-                    "Threads no longer accepts this connection: reconnect Threads."
-                    if exc.needs_reconnect
-                    else ""
-                ),
-                reason=exc.user_message,
-                detail=exc.technical_summary,
-                code=exc.code,
-                subcode=exc.subcode,
-            )
-        return TokenRefresh(token=fresh.access_token, expires_at=fresh.expires_at)
-
-    def refresh_due(self, token: AccessToken, now: datetime) -> bool:
-        issued = issued_at(token)
-        return (
-            token.kind == AccessToken.Kind.THREADS_LONG_LIVED
-            and token.expires_at is not None
-            and token.invalid_since is None
-            and now < token.expires_at <= now + REFRESH_WITHIN
-            and issued is not None
-            and now - issued >= REFRESH_MIN_AGE
-        )
-
-    def permissions_check(self, account: object, token: AccessToken) -> None:
-        return None  # a Threads token is the profile's own: nothing else to check
+    def _token_renew(self, token: str) -> tuple[str, datetime | None]:
+        fresh = threads.refresh_long_lived(token=token)
+        return fresh.access_token, fresh.expires_at
 
     # --- connecting (its own login) -------------------------------------------------------------
 

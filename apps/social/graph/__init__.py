@@ -5,6 +5,7 @@ below. No ORM in here: callers load tokens and store results. See docs/graph-cli
 """
 
 from .client import (
+    ClientSlot,
     GraphClient,
     GraphResponse,
     appsecret_proof,
@@ -97,6 +98,7 @@ __all__ = [
     "PUBLISHING_TASK",
     "Business",
     "BusinessUseCaseUsage",
+    "ClientSlot",
     "FacebookPage",
     "FacebookUser",
     "GranularScope",

@@ -575,3 +575,34 @@ def _connect_setting_changed() -> None:
 
 
 _connect_setting_changed()
+
+
+class ClientSlot:
+    """A process's client for another Graph host (graph.threads.net, graph.instagram.com): built
+    on first use from ``configure()``, rebuilt after a fork, and dropped when a setting whose
+    name starts with one of ``prefixes`` changes (tests, ``override_settings``)."""
+
+    def __init__(self, configure: Callable[[], GraphConfig], *, prefixes: tuple[str, ...]) -> None:
+        self._configure = configure
+        self._prefixes = (*prefixes, "GRAPH_", "SANDBOX_")
+        self._lock = threading.Lock()
+        self._client: GraphClient | None = None
+        self._pid: int | None = None
+        from django.core.signals import setting_changed
+
+        setting_changed.connect(self._reset, weak=False)
+
+    def __call__(self) -> GraphClient:
+        with self._lock:
+            if self._client is None or self._pid != os.getpid():
+                self._client = GraphClient(self._configure())
+                self._pid = os.getpid()
+            return self._client
+
+    def _reset(self, *, setting: str, **kwargs: Any) -> None:
+        if not setting.startswith(self._prefixes):
+            return
+        with self._lock:
+            previous, self._client = self._client, None
+        if previous is not None and self._pid == os.getpid():
+            previous.close()
