@@ -169,7 +169,7 @@ def _caption_limits() -> CaptionLimits:
         if limits.mentions is not None:
             counts.append(f"{limits.mentions} mentions")
         head, last = counts[:-1], counts[-1]
-        return f"{network.label} allows " + (f"{', '.join(head)} and {last}" if head else last)
+        return f"{network.site} allows " + (f"{', '.join(head)} and {last}" if head else last)
 
     # The networks with the most rules first: "Instagram allows …; Facebook allows …".
     ranked = sorted(networks(), key=lambda n: (n.limits.hashtags is None, n.limits.caption_chars))
@@ -179,7 +179,8 @@ def _caption_limits() -> CaptionLimits:
         chars=min(n.limits.caption_chars for n in ranked),
         hashtags=min(tags) if tags else None,
         mentions=min(mentions) if mentions else None,
-        sentence="; ".join(said(n) for n in ranked) + ".",
+        # Once per place: both Instagram networks have Instagram's limits.
+        sentence="; ".join(dict.fromkeys(said(n) for n in ranked)) + ".",
     )
 
 
