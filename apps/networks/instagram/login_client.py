@@ -5,12 +5,11 @@ and engagement are the same calls as through Facebook Login (``apps.social.graph
 sent to this host with the account's own token: pass ``client()`` to them. No ORM in here."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.utils import timezone
 
 from apps.social import graph
 from apps.social.graph._shape import Shape
@@ -52,11 +51,6 @@ client = graph.ClientSlot(config, prefixes=("INSTAGRAM_LOGIN_",))
 api_client = graph.ClientSlot(
     lambda: config(graph_url=settings.INSTAGRAM_LOGIN_API_URL), prefixes=("INSTAGRAM_LOGIN_",)
 )
-
-
-def _expiry(shape: Shape) -> datetime | None:
-    seconds = shape.opt_integer(shape.root(), "expires_in")
-    return timezone.now() + timedelta(seconds=seconds) if seconds else None
 
 
 def _id_text(value: Any) -> str:
@@ -122,36 +116,17 @@ def exchange_code(*, code: str, redirect_uri: str) -> InstagramToken:
 
 def exchange_long_lived(*, short_token: str) -> InstagramToken:
     """A short-lived token for a long-lived one (60 days): ``ig_exchange_token``."""
-    c = client()
-    response = c.request(
-        "GET",
-        "/access_token",
-        params={
-            "grant_type": "ig_exchange_token",
-            "client_secret": c.config.app_secret,
-            "access_token": short_token,
-        },
-        versioned=False,
-    )
-    shape = Shape(response)
-    return InstagramToken(
-        access_token=shape.string(shape.root(), "access_token"), expires_at=_expiry(shape)
-    )
+    fresh = graph.own_token_call(client(), grant_type="ig_exchange_token", access_token=short_token)
+    return InstagramToken(access_token=fresh.access_token, expires_at=fresh.expires_at)
 
 
 def refresh_long_lived(*, token: str) -> InstagramToken:
     """Another 60 days for a long-lived token at least a day old and not expired:
     ``ig_refresh_token``."""
-    response = client().request(
-        "GET",
-        "/refresh_access_token",
-        params={"grant_type": "ig_refresh_token", "access_token": token},
-        versioned=False,
+    fresh = graph.own_token_call(
+        client(), grant_type="ig_refresh_token", access_token=token, refresh=True
     )
-    shape = Shape(response)
-    return InstagramToken(
-        access_token=shape.string(shape.root(), "access_token"), expires_at=_expiry(shape)
-    )
+    return InstagramToken(access_token=fresh.access_token, expires_at=fresh.expires_at)
 
 
 def get_profile(*, token: str) -> InstagramProfile:

@@ -5,11 +5,10 @@ the Threads app's own configuration (THREADS_*). No ORM in here."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.utils import timezone
 
 from apps.social import graph
 from apps.social.graph._shape import Shape, paginate_since
@@ -87,11 +86,6 @@ def config() -> graph.GraphConfig:
 client = graph.ClientSlot(config, prefixes=("THREADS_",))
 
 
-def _expiry(shape: Shape) -> datetime | None:
-    seconds = shape.opt_integer(shape.root(), "expires_in")
-    return timezone.now() + timedelta(seconds=seconds) if seconds else None
-
-
 # --- login -----------------------------------------------------------------------------------
 
 
@@ -133,35 +127,16 @@ def exchange_code(*, code: str, redirect_uri: str) -> ThreadsToken:
 
 def exchange_long_lived(*, short_token: str) -> ThreadsToken:
     """A short-lived token for a long-lived one (60 days)."""
-    c = client()
-    response = c.request(
-        "GET",
-        "/access_token",
-        params={
-            "grant_type": "th_exchange_token",
-            "client_secret": c.config.app_secret,
-            "access_token": short_token,
-        },
-        versioned=False,
-    )
-    shape = Shape(response)
-    return ThreadsToken(
-        access_token=shape.string(shape.root(), "access_token"), expires_at=_expiry(shape)
-    )
+    fresh = graph.own_token_call(client(), grant_type="th_exchange_token", access_token=short_token)
+    return ThreadsToken(access_token=fresh.access_token, expires_at=fresh.expires_at)
 
 
 def refresh_long_lived(*, token: str) -> ThreadsToken:
     """Another 60 days for a long-lived token at least a day old and not expired."""
-    response = client().request(
-        "GET",
-        "/refresh_access_token",
-        params={"grant_type": "th_refresh_token", "access_token": token},
-        versioned=False,
+    fresh = graph.own_token_call(
+        client(), grant_type="th_refresh_token", access_token=token, refresh=True
     )
-    shape = Shape(response)
-    return ThreadsToken(
-        access_token=shape.string(shape.root(), "access_token"), expires_at=_expiry(shape)
-    )
+    return ThreadsToken(access_token=fresh.access_token, expires_at=fresh.expires_at)
 
 
 def get_profile(*, token: str) -> ThreadsProfile:

@@ -60,6 +60,7 @@ from .oauth import (
     debug_token,
     exchange_code,
     exchange_long_lived,
+    own_token_call,
     revoke_permissions,
 )
 from .page_access import PUBLISHING_TASK, can_publish, get_page_tasks
@@ -156,6 +157,7 @@ __all__ = [
     "list_ig_media",
     "list_page_posts",
     "list_pages",
+    "own_token_call",
     "parse_usage_headers",
     "publish_ig_container",
     "publish_page_post",

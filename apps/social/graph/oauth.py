@@ -130,3 +130,23 @@ def revoke_permissions(*, user_token: str, client: GraphClient | None = None) ->
         return response.body
     shape = Shape(response)
     return shape.boolean(shape.root(), "success")
+
+
+def own_token_call(
+    client: GraphClient, *, grant_type: str, access_token: str, refresh: bool = False
+) -> UserToken:
+    """The token endpoints of a network whose user holds the token (Threads, Instagram with
+    Instagram Login), outside the version prefix: ``/access_token`` trades a short-lived token
+    for a long-lived one with the app secret (``th_exchange_token``, ``ig_exchange_token``);
+    ``/refresh_access_token`` (``refresh``) gives a long-lived one another 60 days
+    (``th_refresh_token``, ``ig_refresh_token``)."""
+    params = {"grant_type": grant_type, "access_token": access_token}
+    if not refresh:
+        params["client_secret"] = client.config.app_secret
+    response = client.request(
+        "GET",
+        "/refresh_access_token" if refresh else "/access_token",
+        params=params,
+        versioned=False,
+    )
+    return _user_token(Shape(response))
