@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from django.core import mail
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -20,18 +19,14 @@ from apps.networks.base import NeedsReauth, PostContent
 from apps.posts import engagement
 from apps.posts.models import Post, Publication
 from apps.posts.tasks import publications_dispatch_due
-from apps.social import services
-from apps.social.models import AccessToken, ConnectedAccount, TokenEvent
+from apps.social.models import AccessToken, ConnectedAccount
 from tests.conftest import CeleryWorker, wait_until
+from tests.networks.journey import calls, token_life
 from tests.posts.test_publishing import make_post
 from tests.social.conftest import consent, path_of
 
 THREADS = registry.network_for("threads")
 DEMO_BISTRO_THREADS = "27000000000000001"
-
-
-def calls(sandbox) -> int:
-    return len(httpx.get(f"{sandbox.base_url}/_sandbox/calls").json()["calls"])
 
 
 def threads_out(sandbox) -> list[dict]:
@@ -123,44 +118,15 @@ def test_connect_compose_approve_publish_sync_refresh_check_reconnect_disconnect
     assert publication.likes > 0
     assert publication.comments is not None
 
-    # Token refresh: refused before anything is sent while it is younger than a day...
-    token.refresh_from_db()
-    before = calls(sandbox)
-    assert services.token_refresh(token=token) is False
-    token.refresh_from_db()
-    assert "24 hours" in token.last_error
-    assert calls(sandbox) == before
-    # ... renewed once it is (issued 25 hours ago; the sandbox's clock is two days on).
-    AccessToken.objects.filter(pk=token.pk).update(
-        expires_at=timezone.now() + timedelta(days=60) - timedelta(hours=25)
+    # The token's life: renewal, health, reconnect, disconnect.
+    token_life(
+        network=THREADS,
+        account=account,
+        client=client,
+        sandbox=sandbox,
+        control=control,
+        connect=connect_threads,
     )
-    token.refresh_from_db()
-    old = token.token
-    assert THREADS.refresh_due(token, timezone.now() + timedelta(days=54))
-    assert not THREADS.refresh_due(token, timezone.now())
-    assert services.token_refresh(token=token) is True
-    token.refresh_from_db()
-    assert token.token != old
-    assert token.expires_at - timezone.now() > timedelta(days=59)
-    assert TokenEvent.objects.filter(account=account, kind="refreshed").exists()
-
-    # Health: a revoked token → the account needs reconnection, the owners are told.
-    control("faults", {"kind": "revoke_token", "scope": "user"})
-    assert services.token_check(token=token) is False
-    account.refresh_from_db()
-    assert account.status == ConnectedAccount.Status.NEEDS_REAUTH
-    assert any("reconnect" in m.body.lower() for m in mail.outbox)
-
-    # Reconnect heals it; disconnect deletes the token and keeps the account's history.
-    connect_threads(client)
-    account.refresh_from_db()
-    assert account.status == ConnectedAccount.Status.ACTIVE
-    assert AccessToken.objects.get(account=account).token != token.token
-    client.post(reverse("connections:disconnect", args=[account.pk]))
-    account.refresh_from_db()
-    assert account.status == ConnectedAccount.Status.DISCONNECTED
-    assert not AccessToken.objects.filter(account=account).exists()
-    assert Publication.objects.filter(account=account).count() == 1
 
 
 def test_denied_consent_stores_nothing(client_for, owner, sandbox):
