@@ -66,7 +66,14 @@ def dialog_page(
         for s in scopes
         if s != "public_profile"
     )
-    notes = "".join(network.dialog_note(state, user) for network in state.networks)
+    # What the person manages on the networks this app asks permissions of (not Threads
+    # profiles on Facebook's dialog).
+    asked = set(scopes)
+    notes = "".join(
+        network.dialog_note(state, user)
+        for network in state.networks
+        if asked & set(network.scopes)
+    )
     body = f"""
 <h1>{escape(state.config.app_name)} wants to connect to your account</h1>
 <p><img class='pic' alt='' src='/_sandbox/pictures/{escape(user.id)}'>

@@ -128,6 +128,9 @@ def test_the_dialog_code_short_and_long_lived_tokens_and_me(server: SandboxServe
     assert "SANDBOX" in page.text
     assert "@demobistro.bar" in page.text
     assert "action='/instagram/oauth/authorize'" in page.text
+    # Only what this app asks permissions for: not the Threads profile, not the Pages.
+    assert "Threads profile" not in page.text
+    assert "The demo user manages" not in page.text
 
     allowed = httpx.post(dialog, data={**params, "decision": "allow"})
     assert allowed.status_code == 302
