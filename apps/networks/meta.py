@@ -177,11 +177,11 @@ class MetaTokens:
         )
 
     def permissions_check(self, account: ConnectedAccount, token: AccessToken) -> None:
-        # The connecting person's tasks on the Page (docs/facebook.md, "Token health"): part of
-        # the connection code in apps.social for now (imported here: it imports the registry).
-        from apps.social.services import account_tasks_check
-
-        account_tasks_check(account=account, token=token)
+        # The connecting person's tasks on the Page (docs/facebook.md, "Token health"): read
+        # here, recorded by apps.social (the recorder it sets in ready(); no write here).
+        found = page_tasks_read(account, token)
+        if found is not None:
+            _page_tasks_recorder()(account=account, token=token, found=found)
 
 
 # --- Page tasks (both Meta networks publish through a Page) -------------------------------------
