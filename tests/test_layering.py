@@ -47,6 +47,34 @@ def test_core_imports_no_domain_app():
     assert offenders == [], "apps/core must not depend on a domain app:\n" + "\n".join(offenders)
 
 
+def test_social_services_reach_meta_only_through_the_network_packages():
+    """The connect flow, the Page tasks and revoking call Meta through ``apps.networks``
+    (``meta_facebook.connect``, ``meta``) and catch only the neutral errors; the services keep
+    the writes (docs/architecture.md, "How to add a network")."""
+    path = APPS / "social" / "services.py"
+    offenders = [
+        f"{path.relative_to(APPS.parent)}:{line} imports {name}"
+        for line, name in imported_modules(path)
+        if name == "apps.social.graph" or name.startswith("apps.social.graph.")
+    ]
+    assert offenders == []
+
+
+def test_the_network_packages_write_through_no_app_service():
+    """A network reads and decides; apps.social records (a recorder it registers, never an
+    import of its services, views or tasks from a network package)."""
+    writers = ("services", "views", "tasks", "admin")
+    offenders = [
+        f"{path.relative_to(APPS.parent)}:{line} imports {name}"
+        for path in python_files(APPS / "networks")
+        for line, name in imported_modules(path)
+        if name.startswith("apps.")
+        and not name.startswith("apps.networks")
+        and any(part in writers for part in name.split(".")[2:])
+    ]
+    assert offenders == []
+
+
 def import_graph() -> dict[str, set[str]]:
     """Module -> the modules of ``apps`` it imports (anywhere in it, lazily too)."""
     files = {module_name(path): path for path in python_files(APPS)}

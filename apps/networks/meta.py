@@ -1,10 +1,14 @@
 """What the Meta networks (Facebook Pages, Instagram business accounts, later Threads) share:
 the Graph API client (``apps.social.graph``) and the translation of its errors into outcomes
 and neutral errors, Meta's tokens (checked with ``debug_token``, renewed with
-``fb_exchange_token``), and where a person sees an account's posts. Nothing outside
-``apps.networks`` sees a ``GraphError``."""
+``fb_exchange_token``), the connecting person's tasks on the Page an account publishes through,
+and where a person sees an account's posts. Nothing outside ``apps.networks`` sees a
+``GraphError``."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from django.conf import settings
 
@@ -27,7 +31,7 @@ from apps.networks.errors import (
 )
 from apps.networks.steps import backoff
 from apps.social import graph
-from apps.social.models import AccessToken, ConnectedAccount
+from apps.social.models import AccessToken, ConnectedAccount, Platform
 from apps.social.selectors import REFRESH_WHEN_EXPIRING_WITHIN
 
 DUPLICATE_REFUSAL = (
@@ -173,8 +177,123 @@ class MetaTokens:
         )
 
     def permissions_check(self, account: ConnectedAccount, token: AccessToken) -> None:
-        # The connecting person's tasks on the Page (docs/facebook.md, "Token health"): part of
-        # the connection code in apps.social for now (imported here: it imports the registry).
-        from apps.social.services import account_tasks_check
+        # The connecting person's tasks on the Page (docs/facebook.md, "Token health"): read
+        # here, recorded by apps.social (the recorder it sets in ready(); no write here).
+        found = page_tasks_read(account, token)
+        if found is not None:
+            _page_tasks_recorder()(account=account, token=token, found=found)
 
-        account_tasks_check(account=account, token=token)
+
+# --- Page tasks (both Meta networks publish through a Page) -------------------------------------
+#
+# What the person who connected an account may do on the Page it publishes through (Meta's
+# tasks): posting to a Page, and to the Instagram account linked to it, needs "Create content".
+# Read and decided here; apps.social records them on the accounts (``page_tasks_recorder_set``).
+
+# What someone may do on a Page, in the words of "You can only ... this Page".
+TASK_VERBS = {
+    "MANAGE": "manage",
+    "CREATE_CONTENT": "create content on",
+    "MODERATE": "moderate",
+    "MESSAGING": "send messages as",
+    "ADVERTISE": "advertise on",
+    "ANALYZE": "analyze",
+}
+
+
+def can_publish(tasks: Iterable[str]) -> bool:
+    """Whether these tasks let their holder publish to the Page (and its Instagram account)."""
+    return graph.can_publish(tasks)
+
+
+def tasks_phrase(tasks: Iterable[str]) -> str:
+    """ "analyze" / "moderate and analyze" / "..." for the tasks someone has on a Page."""
+    verbs = [TASK_VERBS[t] for t in TASK_VERBS if t in set(tasks)]
+    if not verbs:
+        return "see"
+    return verbs[0] if len(verbs) == 1 else ", ".join(verbs[:-1]) + " and " + verbs[-1]
+
+
+def missing_permission(*, code: int | None, subcode: int | None) -> bool:
+    """Whether a Graph error code says a permission is missing (10, 200-299): the Page's tasks
+    may explain it (a lost "Create content"), which a reconnect would not fix."""
+    return code is not None and issubclass(
+        graph.classify_graph_error(http_status=None, code=code, subcode=subcode),
+        graph.GraphPermissionError,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageTasks:
+    """What Meta says, asked with an account's Page token, about the connecting person's tasks on
+    the Page the account publishes through."""
+
+    page_id: str
+    tasks: tuple[str, ...] | None = None  # None: Meta did not say (which changes nothing)
+    error: NetworkError | None = None  # the tasks could not be read
+
+    @property
+    def publishable(self) -> bool | None:
+        return None if self.tasks is None else can_publish(self.tasks)
+
+
+def page_tasks_read(account: ConnectedAccount, token: AccessToken) -> PageTasks | None:
+    """The account's Page tasks (``GET /{page-id}?fields=tasks`` with ``token``); None when the
+    account publishes through no Page. A failed read is said in ``error``. No database writes."""
+    if not account.page_id:
+        return None
+    try:
+        tasks = graph.get_page_tasks(page_id=account.page_id, page_token=token.token)
+    except graph.GraphError as exc:
+        return PageTasks(page_id=account.page_id, error=neutral(exc, reading=True))
+    return PageTasks(page_id=account.page_id, tasks=tasks)
+
+
+def _who_connected(account: ConnectedAccount) -> str:
+    user = account.connected_by
+    signed_in = f" (signed in here as {user.email})" if user else ""
+    return f"the Facebook user who connected it{signed_in}"
+
+
+def task_lost_reason(account: ConnectedAccount, tasks: tuple[str, ...]) -> str:
+    """Why an account cannot be published to once the connecting person's tasks on its Page
+    no longer include "Create content", and what fixes it (the account's status reason)."""
+    fix = (
+        "Ask a Page admin to give the “Create content” task on the Page back to that person, "
+        "then press “Check again” on the Accounts page. Reconnecting does not help."
+    )
+    if account.platform == Platform.INSTAGRAM_BUSINESS:
+        page = account.metadata.get("page_name") or (account.parent.name if account.parent else "")
+        return (
+            f"It is published through the Page “{page}”, on which {_who_connected(account)} can "
+            f"now only {tasks_phrase(tasks)}, so nothing can be posted. {fix}"
+        )
+    who = _who_connected(account)
+    return (
+        f"{who[0].upper()}{who[1:]} can now only {tasks_phrase(tasks)} this Page, so nothing "
+        f"can be posted. {fix}"
+    )
+
+
+class PageTasksRecorder(Protocol):
+    """Records what ``permissions_check`` read on the accounts (``apps.social.services``
+    ``page_tasks_record``: the tasks, the accounts' status, the events and e-mails)."""
+
+    def __call__(
+        self, *, account: ConnectedAccount, token: AccessToken, found: PageTasks
+    ) -> object: ...
+
+
+_recorders: list[PageTasksRecorder] = []
+
+
+def page_tasks_recorder_set(recorder: PageTasksRecorder) -> None:
+    """Where the daily check's Page tasks go: apps.social sets it in ``AppConfig.ready`` (the
+    package reads and decides, apps.social writes; it is not imported from here)."""
+    _recorders[:] = [recorder]
+
+
+def _page_tasks_recorder() -> PageTasksRecorder:
+    if not _recorders:
+        raise RuntimeError("No recorder for Page tasks: apps.social sets it in ready().")
+    return _recorders[0]

@@ -1,7 +1,9 @@
 """Connecting, checking, refreshing and disconnecting Facebook Pages and Instagram accounts.
 
-Graph API calls never run inside a database transaction: each service calls Facebook first (or
-last) and writes its rows in a short transaction of its own.
+The writes only: what the networks say comes from their packages (``apps.networks``; Facebook
+Login's discovery, the Page tasks and revoking from ``meta_facebook.connect`` and ``meta``) as
+neutral results and errors. Network calls never run inside a database transaction: each service
+calls the network first (or last) and writes its rows in a short transaction of its own.
 """
 
 import json
@@ -23,9 +25,16 @@ from apps.accounts.services import owners_notify
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.core.metrics import token_check_record, token_refresh_record
 from apps.core.queueing import task_queue_on_commit
-from apps.networks import registry
+from apps.networks import meta, registry
 from apps.networks.base import ConnectedProfile, Network
-from apps.social import graph
+from apps.networks.errors import NetworkError
+from apps.networks.meta_facebook.connect import (  # noqa: F401 - Discovered…: answered from here
+    DiscoveredInstagram,
+    DiscoveredPage,
+    PageGrant,
+    grant_revoke,
+    pages_discover,
+)
 from apps.social.fields import TokenDecryptionError
 from apps.social.models import (
     AccessToken,
@@ -44,16 +53,6 @@ from apps.webhooks.services import account_event_data, webhook_event_emit
 logger = structlog.get_logger(__name__)
 
 PENDING_CONNECTION_TTL = timedelta(minutes=30)
-
-# What someone may do on a Page, in the words of "You can only ... this Page".
-_TASK_VERBS = {
-    "MANAGE": "manage",
-    "CREATE_CONTENT": "create content on",
-    "MODERATE": "moderate",
-    "MESSAGING": "send messages as",
-    "ADVERTISE": "advertise on",
-    "ANALYZE": "analyze",
-}
 
 
 def _require_manager(membership: Membership) -> None:
@@ -84,104 +83,9 @@ def connection_start(
     )
 
 
-@dataclass(frozen=True)
-class DiscoveredInstagram:
-    id: str
-    username: str
-    picture_url: str
-
-
-@dataclass(frozen=True)
-class DiscoveredPage:
-    id: str
-    name: str
-    category: str
-    picture_url: str
-    instagram: DiscoveredInstagram | None
-    # What the person may do on the Page (Meta's tasks); None when Meta did not say.
-    tasks: tuple[str, ...] | None = None
-    # Why neither the Page nor its Instagram account can be connected; "" when they can.
-    not_connectable_reason: str = ""
-    instagram_not_connectable_reason: str = ""
-
-    @property
-    def connectable(self) -> bool:
-        return not self.not_connectable_reason
-
-
-def _tasks_phrase(tasks: Iterable[str]) -> str:
-    """ "analyze" / "moderate and analyze" / "..." for the tasks someone has on a Page."""
-    verbs = [_TASK_VERBS[t] for t in _TASK_VERBS if t in set(tasks)]
-    if not verbs:
-        return "see"
-    return verbs[0] if len(verbs) == 1 else ", ".join(verbs[:-1]) + " and " + verbs[-1]
-
-
-def _record_tasks(record: dict[str, Any]) -> tuple[str, ...] | None:
-    return tuple(record["tasks"]) if record.get("tasks") else None
-
-
-def _record_connectable(record: dict[str, Any]) -> bool:
-    """A Page (and its Instagram account) can be connected unless Meta says the person may not
-    create content on it. When Meta did not say, the daily check decides later."""
-    tasks = _record_tasks(record)
-    return tasks is None or graph.can_publish(tasks)
-
-
-def _page_task_reason(record: dict[str, Any]) -> str:
-    if _record_connectable(record):
-        return ""
-    return (
-        f"You can only {_tasks_phrase(_record_tasks(record) or ())} this Page: ask a Page admin "
-        "to give you the “Create content” task on it, then reconnect."
-    )
-
-
-def _instagram_task_reason(record: dict[str, Any]) -> str:
-    if _record_connectable(record):
-        return ""
-    return (
-        f"It is published with the Page “{record['name']}”, where you can only "
-        f"{_tasks_phrase(_record_tasks(record) or ())}: ask a Page admin to give you the "
-        "“Create content” task on that Page, then reconnect."
-    )
-
-
-def _discovered_tasks(page: graph.FacebookPage) -> list[str] | None:
-    """The Page's tasks from the listing, or (when the listing left them out) from the Page
-    itself; None when Meta does not say."""
-    if page.tasks:
-        return list(page.tasks)
-    try:
-        tasks = graph.get_page_tasks(page_id=page.id, page_token=page.access_token)
-    except graph.GraphError as exc:
-        logger.info("page_tasks_unavailable", page_id=page.id, error=exc.technical_summary)
-        return None
-    return list(tasks) if tasks else None
-
-
-def _page_record(page: graph.FacebookPage) -> dict[str, Any]:
-    return {
-        "id": page.id,
-        "name": page.name,
-        "access_token": page.access_token,
-        "category": page.category or "",
-        "picture_url": page.picture_url or "",
-        "tasks": _discovered_tasks(page),
-        "instagram": (
-            {
-                "id": page.instagram.id,
-                "username": page.instagram.username or "",
-                "picture_url": page.instagram.profile_picture_url or "",
-            }
-            if page.instagram
-            else None
-        ),
-    }
-
-
-def _records(pending: PendingConnection) -> list[dict[str, Any]]:
-    return json.loads(pending.discovered) if pending.discovered else []
+def _grants(pending: PendingConnection) -> list[PageGrant]:
+    records = json.loads(pending.discovered) if pending.discovered else []
+    return [PageGrant.from_record(record) for record in records]
 
 
 def connection_discover(*, pending: PendingConnection) -> list[DiscoveredPage]:
@@ -190,17 +94,15 @@ def connection_discover(*, pending: PendingConnection) -> list[DiscoveredPage]:
     if pending.discovered:
         return pending_pages(pending=pending)
     try:
-        long_lived = graph.exchange_long_lived(user_token=pending.token)
-        info = graph.debug_token(input_token=long_lived.access_token)
-        pages = graph.discover_pages(user_token=long_lived.access_token)
-    except graph.GraphError as exc:
-        logger.warning("connection_discovery_failed", error=exc.technical_summary)
-        PendingConnection.objects.filter(pk=pending.pk).update(discovery_error=exc.user_message)
-        raise ApplicationError(exc.user_message, code="graph_error") from exc
-    pending.token = long_lived.access_token
-    pending.token_expires_at = long_lived.expires_at or info.expires_at
-    pending.scopes = list(info.scopes)
-    pending.discovered = json.dumps([_page_record(p) for p in pages])
+        found = pages_discover(user_token=pending.token)
+    except NetworkError as exc:
+        logger.warning("connection_discovery_failed", error=exc.detail)
+        PendingConnection.objects.filter(pk=pending.pk).update(discovery_error=exc.message)
+        raise ApplicationError(exc.message, code="graph_error") from exc
+    pending.token = found.token
+    pending.token_expires_at = found.expires_at
+    pending.scopes = list(found.scopes)
+    pending.discovered = json.dumps([page.record() for page in found.pages])
     pending.discovery_error = ""
     pending.save(
         update_fields=["token", "token_expires_at", "scopes", "discovered", "discovery_error"]
@@ -211,19 +113,7 @@ def connection_discover(*, pending: PendingConnection) -> list[DiscoveredPage]:
 def pending_pages(*, pending: PendingConnection) -> list[DiscoveredPage]:
     """The discovered Pages without their tokens, for the page that lets the owner choose; each
     says whether it can be connected (the person must be able to create content on the Page)."""
-    return [
-        DiscoveredPage(
-            id=r["id"],
-            name=r["name"],
-            category=r["category"],
-            picture_url=r["picture_url"],
-            instagram=DiscoveredInstagram(**r["instagram"]) if r["instagram"] else None,
-            tasks=_record_tasks(r),
-            not_connectable_reason=_page_task_reason(r),
-            instagram_not_connectable_reason=_instagram_task_reason(r) if r["instagram"] else "",
-        )
-        for r in _records(pending)
-    ]
+    return [page.offered() for page in _grants(pending)]
 
 
 def _held_elsewhere(tenant: Tenant, keys: Iterable[tuple[str, str]]) -> list[ConnectedAccount]:
@@ -354,19 +244,22 @@ def connection_complete(
     chosen_pages, chosen_instagram = set(page_ids), set(instagram_ids)
     if not chosen_pages and not chosen_instagram:
         raise ApplicationError("Choose at least one Page or Instagram account.", code="none_chosen")
-    records = {r["id"]: r for r in _records(pending)}
-    by_instagram = {r["instagram"]["id"]: r for r in records.values() if r["instagram"]}
-    unknown = (chosen_pages - records.keys()) | (chosen_instagram - by_instagram.keys())
+    grants = {page.id: page for page in _grants(pending)}
+    # Each Instagram account with the Page it is published with.
+    by_instagram = {
+        page.instagram.id: (page, page.instagram) for page in grants.values() if page.instagram
+    }
+    unknown = (chosen_pages - grants.keys()) | (chosen_instagram - by_instagram.keys())
     if unknown:
         raise ApplicationError(
             "Some of the chosen accounts were not in what Facebook returned; connect again.",
             code="unknown_account",
         )
-    chosen = [(records[pid]["name"], records[pid]) for pid in sorted(chosen_pages)] + [
-        (f"@{by_instagram[iid]['instagram']['username'] or iid}", by_instagram[iid])
+    chosen = [(grants[pid].name, grants[pid]) for pid in sorted(chosen_pages)] + [
+        (f"@{by_instagram[iid][1].username or iid}", by_instagram[iid][0])
         for iid in sorted(chosen_instagram)
     ]
-    not_allowed = [name for name, record in chosen if not _record_connectable(record)]
+    not_allowed = [name for name, page in chosen if not page.connectable]
     if not_allowed:
         raise ApplicationError(
             f"You cannot publish to {', '.join(not_allowed)}: your role on the Page does not "
@@ -390,29 +283,28 @@ def connection_complete(
             connected: list[ConnectedAccount] = []
             pages: dict[str, ConnectedAccount] = {}
             for page_id in sorted(chosen_pages):
-                r = records[page_id]
+                grant = grants[page_id]
                 pages[page_id] = _upsert_account(
                     tenant=tenant,
                     user=actor.user,
                     facebook_user_id=pending.facebook_user_id,
                     platform=Platform.FACEBOOK_PAGE,
                     platform_id=page_id,
-                    name=r["name"],
+                    name=grant.name,
                     username="",
-                    picture_url=r["picture_url"],
+                    picture_url=grant.picture_url,
                     parent=None,
-                    metadata={"category": r["category"], "tasks": r["tasks"] or []},
-                    token=r["access_token"],
+                    metadata={"category": grant.category, "tasks": list(grant.tasks or [])},
+                    token=grant.access_token,
                     scopes=pending.scopes,
                 )
                 connected.append(pages[page_id])
             for ig_id in sorted(chosen_instagram):
-                r = by_instagram[ig_id]
-                ig = r["instagram"]
+                grant, ig = by_instagram[ig_id]
                 parent = (
-                    pages.get(r["id"])
+                    pages.get(grant.id)
                     or ConnectedAccount.objects.filter(
-                        tenant=tenant, platform=Platform.FACEBOOK_PAGE, platform_id=r["id"]
+                        tenant=tenant, platform=Platform.FACEBOOK_PAGE, platform_id=grant.id
                     ).first()
                 )
                 connected.append(
@@ -422,17 +314,17 @@ def connection_complete(
                         facebook_user_id=pending.facebook_user_id,
                         platform=Platform.INSTAGRAM_BUSINESS,
                         platform_id=ig_id,
-                        name=ig["username"] or r["name"],
-                        username=ig["username"],
-                        picture_url=ig["picture_url"],
+                        name=ig.username or grant.name,
+                        username=ig.username,
+                        picture_url=ig.picture_url,
                         parent=parent,
                         # Instagram publishing uses the token of the linked Page.
                         metadata={
-                            "page_id": r["id"],
-                            "page_name": r["name"],
-                            "tasks": r["tasks"] or [],
+                            "page_id": grant.id,
+                            "page_name": grant.name,
+                            "tasks": list(grant.tasks or []),
                         },
-                        token=r["access_token"],
+                        token=grant.access_token,
                         scopes=pending.scopes,
                     )
                 )
@@ -622,11 +514,7 @@ def accounts_mark_needs_reauth(
     fix that. Returns the accounts marked as needing reconnection.
     """
     accounts = list(accounts)
-    permission_error = graph_code is not None and issubclass(
-        graph.classify_graph_error(http_status=None, code=graph_code, subcode=graph_subcode),
-        graph.GraphPermissionError,
-    )
-    if permission_error:
+    if meta.missing_permission(code=graph_code, subcode=graph_subcode):
         accounts = [a for a in accounts if account_tasks_check(account=a) is not False]
     return _needs_reauth(
         accounts=accounts,
@@ -638,30 +526,6 @@ def accounts_mark_needs_reauth(
     )
 
 
-def _who_connected(account: ConnectedAccount) -> str:
-    user = account.connected_by
-    signed_in = f" (signed in here as {user.email})" if user else ""
-    return f"the Facebook user who connected it{signed_in}"
-
-
-def _task_lost_reason(account: ConnectedAccount, tasks: tuple[str, ...]) -> str:
-    fix = (
-        "Ask a Page admin to give the “Create content” task on the Page back to that person, "
-        "then press “Check again” on the Accounts page. Reconnecting does not help."
-    )
-    if account.platform == Platform.INSTAGRAM_BUSINESS:
-        page = account.metadata.get("page_name") or (account.parent.name if account.parent else "")
-        return (
-            f"It is published through the Page “{page}”, on which {_who_connected(account)} can "
-            f"now only {_tasks_phrase(tasks)}, so nothing can be posted. {fix}"
-        )
-    who = _who_connected(account)
-    return (
-        f"{who[0].upper()}{who[1:]} can now only {_tasks_phrase(tasks)} this Page, so nothing "
-        f"can be posted. {fix}"
-    )
-
-
 def page_tasks_apply(
     *, tenant_id: int, facebook_user_id: str, page_id: str, tasks: tuple[str, ...]
 ) -> list[ConnectedAccount]:
@@ -669,7 +533,7 @@ def page_tasks_apply(
     through it with their grant (the Page and its Instagram account): without "Create content"
     an active account becomes "No permission to post" (owners e-mailed once); with it, such an
     account is active again. Returns the accounts whose status changed."""
-    publishable = graph.can_publish(tasks)
+    publishable = meta.can_publish(tasks)
     with transaction.atomic():
         group = [
             a
@@ -696,7 +560,7 @@ def page_tasks_apply(
                 ids=ids,
                 to=ConnectedAccount.Status.NO_PERMISSION,
                 allowed_from=(ConnectedAccount.Status.ACTIVE,),
-                reason=lambda account: _task_lost_reason(account, tasks),
+                reason=lambda account: meta.task_lost_reason(account, tasks),
                 event=TokenEvent.Kind.TASK_MISSING,
                 webhook_event="account.no_permission",
             )
@@ -714,34 +578,46 @@ def page_tasks_apply(
 def account_tasks_check(
     *, account: ConnectedAccount, token: AccessToken | None = None
 ) -> bool | None:
-    """Read the person's tasks on the account's Page with its Page token and apply them
-    (`page_tasks_apply`). True / False: whether they allow publishing; None when Facebook did
-    not say (no token, an error, or no `tasks` in the answer), which changes nothing."""
+    """Read the person's tasks on the account's Page with its Page token (``meta``'s
+    ``page_tasks_read``) and record them (``page_tasks_record``). True / False: whether they
+    allow publishing; None when Facebook did not say (no token, an error, or no ``tasks`` in
+    the answer), which changes nothing."""
     token = token or AccessToken.objects.filter(account=account).first()
-    if token is None or not account.page_id:
+    if token is None:
         return None
-    try:
-        tasks = graph.get_page_tasks(page_id=account.page_id, page_token=token.token)
-    except graph.GraphError as exc:
+    found = meta.page_tasks_read(account, token)
+    if found is None:  # the account publishes through no Page
+        return None
+    return page_tasks_record(account=account, token=token, found=found)
+
+
+def page_tasks_record(
+    *, account: ConnectedAccount, token: AccessToken, found: meta.PageTasks
+) -> bool | None:
+    """Record what Facebook said about the tasks on an account's Page: a failed read is a
+    ``check_failed`` event; tasks are applied (``page_tasks_apply``). The Meta networks'
+    ``permissions_check`` hands its reads here (set in ``SocialConfig.ready``). Returns what
+    ``account_tasks_check`` returns."""
+    if found.error is not None:
         TokenEvent.objects.create(
             tenant_id=account.tenant_id,
             account=account,
             token_kind=token.kind,
             kind=TokenEvent.Kind.CHECK_FAILED,
-            detail=f"Reading the Page's tasks: {exc.technical_summary}",
-            graph_code=exc.code,
-            graph_subcode=exc.subcode,
+            detail=f"Reading the Page's tasks: {found.error.detail}",
+            graph_code=found.error.code,
+            graph_subcode=found.error.subcode,
         )
         return None
-    if tasks is None:
+    if found.tasks is None:
         return None
     page_tasks_apply(
         tenant_id=account.tenant_id,
         facebook_user_id=account.facebook_user_id,
-        page_id=account.page_id,
-        tasks=tasks,
+        page_id=found.page_id,
+        tasks=found.tasks,
     )
-    return graph.can_publish(tasks)
+    return found.publishable
 
 
 def _user_token_warn(token: AccessToken, *, reason: str) -> bool:
@@ -1095,10 +971,10 @@ def _release_user_token(*, tenant: Tenant, facebook_user_id: str) -> str | None:
 
 def _revoke(tenant: Tenant, user_token: str) -> None:
     try:
-        graph.revoke_permissions(user_token=user_token)
-    except graph.GraphError as exc:
+        grant_revoke(user_token=user_token)
+    except NetworkError as exc:
         # The token is deleted either way; a token Facebook already revoked cannot be revoked.
-        logger.info("revoke_failed", error=exc.technical_summary)
+        logger.info("revoke_failed", error=exc.detail)
         return
     TokenEvent.objects.create(tenant=tenant, kind=TokenEvent.Kind.REVOKED)
 

@@ -5,13 +5,16 @@ End to end: the connect flow through django-allauth, the sandbox Graph API over 
 API changes what the person may do on a Page), the daily checks, the dashboard and the engine.
 """
 
+import json
 import re
 import uuid
+from datetime import timedelta
 from html import unescape
 
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from apps.core.exceptions import ApplicationError
 from apps.posts.models import Post, Publication
@@ -239,6 +242,86 @@ def test_a_page_that_loses_create_content_stops_publishing_until_the_task_is_bac
     drive()
     assert Post.objects.get(pk=again.pk).status == "published"
     assert [p["message"] for p in published(sandbox)["page_posts"]] == ["Back in business"]
+
+
+def test_page_tasks_facebook_cannot_read_change_nothing_and_are_on_record(
+    client_for, owner, sandbox, control, django_capture_on_commit_callbacks
+):
+    connect_bistro(client_for(owner.user))
+    # Reading the Page's tasks fails, retries too (the Page token itself still checks out).
+    control(
+        "faults",
+        {
+            "kind": "error",
+            "match": f"GET /{BISTRO_PAGE_ID}",
+            "status": 500,
+            "code": 2,
+            "times": None,
+        },
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = services.token_check_all()
+
+    assert counts == {"valid": 3, "invalid": 0}
+    assert statuses() == {"facebook_page": "active", "instagram_business": "active"}
+    failed = TokenEvent.objects.filter(kind="check_failed")
+    assert failed.count() == 2  # the Page, and the Instagram account published through it
+    assert {e.graph_code for e in failed} == {2}
+    assert all(e.detail.startswith("Reading the Page's tasks: GET /{id}") for e in failed)
+    assert mail.outbox == []
+
+
+def test_a_choice_discovered_before_an_upgrade_reads_the_same(owner):
+    # What the pending connection holds (encrypted JSON) in the form earlier versions wrote.
+    records = [
+        {
+            "id": "1",
+            "name": "Demo Bistro",
+            "access_token": "page-token-1",
+            "category": "Restaurant",
+            "picture_url": "",
+            "tasks": ["ANALYZE", "MODERATE"],
+            "instagram": {"id": "17", "username": "demobistro", "picture_url": ""},
+        },
+        {
+            "id": "2",
+            "name": "Catering",
+            "access_token": "page-token-2",
+            "category": "",
+            "picture_url": "",
+            "tasks": None,
+            "instagram": None,
+        },
+    ]
+    pending = PendingConnection.objects.create(
+        tenant=owner.tenant,
+        user=owner.user,
+        facebook_user_id="42",
+        token="user-token",
+        discovered=json.dumps(records),
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )
+
+    bistro, catering = services.pending_pages(pending=pending)
+
+    assert (bistro.tasks, bistro.connectable) == (("ANALYZE", "MODERATE"), False)
+    assert bistro.not_connectable_reason == (
+        "You can only moderate and analyze this Page: ask a Page admin to give you the "
+        "“Create content” task on it, then reconnect."
+    )
+    assert bistro.instagram == services.DiscoveredInstagram("17", "demobistro", "")
+    assert bistro.instagram_not_connectable_reason.startswith(
+        "It is published with the Page “Demo Bistro”, where you can only moderate and analyze"
+    )
+    assert (catering.tasks, catering.connectable, catering.instagram) == (None, True, None)
+    with pytest.raises(ApplicationError) as refused:
+        services.connection_complete(
+            actor=owner, pending=pending, page_ids=["1", "2"], instagram_ids=[]
+        )
+    assert refused.value.code == "missing_task"
+    assert "Demo Bistro" in refused.value.message
+    assert "Catering" not in refused.value.message
 
 
 def test_a_permission_error_while_publishing_is_checked_against_the_page_tasks(
