@@ -48,7 +48,10 @@ def test_the_warning_says_the_date_and_the_days_left(settings, on):
 
     (warning,) = versions.graph_version_warnings()
 
-    assert "v25.0 reaches its end of life on 2028-07-29, in 1 day:" in warning.message
+    assert (
+        "v25.0 (FACEBOOK_GRAPH_VERSION and INSTAGRAM_LOGIN_GRAPH_VERSION) reaches its end of "
+        "life on 2028-07-29, in 1 day:" in warning.message
+    )
     assert "Upgrading the Graph API version" in warning.message
 
 
@@ -58,6 +61,19 @@ def test_an_unknown_version_is_a_warning_and_a_version_without_an_end_is_not(set
     assert warning_codes() == ["graph_version_unknown"]
     settings.FACEBOOK_GRAPH_VERSION = "v26.0"  # Meta has not announced its end yet
     assert warning_codes() == []
+
+
+def test_the_instagram_login_version_is_checked_too(settings, on):
+    settings.FACEBOOK_GRAPH_VERSION = "v26.0"
+    settings.INSTAGRAM_LOGIN_GRAPH_VERSION = "v24.0"
+    on(date(2028, 1, 1))
+
+    (warning,) = versions.graph_version_warnings()
+
+    assert warning.code == "graph_version_ending"
+    assert "v24.0 (INSTAGRAM_LOGIN_GRAPH_VERSION) reaches its end of life on 2028-02-18" in (
+        warning.message
+    )
 
 
 def test_the_table_is_ordered_and_each_version_outlives_its_release():

@@ -62,28 +62,44 @@ def today() -> date:
     return timezone.now().date()
 
 
+# The settings that name a Graph API version: Facebook's (and Instagram through Facebook Login)
+# and Instagram with Instagram Login's (graph.instagram.com follows the same versions). Threads
+# has versions of its own (v1.0), without a published end.
+VERSION_SETTINGS = ("FACEBOOK_GRAPH_VERSION", "INSTAGRAM_LOGIN_GRAPH_VERSION")
+
+
 def graph_version_warnings() -> list[SystemWarning]:
-    """The ``apps.core.hooks`` warnings of the social app: the configured
-    ``FACEBOOK_GRAPH_VERSION`` ends within ``WARN_WITHIN_DAYS``, has ended, or is not in the
-    table (a typo, or a version newer than this release knows)."""
-    status = version_status(settings.FACEBOOK_GRAPH_VERSION, today=today())
+    """The ``apps.core.hooks`` warnings of the social app: a configured Graph API version
+    (``VERSION_SETTINGS``) ends within ``WARN_WITHIN_DAYS``, has ended, or is not in the table
+    (a typo, or a version newer than this release knows). One warning per version."""
+    by_version: dict[str, list[str]] = {}
+    for name in VERSION_SETTINGS:
+        by_version.setdefault(str(getattr(settings, name)), []).append(name)
+    warnings = []
+    for version, names in by_version.items():
+        warning = _version_warning(version, " and ".join(names))
+        if warning is not None:
+            warnings.append(warning)
+    return warnings
+
+
+def _version_warning(version: str, names: str) -> SystemWarning | None:
+    status = version_status(version, today=today())
     how = "see docs/operations.md, “Upgrading the Graph API version”"
     if not status.known:
-        return [
-            SystemWarning(
-                "graph_version_unknown",
-                f"FACEBOOK_GRAPH_VERSION={status.version} is not a Graph API version this "
-                f"release knows, so its end of life cannot be checked; {how}.",
-            )
-        ]
+        return SystemWarning(
+            "graph_version_unknown",
+            f"{names}={status.version} is not a Graph API version this release knows, so its "
+            f"end of life cannot be checked; {how}.",
+        )
     if status.days_left is None or status.days_left > WARN_WITHIN_DAYS:
-        return []
+        return None
     end = status.end_of_life.isoformat() if status.end_of_life else ""
     if status.days_left < 0:
-        message = f"Graph API {status.version} reached its end of life on {end}"
-        return [SystemWarning("graph_version_ended", f"{message}: upgrade now; {how}.")]
+        message = f"Graph API {status.version} ({names}) reached its end of life on {end}"
+        return SystemWarning("graph_version_ended", f"{message}: upgrade now; {how}.")
     message = (
-        f"Graph API {status.version} reaches its end of life on {end}, in "
+        f"Graph API {status.version} ({names}) reaches its end of life on {end}, in "
         f"{status.days_left} day{'s' if status.days_left != 1 else ''}"
     )
-    return [SystemWarning("graph_version_ending", f"{message}: upgrade before then; {how}.")]
+    return SystemWarning("graph_version_ending", f"{message}: upgrade before then; {how}.")
