@@ -49,13 +49,38 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-# What a publication of each kind is: the account it goes to (a Facebook Page, or the Instagram
-# account linked to that Page) and how many images it carries (a range: it varies by post). The
-# timed benchmark publishes Facebook text only (SPEC 13); the reliability run publishes them all.
+# What a publication of each kind is: the account it goes to (a Facebook Page, the Instagram
+# account linked to that Page, a Threads profile or an Instagram account without a Page) and
+# how many images it carries (a range: it varies by post). The timed benchmark publishes
+# Facebook text only (SPEC 13); the reliability run publishes them all.
 FACEBOOK_PAGE = "facebook_page"
 INSTAGRAM = "instagram_business"
 # A Threads profile of its own (not linked to a Page), with a long-lived Threads token.
 THREADS = "threads"
+# An Instagram professional account without a Facebook Page (Instagram with Instagram Login,
+# graph.instagram.com: the sandbox's /instagram mount), with its own long-lived token.
+INSTAGRAM_LOGIN = "instagram_login"
+
+
+@dataclass(frozen=True)
+class OwnLoginControl:
+    """How the sandbox's control API adds accounts of a network with a login of its own and
+    mints their long-lived tokens (docs/sandbox.md), and the AccessToken kind they are kept as."""
+
+    accounts: str  # POST /_sandbox/{accounts} {"count"} -> {answer: [{"id", "name", ...}]}
+    answer: str
+    tokens: str  # POST /_sandbox/{tokens} {"kind": "long", "user_id", "expires_in"}
+    token_kind: str
+
+
+OWN_LOGIN = {
+    THREADS: OwnLoginControl(
+        "threads/profiles", "profiles", "threads/tokens", "threads_long_lived"
+    ),
+    INSTAGRAM_LOGIN: OwnLoginControl(
+        "instagram_login/accounts", "accounts", "instagram_login/tokens", "ig_login_long_lived"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,8 @@ KINDS = {
     "threads text": Kind(THREADS, (0, 0)),
     "threads image": Kind(THREADS, (1, 1)),
     "threads carousel": Kind(THREADS, (2, 4)),
+    "instagram login image": Kind(INSTAGRAM_LOGIN, (1, 1)),
+    "instagram login carousel": Kind(INSTAGRAM_LOGIN, (2, 4)),
 }
 # Distinct JPEGs uploaded once through the asset library and reused by every post with images.
 IMAGE_COLOURS = ("tomato", "navy", "gold", "seagreen")
@@ -84,6 +111,8 @@ def kind_of(platform: str, images: int) -> str:
         return "instagram carousel" if images > 1 else "instagram image"
     if platform == THREADS:
         return {0: "threads text", 1: "threads image"}.get(images, "threads carousel")
+    if platform == INSTAGRAM_LOGIN:
+        return "instagram login carousel" if images > 1 else "instagram login image"
     return {0: "facebook text", 1: "facebook photo"}.get(images, "facebook multi-photo")
 
 
@@ -91,7 +120,8 @@ def kind_of(platform: str, images: int) -> str:
 class Config:
     publications: int
     # Facebook Pages; with an Instagram kind in `kinds`, each also has its Instagram account,
-    # and with a Threads kind there are as many Threads profiles.
+    # and with a Threads (Instagram Login) kind there are as many Threads profiles (Instagram
+    # accounts without a Page).
     pages: int
     latency_ms: int
     workers: int
@@ -269,9 +299,11 @@ def connect(
     return account
 
 
-def connect_threads(tenant: Any, profile: dict[str, Any], minted: dict[str, Any]) -> Any:
-    """A Threads profile connected with a long-lived Threads token minted by the sandbox for it
-    (as tests/posts/conftest.py connects Demo Bistro's)."""
+def connect_own_login(
+    tenant: Any, platform: str, profile: dict[str, Any], minted: dict[str, Any]
+) -> Any:
+    """A Threads profile or an Instagram-Login account connected with a long-lived token of its
+    own minted by the sandbox for it (as tests/posts/conftest.py connects Demo Bistro's)."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -280,7 +312,7 @@ def connect_threads(tenant: Any, profile: dict[str, Any], minted: dict[str, Any]
 
     account = ConnectedAccount.objects.create(
         tenant=tenant,
-        platform=THREADS,
+        platform=platform,
         platform_id=profile["id"],
         name=profile["name"],
         username=profile["username"],
@@ -289,7 +321,7 @@ def connect_threads(tenant: Any, profile: dict[str, Any], minted: dict[str, Any]
     AccessToken.objects.create(
         tenant=tenant,
         account=account,
-        kind="threads_long_lived",
+        kind=OWN_LOGIN[platform].token_kind,
         facebook_user_id=profile["id"],
         token=minted["access_token"],
         expires_at=timezone.now() + timedelta(seconds=minted["expires_in"]),
@@ -317,10 +349,11 @@ def upload_images(membership: Any) -> list[int]:
 def seed(cfg: Config) -> dict[str, Any]:
     """A tenant with no approval step, its owner, `cfg.pages` Facebook Pages (and their Instagram
     accounts when the mix has Instagram kinds) with minted Page tokens, as many Threads profiles
-    with minted long-lived Threads tokens when the mix has Threads kinds, and N posts with distinct
-    captions, one target each, created and submitted through the services: each becomes
-    scheduled with one due publication. Publication i is of kind `cfg.kinds[i % K]` and goes to
-    Page (or its Instagram account, or Threads profile) `(i // K) % pages`, so every account
+    (Instagram accounts without a Page) with minted long-lived tokens of their own when the mix
+    has Threads (Instagram Login) kinds, and N posts with distinct captions, one target each,
+    created and submitted through the services: each becomes scheduled with one due
+    publication. Publication i is of kind `cfg.kinds[i % K]` and goes to Page (or its Instagram
+    account, Threads profile or Instagram-Login account) `(i // K) % pages`, so every account
     gets every one of its kinds, spread over the run."""
     from apps.accounts.models import Membership, Role, Tenant, User
     from apps.posts import services
@@ -329,13 +362,12 @@ def seed(cfg: Config) -> dict[str, Any]:
     started = time.monotonic()
     kinds = [KINDS[name] for name in cfg.kinds]
     instagram = any(kind.platform == INSTAGRAM for kind in kinds)
-    threads = any(kind.platform == THREADS for kind in kinds)
     pages = control(cfg, "POST", "pages", {"count": cfg.pages, "instagram": instagram})["pages"]
-    profiles = (
-        control(cfg, "POST", "threads/profiles", {"count": cfg.pages})["profiles"]
-        if threads
-        else []
-    )
+    own_login = {
+        platform: control(cfg, "POST", login.accounts, {"count": cfg.pages})[login.answer]
+        for platform, login in OWN_LOGIN.items()
+        if any(kind.platform == platform for kind in kinds)
+    }
     tenant = Tenant.objects.create(
         name="Bench Bistro", slug="bench-bistro", requires_approval=False
     )
@@ -363,9 +395,11 @@ def seed(cfg: Config) -> dict[str, Any]:
                 parent=fb,
             )
         targets.append(entry)
-    for entry, profile in zip(targets, profiles, strict=False):
-        minted = control(cfg, "POST", "threads/tokens", {"kind": "long", "user_id": profile["id"]})
-        entry[THREADS] = connect_threads(tenant, profile, minted)
+    for platform, profiles in own_login.items():
+        mint = OWN_LOGIN[platform].tokens
+        for entry, profile in zip(targets, profiles, strict=True):
+            minted = control(cfg, "POST", mint, {"kind": "long", "user_id": profile["id"]})
+            entry[platform] = connect_own_login(tenant, platform, profile, minted)
     images = upload_images(membership) if any(kind.images[1] for kind in kinds) else []
     # Seeding must not start publishing: the benchmark's own beat dispatches once it is timing.
     publications_dispatch_due.delay = lambda *a, **k: None  # type: ignore[method-assign,assignment]
@@ -390,7 +424,8 @@ def seed(cfg: Config) -> dict[str, Any]:
         services.post_submit(actor=membership, post=post)
         by_kind[name] += 1
         by_account[account.pk] += 1
-    instagram_ids = {t[INSTAGRAM].pk for t in targets if INSTAGRAM in t}
+    # Both Instagram logins count against the sandbox's one 24-hour quota per account.
+    instagram_ids = {t[p].pk for t in targets for p in (INSTAGRAM, INSTAGRAM_LOGIN) if p in t}
     return {
         "seconds": round(time.monotonic() - started, 1),
         "pages": len(pages),

@@ -2,9 +2,11 @@
 # ruff: noqa: T201
 """Reliability run (issues 8, 12 and 14, SPEC 13): the publishing benchmark's machinery with
 every kind the product publishes — Facebook text, photo and multi-photo posts, Instagram images
-and carousels, Threads text posts, images and carousels — under every fault at once: on every
+and carousels, Threads text posts, images and carousels, images and carousels of Instagram
+accounts without a Page (Instagram with Instagram Login) — under every fault at once: on every
 publishing call Graph 500s before and after the call acted, timeouts after it acted and rate
-limits; Page tokens (and Threads tokens) expiring mid-run; a worker SIGKILLed mid-run. Each
+limits; Page tokens (and Threads and Instagram-Login tokens) expiring mid-run; a worker
+SIGKILLed mid-run. Each
 account gets enough posts that more than a result page of 25 lands on it while an earlier
 attempt waits to be reconciled, and reconciliation reads pages of 25 (GRAPH_PAGE_SIZE=25 in the
 workers, Meta's default). Then a verdict per kind: duplicates 0,
@@ -84,7 +86,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--publications", type=int, default=1000)
     parser.add_argument(
-        "--pages", type=int, default=5, help="Facebook Pages, each with its Instagram account"
+        "--pages",
+        type=int,
+        default=5,
+        help="Facebook Pages, each with its Instagram account; as many Threads profiles and "
+        "Instagram-Login accounts",
     )
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
@@ -94,7 +100,7 @@ def main() -> int:
         type=int,
         default=1,
         help="Pages whose Page token expires mid-run (with their Instagram account), and as many "
-        "Threads profiles whose Threads token does",
+        "Threads profiles and Instagram-Login accounts whose own token does",
     )
     parser.add_argument("--expire-at", type=float, default=0.5, help="fraction published")
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction published")
@@ -157,15 +163,18 @@ def main() -> int:
     try:
         print(f"sandbox {cfg.sandbox_url} ({cfg.latency_ms} ms per call); seeding", flush=True)
         seeding = publish.seed(cfg)
-        pages = ConnectedAccount.objects.filter(platform=publish.FACEBOOK_PAGE).order_by("pk")
-        profiles = ConnectedAccount.objects.filter(platform=publish.THREADS).order_by("pk")
+        n = args.expiring_pages
+        accounts = ConnectedAccount.objects.order_by("pk")
         expiring = scenario.connect_expiring_tokens(
             post,
-            pages[: args.expiring_pages],
+            accounts.filter(platform=publish.FACEBOOK_PAGE)[:n],
             now=timezone.now(),
-            threads=profiles[: args.expiring_pages],
+            own_login=[
+                *accounts.filter(platform=publish.THREADS)[:n],
+                *accounts.filter(platform=publish.INSTAGRAM_LOGIN)[:n],
+            ],
         )
-        # Instagram's rolling 24-hour limit must not be what stops a post here.
+        # Instagram's rolling 24-hour limit (either login's) must not be what stops a post here.
         quota = int(publish.control(cfg, "GET", "config")["quota_total"])
         quota_raised = seeding["instagram_per_account_max"] >= quota
         if quota_raised:

@@ -3,14 +3,15 @@
 (tests/reliability/test_publishing_faults.py, 120 publications).
 
 The mix is every kind the product publishes (bench/publish/run.py `KINDS`: Facebook text, one
-photo, several photos; Instagram image and carousel; Threads text, image and carousel). The
-faults hit every publishing call (`POST /*/feed`, `POST /*/photos`, `POST /*/media_publish`,
+photo, several photos; Instagram image and carousel; Threads text, image and carousel;
+Instagram with Instagram Login image and carousel). The faults hit every publishing call
+(`POST /*/feed`, `POST /*/photos`, `POST /*/media_publish` of both Instagram hosts,
 `POST /*/threads_publish`): transient 500s before the call acts, 500s after it acted, timeouts
 after it acted and rate limits (not on Threads) — plus **token expiry**: some Pages (and the
 Instagram accounts publishing with their Page token) are connected with Page tokens that
-expire, some Threads profiles with Threads tokens that expire, and the sandbox's clock is moved
-past their expiry mid-run, so their next calls fail with 190/463 as Meta answers an expired
-token.
+expire, some Threads profiles and Instagram-Login accounts with long-lived tokens of their own
+that expire, and the sandbox's clock is moved past their expiry mid-run, so their next calls
+fail with 190/463 as Meta answers an expired token.
 
 The verdict reads the database and the sandbox's own record (`GET /_sandbox/published`), per
 kind: duplicates, lost, live-but-failed.
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bench.publish.run import INSTAGRAM, KINDS, THREADS, kind_of
+from bench.publish.run import INSTAGRAM, INSTAGRAM_LOGIN, KINDS, OWN_LOGIN, THREADS, kind_of
 
 # Page tokens of the expiring accounts live this long on the sandbox's clock; the run moves the
 # clock forward by EXPIRY_CLOCK_JUMP_SECONDS mid-run, so they expire then and never by accident.
@@ -34,13 +35,24 @@ EXPIRY_CLOCK_JUMP_SECONDS = 2 * 3600
 # Meta's answer to an expired token: OAuthException 190, subcode 463.
 TOKEN_EXPIRED = (190, 463)
 # The calls that make something visible (a multi-photo post's unpublished uploads are
-# `POST /*/photos` too: invisible, safe to repeat).
+# `POST /*/photos` too: invisible, safe to repeat). The sandbox matches a fault's path within
+# its mount, so `POST /*/media_publish` is both Instagram hosts' (graph.facebook.com's and
+# graph.instagram.com's, at /instagram).
 PUBLISHING_CALLS = (
     "POST /*/feed",
     "POST /*/photos",
     "POST /*/media_publish",
     "POST /*/threads_publish",
 )
+# One host's `media_publish` apart from the other's: by the accounts' ids, which the sandbox
+# gives in bands of their own — 178414000… to the Instagram accounts of Pages
+# (sandbox/networks/instagram.py; also the demo Instagram-Login account, which the suite does
+# not publish to), 178414010… to the Instagram-Login accounts the control API adds
+# (sandbox/networks/instagram_login.py `EXTRA_ID_BASE`).
+INSTAGRAM_PUBLISH = "POST /17841400*/media_publish"
+INSTAGRAM_LOGIN_PUBLISH = "POST /17841401*/media_publish"
+# The token kinds of graph.instagram.com in the sandbox's call log ("token").
+INSTAGRAM_LOGIN_TOKENS = ("ig_short", "ig_long")
 # Meta's default result page; reconciliation reads pages of GRAPH_PAGE_SIZE (set to this).
 RESULT_PAGE = 25
 
@@ -76,7 +88,8 @@ class OneShot:
 LONG_RUN = {
     "POST /*/feed": OneShot(after_effect_errors=5, timeouts=3, rate_limits=2),
     "POST /*/photos": OneShot(after_effect_errors=10, timeouts=5, rate_limits=2),
-    "POST /*/media_publish": OneShot(after_effect_errors=5, timeouts=3, rate_limits=2),
+    INSTAGRAM_PUBLISH: OneShot(after_effect_errors=5, timeouts=3, rate_limits=2),
+    INSTAGRAM_LOGIN_PUBLISH: OneShot(after_effect_errors=5, timeouts=3, rate_limits=2),
     # Threads announces no rate-limit code of its own here: its 24-hour quota is the sandbox's.
     "POST /*/threads_publish": OneShot(after_effect_errors=5, timeouts=3, rate_limits=0),
 }
@@ -98,10 +111,10 @@ def fault_mix(
 ) -> list[dict[str, Any]]:
     """Faults for every publishing call in `one_shots`: 500s after the call acted, timeouts
     after it acted (held `timeout_seconds`, beyond the client's 2 s timeout), rate limits (Page
-    80001, Instagram 80002; a minute, the shortest Meta announces), each on a matching call with
-    `probability` until used up (so they spread over the run), and transient 500s before the
-    call acts on `transient_probability` of the calls that are left. The sandbox takes the first
-    fault that matches: the one-shot faults come first."""
+    80001, Instagram 80002 on either host; a minute, the shortest Meta announces), each on a
+    matching call with `probability` until used up (so they spread over the run), and transient
+    500s before the call acts on `transient_probability` of the calls that are left. The sandbox
+    takes the first fault that matches: the one-shot faults come first."""
     one_shot: list[dict[str, Any]] = []
     transient: list[dict[str, Any]] = []
     for match, counts in one_shots.items():
@@ -125,15 +138,18 @@ def expiry_fault_summary(expiring_accounts: int) -> dict[str, Any]:
     return {
         "kind": "token_expiry",
         "accounts": expiring_accounts,
-        "how": f"Page tokens minted with expires_in={EXPIRING_TOKEN_SECONDS}; sandbox clock "
-        f"advanced {EXPIRY_CLOCK_JUMP_SECONDS} s mid-run",
+        "how": f"Page tokens (and Threads and Instagram-Login long-lived tokens) minted with "
+        f"expires_in={EXPIRING_TOKEN_SECONDS}; sandbox clock advanced "
+        f"{EXPIRY_CLOCK_JUMP_SECONDS} s mid-run",
     }
 
 
 def faults_fired(calls: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """What the sandbox's call log says it did, by call and fault: `POST /{page-id}/feed
     error/after` and so on; a `POST /{page-id}/photos` that made a visible post is told apart
-    from an unpublished upload. Also the expired-token answers and the number of Graph calls."""
+    from an unpublished upload, and graph.instagram.com's `POST /{ig-login-id}/media_publish`
+    (by its token) from graph.facebook.com's `POST /{ig-user-id}/media_publish`. Also the
+    expired-token answers and the number of Graph calls."""
     calls = list(calls)
     seen: Counter[str] = Counter()
     for call in calls:
@@ -143,15 +159,18 @@ def faults_fired(calls: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         if not fault:
             continue
         # A call refused before it acted has no template in the log: its path, ids taken out.
+        # Both Instagram hosts' templates say {ig-user-id}: the token tells them apart.
         path = str(call.get("path"))
+        if "threads_" in path:
+            account = "{threads-user-id}"
+        elif call.get("token") in INSTAGRAM_LOGIN_TOKENS:
+            account = "{ig-login-id}"
+        elif "media" in path:
+            account = "{ig-user-id}"
+        else:
+            account = "{page-id}"
         template = re.sub(
-            r"^/\d+/",
-            "/{threads-user-id}/"
-            if "threads_" in path
-            else "/{ig-user-id}/"
-            if "media" in path
-            else "/{page-id}/",
-            str(call.get("template") or path),
+            r"^/(\d+|\{ig-user-id\})/", f"/{account}/", str(call.get("template") or path)
         )
         if template.endswith("/photos") and call.get("created"):
             visible = "_" in str(call["created"])  # a post id; an upload's is a photo id
@@ -244,8 +263,9 @@ def _is_expiry_error(pub: Mapping[str, Any]) -> bool:
 
 def content_at_sandbox(sandbox_published: Mapping[str, Any]) -> dict[tuple[str, str], list[dict]]:
     """What is live, by (account, text): Page posts (text, photo, multi-photo) by message per
-    Page, Instagram media by caption per Instagram account, threads by text per Threads
-    profile."""
+    Page, Instagram media by caption per Instagram account (both logins': the sandbox lists the
+    Instagram-Login accounts' media there too, `login: "instagram"`), threads by text per
+    Threads profile."""
     live: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for post in sandbox_published.get("page_posts", []):
         live[(str(post["target_id"]), (post.get("message") or "").strip())].append(post)
@@ -258,20 +278,21 @@ def content_at_sandbox(sandbox_published: Mapping[str, Any]) -> dict[tuple[str, 
 
 def _shape_fits(kind: str, images: int, item: Mapping[str, Any]) -> bool:
     """The live item is what the kind publishes: a text post without photos, a photo post with
-    one, an album with this many; an Instagram IMAGE, or a CAROUSEL_ALBUM with this many; a
-    Threads TEXT_POST, IMAGE, or CAROUSEL_ALBUM with this many."""
+    one, an album with this many; an Instagram IMAGE, or a CAROUSEL_ALBUM with this many (with
+    either login); a Threads TEXT_POST, IMAGE, or CAROUSEL_ALBUM with this many."""
     if KINDS[kind].platform == THREADS:
         if images > 1:
             return item.get("media_type") == "CAROUSEL_ALBUM" and len(item["children"]) == images
         return item.get("media_type") == ("IMAGE" if images else "TEXT_POST")
-    if KINDS[kind].platform == INSTAGRAM:
+    if KINDS[kind].platform in (INSTAGRAM, INSTAGRAM_LOGIN):
         if images > 1:
             return item.get("media_type") == "CAROUSEL_ALBUM" and len(item["children"]) == images
         return item.get("media_type") == "IMAGE"
     return len(item.get("photo_ids") or []) == images
 
 
-# Summary fields of `GET /_sandbox/published` that must be empty or zero.
+# Summary fields of `GET /_sandbox/published` that must be empty or zero. The Instagram ones
+# count the Instagram-Login accounts' media and containers too (one store for both logins).
 SANDBOX_REPEATS = (
     "posts_with_repeated_content",
     "posts_with_repeated_message",
@@ -416,8 +437,16 @@ def judge(
         waiting_reasons=dict(waiting_reasons.most_common(8)),
         attempts=dict(sorted(attempts.items())),
         sandbox_summary={k: summary.get(k) for k in ("page_posts_by_kind", *SANDBOX_REPEATS)}
-        | {"instagram_media_by_type": summary.get("instagram_media_by_type")}
-        | {"threads_by_type": summary.get("threads_by_type")},
+        | {
+            k: summary.get(k)
+            for k in (
+                "instagram_media_by_type",
+                "instagram_media_by_login",
+                "threads_by_type",
+                "instagram_login_media",
+                "instagram_login_media_by_type",
+            )
+        },
     )
 
 
@@ -563,13 +592,14 @@ def history(pks: Iterable[int], sandbox_published: Mapping[str, Any]) -> list[di
 
 
 def connect_expiring_tokens(
-    post: Any, pages: Iterable[Any], *, now: datetime, threads: Iterable[Any] = ()
+    post: Any, pages: Iterable[Any], *, now: datetime, own_login: Iterable[Any] = ()
 ) -> set[int]:
     """Reconnect the Facebook Pages `pages` — and the Instagram accounts linked to them, which
     publish with the same Page token — with a Page token that expires in
-    EXPIRING_TOKEN_SECONDS (sandbox clock), and the Threads profiles `threads` with a long-lived
-    Threads token that expires then too. `post(path, payload)` calls the sandbox's control
-    API. Returns the ids of every account reconnected so."""
+    EXPIRING_TOKEN_SECONDS (sandbox clock), and the accounts `own_login` (Threads profiles,
+    Instagram-Login accounts) with a long-lived token of their network that expires then too.
+    `post(path, payload)` calls the sandbox's control API. Returns the ids of every account
+    reconnected so."""
     from apps.social.models import AccessToken
 
     ids = set()
@@ -584,16 +614,16 @@ def connect_expiring_tokens(
             token.expires_at = now + timedelta(seconds=EXPIRING_TOKEN_SECONDS)
             token.save(update_fields=["token", "expires_at", "updated_at"])
             ids.add(account.pk)
-    for profile in threads:
+    for account in own_login:
         minted = post(
-            "threads/tokens",
-            {"kind": "long", "user_id": profile.platform_id, "expires_in": EXPIRING_TOKEN_SECONDS},
+            OWN_LOGIN[account.platform].tokens,
+            {"kind": "long", "user_id": account.platform_id, "expires_in": EXPIRING_TOKEN_SECONDS},
         )
-        token = AccessToken.objects.get(account=profile)
+        token = AccessToken.objects.get(account=account)
         token.token = minted["access_token"]
         token.expires_at = now + timedelta(seconds=EXPIRING_TOKEN_SECONDS)
         token.save(update_fields=["token", "expires_at", "updated_at"])
-        ids.add(profile.pk)
+        ids.add(account.pk)
     return ids
 
 

@@ -1,9 +1,10 @@
 """The short version of `make reliability` (bench/reliability/run.py): 120 publications of every
 kind (Facebook text, photo, multi-photo; Instagram image, carousel; Threads text, image,
-carousel) through two real Celery workers against the sandbox, with Graph 500s before and after
-the call acted, timeouts after it acted and rate limits on every publishing call (no rate limit
-on Threads), one Page's token (and its Instagram account's) and one Threads profile's expiring
-mid-run and a worker SIGKILLed mid-run; reconciliation reads result pages of 25. The
+carousel; Instagram-Login image, carousel) through two real Celery workers against the sandbox,
+with Graph 500s before and after the call acted, timeouts after it acted and rate limits on
+every publishing call (no rate limit on Threads), one Page's token (and its Instagram
+account's), one Threads profile's and one Instagram-Login account's expiring mid-run and a
+worker SIGKILLed mid-run; reconciliation reads result pages of 25. The
 same kind of fault mix and the same verdict as the long run (bench/reliability/scenario.py);
 nothing here is timed, the polling bound is a liveness bound."""
 
@@ -27,14 +28,19 @@ from tests.conftest import CeleryWorker, wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
-PUBLICATIONS = 120  # 15 of each of the 8 kinds
-PAGES = 5  # their 5 Instagram accounts and 5 Threads profiles: 9 publications each
+PUBLICATIONS = 120  # 12 of each of the 10 kinds
+# Their 5 Instagram accounts, 5 Threads profiles and 5 Instagram-Login accounts: 4-5 Instagram
+# and 7-8 Threads publications each.
+PAGES = 5
 LIVENESS_BOUND = 240.0
 # Each one-shot fault on the first matching calls (probability 1), so that each one fires.
 ONE_SHOTS = {
     "POST /*/feed": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=1),
     "POST /*/photos": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=0),
-    "POST /*/media_publish": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=1),
+    scenario.INSTAGRAM_PUBLISH: scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=1),
+    scenario.INSTAGRAM_LOGIN_PUBLISH: scenario.OneShot(
+        after_effect_errors=1, timeouts=1, rate_limits=1
+    ),
     "POST /*/threads_publish": scenario.OneShot(after_effect_errors=1, timeouts=1, rate_limits=0),
 }
 # Stop once nothing is being published and every wait is at least this far away: what waits
@@ -102,12 +108,13 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(
     publish.seed(cfg)
     pages = ConnectedAccount.objects.filter(platform=publish.FACEBOOK_PAGE).order_by("pk")
     profiles = ConnectedAccount.objects.filter(platform=publish.THREADS).order_by("pk")
+    logins = ConnectedAccount.objects.filter(platform=publish.INSTAGRAM_LOGIN).order_by("pk")
     expiring = scenario.connect_expiring_tokens(
-        post, pages[:1], now=timezone.now(), threads=profiles[:1]
+        post, pages[:1], now=timezone.now(), own_login=[*profiles[:1], *logins[:1]]
     )
-    # That Page's, its Instagram account's and the Threads profile's publications wait until
-    # the tokens have expired (below), so that they meet the expiry whatever order the workers
-    # take the others in on a busy machine.
+    # That Page's, its Instagram account's, the Threads profile's and the Instagram-Login
+    # account's publications wait until the tokens have expired (below), so that they meet the
+    # expiry whatever order the workers take the others in on a busy machine.
     held_back = Publication.objects.filter(account_id__in=expiring)
     held_back.update(next_attempt_at=timezone.now() + timedelta(hours=1))
     post("faults", {"faults": scenario.fault_mix(ONE_SHOTS, probability=1.0)})
@@ -189,7 +196,7 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(
     assert verdict.ok, report
     assert verdict.publications == PUBLICATIONS
     # Every kind was published, and met the token expiry: the expired Page's, Instagram
-    # account's and Threads profile's publications failed, explained.
+    # account's, Threads profile's and Instagram-Login account's publications failed, explained.
     assert set(verdict.by_kind) == set(publish.KINDS), report
     for kind, kv in verdict.by_kind.items():
         assert kv.publications == PUBLICATIONS // len(publish.KINDS), (kind, report)
@@ -200,6 +207,7 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(
         "POST /{page-id}/feed",
         "POST /{page-id}/photos",
         "POST /{ig-user-id}/media_publish",
+        "POST /{ig-login-id}/media_publish",
     ):
         hits = {k: n for k, n in fired.items() if k.startswith(call)}
         assert any(k.endswith("error/after") for k in hits), (call, fired)
@@ -212,5 +220,20 @@ def test_100_publications_under_every_fault_no_duplicate_none_lost(
         kv = verdict.by_kind[kind]
         assert (kv.duplicates, kv.lost, kv.live_but_failed) == (0, 0, 0), (kind, report)
     assert sandbox_published["summary"]["threads"] >= 3, report
-    assert sum(n for k, n in fired.items() if k.endswith("rate_limit")) == 2, fired
+    # Instagram Login was counted too, and went out through graph.instagram.com.
+    for kind in ("instagram login image", "instagram login carousel"):
+        kv = verdict.by_kind[kind]
+        assert (kv.duplicates, kv.lost, kv.live_but_failed) == (0, 0, 0), (kind, report)
+    assert sandbox_published["summary"]["instagram_login_media"] >= 2, report
+    # Every published caption is at the sandbox exactly once, on its account, with the id the
+    # database holds; an Instagram account's through its Page, an Instagram-Login account's
+    # through Instagram Login.
+    live = scenario.content_at_sandbox(sandbox_published)
+    logins = {publish.INSTAGRAM: "facebook", publish.INSTAGRAM_LOGIN: "instagram"}
+    for row in (r for r in rows if r["status"] == "published"):
+        items = live[(row["target_id"], row["caption"].strip())]
+        assert [item["id"] for item in items] == [row["platform_post_id"]], (row, report)
+        if row["platform"] in logins:
+            assert items[0]["login"] == logins[row["platform"]], (row, items)
+    assert sum(n for k, n in fired.items() if k.endswith("rate_limit")) == 3, fired
     assert fired.get("token_expired (190/463)", 0) >= 1, fired
