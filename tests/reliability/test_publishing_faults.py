@@ -71,7 +71,7 @@ def consumers(queue: str) -> int:
     )
 
 
-def test_100_publications_under_every_fault_no_duplicate_none_lost(
+def test_120_publications_under_every_fault_no_duplicate_none_lost(
     sandbox, settings, monkeypatch, tmp_path
 ):
     url = sandbox.base_url
