@@ -378,3 +378,6 @@ def test_the_schema_says_request_bodies_take_no_other_keys(client):
     assert list(components["PostWriteRequest"]["properties"]) == POST_FIELDS.split(", ")
     # Answers are not closed: new fields may be added to them.
     assert "additionalProperties" not in components["PostDetail"]
+    # The bases' docstrings are not the API's descriptions of its bodies.
+    assert "description" not in components["FolderRequest"]
+    assert "description" not in components["PostWriteRequest"]

@@ -92,6 +92,11 @@ class BodySchema(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        # drf-spectacular describes a serializer by its docstring, inherited if it has none:
+        # this module's bases' are for readers of the code, not of the API.
+        target = self.target if isinstance(self.target, type) else type(self.target)
+        if not target.__dict__.get("__doc__"):
+            schema.pop("description", None)
         if direction == "request" and schema.get("type") == "object":
             schema["additionalProperties"] = False
         return schema
