@@ -48,6 +48,19 @@ CONFIG = SchemathesisConfig.from_dict(
 )
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), config=CONFIG)
 
+
+def form_text_is_text(case) -> bool:
+    """A multipart form holds text: schemathesis sends an object or a number generated for a
+    string field (the upload's ``alt_text``, ``tags``) as its JSON text, a valid string on the
+    wire, so "negative" data the server cannot tell apart. Such cases are skipped; the others,
+    an unknown form field included, are checked."""
+    if not (case.media_type or "").startswith("multipart/") or not isinstance(case.body, dict):
+        return True
+    properties = case.operation.body[0].definition.get("schema", {}).get("properties", {})
+    texts = [n for n, p in properties.items() if p.get("type") == "string" and "format" not in p]
+    return all(isinstance(case.body.get(name, ""), str) for name in texts)
+
+
 # Per operation in the fuzzing phase (examples and coverage are as many as they need).
 FUZZ_EXAMPLES = 50
 # Stateful: scenarios of at most this many calls.
@@ -87,6 +100,8 @@ def excluded_checks(method: str) -> list:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_every_operation_conforms_to_the_schema(case, auth_headers):
+    if not form_text_is_text(case):
+        return
     case.call_and_validate(headers=auth_headers, excluded_checks=excluded_checks(case.method))
 
 

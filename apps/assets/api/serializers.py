@@ -8,7 +8,7 @@ from rest_framework import serializers
 from apps.assets import services
 from apps.assets.models import BrandAsset, BrandFolder
 from apps.core.api import fields
-from apps.core.api.serializers import ModelSerializer, QuerySerializer
+from apps.core.api.serializers import BodySerializer, ModelSerializer, QuerySerializer
 
 
 class TenantPrimaryKeyRelatedField(fields.PrimaryKeyRelatedField):
@@ -115,7 +115,9 @@ class AssetUploadResultSerializer(AssetSerializer):
         read_only_fields = fields
 
 
-class AssetUploadSerializer(serializers.Serializer):
+class AssetUploadSerializer(BodySerializer):
+    representation = AssetUploadResultSerializer
+
     file = serializers.FileField(help_text="JPEG, PNG, WebP or still GIF.")
     folder = TenantPrimaryKeyRelatedField(
         queryset=BrandFolder.objects.all(),
@@ -128,7 +130,9 @@ class AssetUploadSerializer(serializers.Serializer):
     alt_text = fields.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
-class AssetUpdateSerializer(serializers.Serializer):
+class AssetUpdateSerializer(BodySerializer):
+    representation = AssetSerializer
+
     name = fields.CharField(required=False, max_length=200)
     alt_text = fields.CharField(required=False, allow_blank=True, max_length=500)
     tags = serializers.ListField(

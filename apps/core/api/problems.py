@@ -26,7 +26,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 class ProblemFieldErrorSerializer(serializers.Serializer):
     field = serializers.CharField(help_text="The field, e.g. `targets` or `caption_overrides`.")
-    code = serializers.CharField(help_text="Machine-readable reason, e.g. `required`.")
+    code = serializers.CharField(
+        help_text="Machine-readable reason, e.g. `required`, `unknown_field`, `read_only`."
+    )
     message = serializers.CharField(help_text="What is wrong, for a person.")
 
 
@@ -102,7 +104,9 @@ _EXAMPLES: dict[int, OpenApiExample] = {
 THROTTLED_EXAMPLE = _EXAMPLES[429]
 
 _DESCRIPTIONS = {
-    400: "Invalid request (`invalid`, or a domain code such as `name_taken`, `not_an_image`).",
+    400: "Invalid request (`invalid`: `errors` names each field, incl. a body key the operation "
+    "does not take, `unknown_field` or `read_only`; or a domain code such as `name_taken`, "
+    "`not_an_image`).",
     401: "No key, a wrong key or a revoked key.",
     403: "The key (or role) may only read.",
     404: "No such object in this business.",

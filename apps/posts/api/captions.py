@@ -19,6 +19,7 @@ from apps.core.api.problems import (
     problem_example,
     problems,
 )
+from apps.core.api.serializers import BodySerializer
 from apps.posts.captions import CaptionError, CaptionLimitReached, caption_suggest
 from apps.posts.captions.service import (
     MAX_AVOID,
@@ -31,7 +32,7 @@ from apps.posts.forms import MAX_ITEM_DETAILS
 from apps.social.models import ConnectedAccount, Platform
 
 
-class CaptionSuggestionsRequestSerializer(serializers.Serializer):
+class CaptionSuggestionsRequestSerializer(BodySerializer):
     item_details = fields.CharField(
         max_length=MAX_ITEM_DETAILS,
         help_text="What the post is about: the dish, its price, the offer.",

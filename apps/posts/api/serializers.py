@@ -11,7 +11,7 @@ from rest_framework import serializers
 from apps.assets.api.serializers import TenantPrimaryKeyRelatedField
 from apps.assets.models import BrandAsset
 from apps.core.api import fields
-from apps.core.api.serializers import ModelSerializer, QuerySerializer
+from apps.core.api.serializers import BodySerializer, ModelSerializer, QuerySerializer
 from apps.networks.registry import networks
 from apps.posts import services
 from apps.posts.models import Post, Publication
@@ -141,7 +141,9 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-class PostWriteSerializer(serializers.Serializer):
+class PostWriteSerializer(BodySerializer):
+    representation = PostDetailSerializer
+
     caption = fields.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
     caption_overrides = serializers.DictField(
         child=fields.CharField(allow_blank=True, trim_whitespace=False),
@@ -193,7 +195,7 @@ def post_input_of(post: Post) -> services.PostInput:
     )
 
 
-class PostScheduleSerializer(serializers.Serializer):
+class PostScheduleSerializer(BodySerializer):
     scheduled_for = AwareDateTimeField(help_text="ISO 8601 with an offset.")
 
 

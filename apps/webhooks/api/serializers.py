@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api import fields
-from apps.core.api.serializers import ModelSerializer, QuerySerializer
+from apps.core.api.serializers import BodySerializer, ModelSerializer, QuerySerializer
 from apps.core.exceptions import ApplicationError
 from apps.webhooks import targets
 from apps.webhooks.models import TEST_EVENT, Event, WebhookDelivery, WebhookEndpoint
@@ -61,7 +61,10 @@ class WebhookEndpointSerializer(ModelSerializer):
         read_only_fields = ["id", "is_active", "created_at", "secret_rotated_at"]
 
 
-class WebhookEndpointUpdateSerializer(serializers.Serializer):
+class WebhookEndpointUpdateSerializer(BodySerializer):
+    # `url` is set at creation only: read-only here.
+    representation = WebhookEndpointSerializer
+
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=Event.choices),
         min_length=1,
