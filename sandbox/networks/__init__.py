@@ -8,6 +8,7 @@ own is another `Mount` with a prefix or a port. See docs/sandbox.md ("How a netw
 """
 
 from ..registry import Mount
+from ..video import rupload_mount
 from .facebook import FacebookNetwork
 from .instagram import InstagramNetwork
 from .instagram_login import InstagramLoginNetwork, instagram_login_mount
@@ -26,6 +27,8 @@ def default_mounts() -> tuple[Mount, ...]:
         # Instagram with Instagram Login (graph.instagram.com) at /instagram; its accounts
         # live in the Instagram network's store, so it comes after the root mount.
         instagram_login_mount(),
+        # The upload host (rupload.facebook.com) at /rupload: resumable video uploads.
+        rupload_mount(),
     )
 
 

@@ -44,6 +44,20 @@ from ..nodes import MISSING, Renderer, engagement
 from ..registry import EdgeHandler, EdgeKey, FieldTable, Found, Network, NodeType, Resolver
 from ..state import SandboxState, content_key
 from ..tokens import TokenClaims
+from ..video import (
+    COMPLETERS,
+    IG_CAROUSEL_VIDEO,
+    IG_REELS,
+    IG_STORY,
+    IG_UPLOAD,
+    Problem,
+    Rules,
+    UploadSession,
+    fetch_video,
+    open_session,
+    problem,
+    upload_uri,
+)
 from . import facebook
 from .facebook import BISTRO_PAGE_ID, CATERING_PAGE_ID, PageRecord, can_see_page
 
@@ -56,6 +70,8 @@ CAPTION_MAX = 2200
 HASHTAG_MAX = 30
 MENTION_MAX = 20
 QUOTA_DURATION = 86_400
+STORY_SECONDS = 86_400
+VIDEO_TYPES = ("REELS", "STORIES", "VIDEO")
 
 
 # --- records ----------------------------------------------------------------------------------
@@ -78,6 +94,14 @@ class ContainerRecord(MediaContainer):
     ig_user_id: str
     caption: str | None
     caption_ignored: bool = False
+    # FEED, REELS or STORY (what the published media's media_product_type will be).
+    product: str = "FEED"
+    video_url: str | None = None
+    cover_url: str | None = None
+    thumb_offset: int | None = None
+    share_to_feed: bool | None = None
+    audio_name: str | None = None
+    upload_type: str | None = None
 
 
 @dataclass(slots=True)
@@ -92,6 +116,13 @@ class IgMediaRecord:
     image_urls: list[str]
     children: list[str] = field(default_factory=list)
     is_carousel_child: bool = False
+    media_product_type: str = "FEED"
+    video_url: str | None = None
+    cover_url: str | None = None
+
+    def live(self, now: float) -> bool:
+        """A story is gone 24 hours after it was published; everything else stays."""
+        return self.media_product_type != "STORY" or now < self.timestamp + STORY_SECONDS
 
 
 class InstagramStore:
@@ -240,8 +271,11 @@ def _ig_media_fields(r: Renderer) -> dict[str, Resolver]:
         "id": lambda m, s: m.id,
         "caption": lambda m, s: m.caption if m.caption else MISSING,
         "media_type": lambda m, s: m.media_type,
-        "media_product_type": lambda m, s: "FEED",
-        "media_url": lambda m, s: m.image_urls[0] if m.image_urls else MISSING,
+        "media_product_type": lambda m, s: m.media_product_type,
+        "media_url": lambda m, s: m.video_url or (m.image_urls[0] if m.image_urls else MISSING),
+        "thumbnail_url": lambda m, s: (
+            (m.cover_url or r.picture_url(m.id)) if m.media_type == "VIDEO" else MISSING
+        ),
         "permalink": lambda m, s: MISSING if m.is_carousel_child else r.view_url(m.id),
         "shortcode": lambda m, s: m.shortcode,
         "timestamp": lambda m, s: graph_time(m.timestamp),
@@ -301,6 +335,76 @@ def _shortcode(media_id: str) -> str:
     digest = hashlib.sha256(media_id.encode()).digest()
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     return "".join(alphabet[b % 64] for b in digest[:11])
+
+
+@dataclass(slots=True)
+class VideoRequest:
+    """The video parameters of one container creation."""
+
+    product: str = "FEED"
+    rules: Rules | None = None
+    url: str | None = None
+    source: MediaSource | None = None
+    resumable: bool = False
+    cover_url: str | None = None
+    thumb_offset: int | None = None
+    share_to_feed: bool | None = None
+    audio_name: str | None = None
+
+
+def _wants_video(req: Request) -> bool:
+    """A Story is a video when it names one (video_url or a resumable upload)."""
+    return bool(req.param("video_url")) or (req.param("upload_type") or "") == "resumable"
+
+
+def _rules_of(container: ContainerRecord) -> Rules:
+    if container.media_type == "VIDEO":
+        return IG_CAROUSEL_VIDEO
+    return IG_STORY if container.product == "STORY" else IG_REELS
+
+
+def _check_video(container: ContainerRecord, source: MediaSource, rules: Rules) -> None:
+    """Meta's checks of the file, made when it is there: the container ends in ERROR (with
+    the code and subcode `media_publish` then answers) when one fails."""
+    found: Problem | None = problem(source, rules)
+    duration = source.duration_seconds
+    offset = container.thumb_offset
+    if found is None and offset is not None and duration is not None and offset >= duration * 1e3:
+        found = Problem(
+            "Thumbnail offset must be greater than or equal to 0 and less than video "
+            f"duration, i.e. {int(duration * 1000)}",
+            1,
+            2207057,
+        )
+    if found is not None and container.forced_status is None:
+        container.fail(found.message, found.code, found.subcode)
+
+
+def _failure(container: ContainerRecord, ig: "InstagramStore") -> GraphError:
+    """What `media_publish` answers for a container in ERROR: its own code and subcode (a
+    video rule's or a fault's), a failed carousel item's, else Meta's 2207032."""
+    for candidate in [container, *(ig.containers.get(c) for c in container.children)]:
+        if candidate is not None and candidate.forced_subcode is not None:
+            return errors.ig_video_failed(
+                candidate.forced_message or "Media upload has failed",
+                candidate.forced_code if candidate.forced_code is not None else -1,
+                candidate.forced_subcode,
+            )
+    return errors.ig_container_failed()
+
+
+def _upload_done(state: SandboxState, session: UploadSession) -> None:
+    """A container's resumable upload is whole: processing starts now (under the lock)."""
+    container = store(state).containers.get(session.id)
+    if container is None or session.source is None or session.completed_at is None:
+        return
+    container.video = session.source
+    container.awaiting_upload = False
+    container.ready_at = ready_at(state, session.completed_at, video=True)
+    _check_video(container, session.source, _rules_of(container))
+
+
+COMPLETERS["ig"] = _upload_done
 
 
 # Who may publish to an account: raises the Graph error of a caller that may not.
@@ -378,15 +482,20 @@ class MediaPublisher:
         image: MediaSource | None = None
         image_url: str | None = None
         children: list[str] = []
+        video = VideoRequest()
         if media_type == "CAROUSEL":
             children = _split_ids(req.param("children"))
             if not 2 <= len(children) <= 10:
                 raise errors.ig_carousel_size()
-        elif media_type == "IMAGE":
+        elif media_type == "IMAGE" or (media_type == "STORIES" and not _wants_video(req)):
+            if media_type == "STORIES" and caption:
+                raise errors.ig_story_caption()
             image_url = req.param("image_url")
             if not image_url:
                 raise errors.missing_param("image_url")
             image = self._fetch_image(image_url, ctx)
+        elif media_type in VIDEO_TYPES:
+            video = self._video_request(req, ctx, media_type, is_item, caption)
         else:
             raise errors.ig_unknown_media_type()
         now = self.state.now()
@@ -412,12 +521,101 @@ class MediaPublisher:
                 ready_at=ready_at(self.state, now),
                 image=image,
                 caption_ignored=bool(is_item and caption),
+                product="STORY" if media_type == "STORIES" else video.product,
+                video_url=video.url,
+                video=video.source,
+                cover_url=video.cover_url,
+                thumb_offset=video.thumb_offset,
+                share_to_feed=video.share_to_feed,
+                audio_name=video.audio_name,
+                upload_type="resumable" if video.resumable else None,
+                awaiting_upload=video.resumable,
             )
+            if video.rules is not None:
+                container.ready_at = ready_at(self.state, now, video=True)
+                if video.source is not None:
+                    _check_video(container, video.source, video.rules)
             new_container_fault(self.state, req, container, ctx)
             ig.containers[container.id] = container
+            answer = {"id": container.id}
+            if video.resumable:
+                open_session(
+                    self.state,
+                    container.id,
+                    kind="ig",
+                    host_path=IG_UPLOAD,
+                    owners=self._uploaders(account),
+                )
+                answer["uri"] = upload_uri(req, IG_UPLOAD, container.id, self.state)
             self.state.save()
         ctx.notes["created"] = container.id
-        return {"id": container.id}
+        return answer
+
+    def _uploaders(self, account: IgAccountRecord) -> list[str]:
+        """Who may upload a container's video: the linked Page (its Page token) and the
+        people who manage it, or the Instagram-Login account itself."""
+        page = self.ig.page_of(account)
+        if page is None:
+            return [account.id]
+        return [page.id, *page.manager_ids]
+
+    def _video_request(
+        self, req: Request, ctx: CallContext, media_type: str, is_item: bool, caption: str | None
+    ) -> "VideoRequest":
+        """The video parameters of a REELS, STORIES or VIDEO (carousel item) container,
+        checked as Meta checks them; the video fetched unless it comes by resumable upload."""
+        video = VideoRequest()
+        if media_type == "VIDEO":
+            if not is_item:
+                raise errors.ig_video_not_single()
+            video.rules = IG_CAROUSEL_VIDEO
+        elif is_item:
+            raise errors.invalid_param(
+                f"(#100) {media_type} cannot be a carousel item; use media_type=VIDEO"
+            )
+        elif media_type == "REELS":
+            video.product, video.rules = "REELS", IG_REELS
+            video.share_to_feed = req.flag("share_to_feed", True)
+            video.audio_name = req.param("audio_name") or None
+        else:
+            if caption:
+                raise errors.ig_story_caption()
+            video.product, video.rules = "STORY", IG_STORY
+        if media_type != "STORIES":
+            cover = req.param("cover_url")
+            if cover and not is_http_url(cover):
+                raise errors.invalid_url("cover_url")
+            video.cover_url = cover or None
+            offset = req.param("thumb_offset")
+            if offset:
+                try:
+                    video.thumb_offset = int(offset)
+                except ValueError as exc:
+                    raise errors.invalid_param("(#100) thumb_offset must be milliseconds") from exc
+                if video.thumb_offset < 0:
+                    raise errors.ig_thumb_offset(0)
+        video.resumable = (req.param("upload_type") or "").lower() == "resumable"
+        if video.resumable:
+            return video
+        url = req.param("video_url")
+        if not url:
+            raise errors.missing_param("video_url")
+        video.url = url
+        video.source = self._fetch_video(url, ctx)
+        return video
+
+    def _fetch_video(self, url: str, ctx: CallContext) -> MediaSource:
+        if not is_http_url(url):
+            raise errors.ig_fetch_failed(url)
+        if not self.state.config.fetch_media:
+            return MediaSource(kind="url", url=url)
+        try:
+            return fetch_video(url, timeout=self.state.config.fetch_timeout_seconds)
+        except FetchError as exc:
+            ctx.notes["fetch_error"] = exc.reason
+            raise (
+                errors.ig_fetch_timeout() if exc.timeout else errors.ig_fetch_failed(url)
+            ) from exc
 
     def quota_usage(self, account_id: str) -> int:
         horizon = self.state.now() - QUOTA_DURATION
@@ -451,6 +649,9 @@ class MediaPublisher:
             shortcode=_shortcode(media_id),
             image_urls=image_urls,
             is_carousel_child=child,
+            media_product_type=container.product,
+            video_url=container.video_url or (container.video.url if container.video else None),
+            cover_url=container.cover_url,
         )
         self.ig.media[media.id] = media
         return media
@@ -487,6 +688,7 @@ class MediaPublisher:
                 status,
                 already_published=errors.ig_already_published,
                 not_ready=errors.ig_not_ready,
+                failed=lambda: _failure(container, ig),
             )
             if quota_used >= self.state.config.quota_total:
                 raise errors.ig_publishing_limit()
@@ -498,7 +700,7 @@ class MediaPublisher:
                     child_media = self._new_media(
                         account,
                         child,
-                        media_type="IMAGE",
+                        media_type="VIDEO" if child.media_type == "VIDEO" else "IMAGE",
                         image_urls=[child.image_url] if child.image_url else [],
                         child=True,
                     )
@@ -511,10 +713,11 @@ class MediaPublisher:
                 )
                 media.children = child_ids
             else:
+                is_video = container.media_type in VIDEO_TYPES and not container.image_url
                 media = self._new_media(
                     account,
                     container,
-                    media_type="IMAGE",
+                    media_type="VIDEO" if is_video else "IMAGE",
                     image_urls=[container.image_url] if container.image_url else [],
                     child=False,
                 )
@@ -531,16 +734,23 @@ def account_edges(graph: Graph, publisher: MediaPublisher) -> dict[EdgeKey, Edge
     `content_publishing_limit`."""
     state = graph.state
 
-    def media_list(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
-        render = graph.render_each(req, viewer, "IGMedia")
-        with state.lock:
-            media = [
-                m
-                for m in store(state).media.values()
-                if m.ig_user_id == account.id and not m.is_carousel_child
-            ]
-        media = graph.pager.in_window(media, lambda m: m.timestamp, req)
-        return graph.pager.paginate(req, media, render)
+    def listing(stories: bool) -> EdgeHandler:
+        def handler(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+            render = graph.render_each(req, viewer, "IGMedia")
+            now = state.now()
+            with state.lock:
+                media = [
+                    m
+                    for m in store(state).media.values()
+                    if m.ig_user_id == account.id
+                    and not m.is_carousel_child
+                    and (m.media_product_type == "STORY") == stories
+                    and m.live(now)
+                ]
+            media = graph.pager.in_window(media, lambda m: m.timestamp, req)
+            return graph.pager.paginate(req, media, render)
+
+        return handler
 
     def publishing_limit(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
         specs = parse_fields(req.param("fields")) or [FieldSpec("quota_usage")]
@@ -558,7 +768,8 @@ def account_edges(graph: Graph, publisher: MediaPublisher) -> dict[EdgeKey, Edge
         return {"data": [entry]}
 
     return {
-        ("IGUser", "media", "GET"): media_list,
+        ("IGUser", "media", "GET"): listing(stories=False),
+        ("IGUser", "stories", "GET"): listing(stories=True),
         ("IGUser", "media", "POST"): publisher.create,
         ("IGUser", "media_publish", "POST"): publisher.publish,
         ("IGUser", "content_publishing_limit", "GET"): publishing_limit,
@@ -577,6 +788,15 @@ def _media_sources(ig: InstagramStore, media: IgMediaRecord) -> list[dict[str, A
     return [source.to_dict() for source in sources if source is not None]
 
 
+def _video_sources(ig: InstagramStore, media: IgMediaRecord) -> list[dict[str, Any]]:
+    container = ig.containers.get(media.container_id)
+    if container is None:
+        return []
+    ids = container.children or [container.id]
+    sources = [ig.containers[i].video for i in ids if i in ig.containers]
+    return [source.to_dict() for source in sources if source is not None]
+
+
 def _media_key(ig: InstagramStore, media: IgMediaRecord) -> str:
     """Same account, same caption, same images (by sha256 when fetched, else by URL)."""
     container = ig.containers.get(media.container_id)
@@ -585,7 +805,10 @@ def _media_key(ig: InstagramStore, media: IgMediaRecord) -> str:
     for container_id in ids:
         child = ig.containers.get(container_id)
         if child is not None:
-            images.append((child.image.sha256 if child.image else None) or child.image_url or "")
+            source = child.image or child.video
+            images.append(
+                (source.sha256 if source else None) or child.image_url or child.video_url or ""
+            )
     return content_key(media.ig_user_id, media.caption or "", None, images)
 
 
@@ -631,6 +854,8 @@ class InstagramNetwork(Network):
             ctx.touch(owner.id, "instagram")
             return "ShadowIGMediaBuilder", container
         media = ig.media.get(object_id)
+        if media is not None and not media.live(state.now()):
+            media = None
         owner = ig.accounts.get(media.ig_user_id) if media else None
         if media and owner and visible(owner):
             ctx.touch(owner.id, "instagram")
@@ -695,6 +920,17 @@ class InstagramNetwork(Network):
                     "caption_ignored": c.caption_ignored,
                     "image_url": c.image_url,
                     "image": c.image.to_dict() if c.image else None,
+                    "product": c.product,
+                    "video_url": c.video_url,
+                    "video": c.video.to_dict() if c.video else None,
+                    "upload_type": c.upload_type,
+                    "awaiting_upload": c.awaiting_upload,
+                    "cover_url": c.cover_url,
+                    "thumb_offset": c.thumb_offset,
+                    "share_to_feed": c.share_to_feed,
+                    "audio_name": c.audio_name,
+                    "error_code": c.forced_code,
+                    "error_subcode": c.forced_subcode,
                     "children": c.children,
                     "status_code": status_code,
                     "status": status,
@@ -725,6 +961,10 @@ class InstagramNetwork(Network):
                 "container_id": m.container_id,
                 "caption": m.caption,
                 "media_type": m.media_type,
+                "media_product_type": m.media_product_type,
+                "live": m.live(now),
+                "video_url": m.video_url,
+                "video_sources": _video_sources(ig, m),
                 "children": m.children,
                 "image_sources": _media_sources(ig, m),
                 "image_urls": m.image_urls,
@@ -744,6 +984,9 @@ class InstagramNetwork(Network):
             "instagram_media": len(media),
             "instagram_media_by_type": dict(Counter(m["media_type"] for m in media)),
             "instagram_media_by_login": dict(Counter(m["login"] for m in media)),
+            "instagram_media_by_product": dict(Counter(m["media_product_type"] for m in media)),
+            "instagram_reels": sum(1 for m in media if m["media_product_type"] == "REELS"),
+            "instagram_stories": sum(1 for m in media if m["media_product_type"] == "STORY"),
             "containers": len(containers),
             "instagram_media_with_repeated_content": repeats(media_content),
             "instagram_media_with_repeated_caption": repeats(captions),

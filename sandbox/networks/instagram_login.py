@@ -325,6 +325,8 @@ class InstagramLoginNetwork(Network):
         if found is None and container is not None and container.ig_user_id == own:
             found = "ShadowIGMediaBuilder", container
         media = ig.media.get(object_id)
+        if media is not None and not media.live(state.now()):
+            media = None
         if found is None and media is not None and media.ig_user_id == own:
             found = "IGMedia", media
         if found is None:
