@@ -10,6 +10,7 @@ own is another `Mount` with a prefix or a port. See docs/sandbox.md ("How a netw
 from ..registry import Mount
 from ..video import rupload_mount
 from .facebook import FacebookNetwork
+from .facebook_video import FacebookVideoNetwork
 from .instagram import InstagramNetwork
 from .instagram_login import InstagramLoginNetwork, instagram_login_mount
 from .threads import ThreadsNetwork, threads_mount
@@ -20,7 +21,7 @@ def default_mounts() -> tuple[Mount, ...]:
         Mount(
             name="graph",
             label="Facebook Graph API + Instagram Graph API (graph.facebook.com)",
-            networks=(FacebookNetwork(), InstagramNetwork()),
+            networks=(FacebookNetwork(), InstagramNetwork(), FacebookVideoNetwork()),
         ),
         # Threads (graph.threads.net) at /threads on the same port.
         threads_mount(),
@@ -34,6 +35,7 @@ def default_mounts() -> tuple[Mount, ...]:
 
 __all__ = [
     "FacebookNetwork",
+    "FacebookVideoNetwork",
     "InstagramLoginNetwork",
     "InstagramNetwork",
     "ThreadsNetwork",
