@@ -42,7 +42,7 @@ from ..video import (
     uploads,
 )
 from . import facebook
-from .facebook import PagePublisher, PageRecord, can_see_page
+from .facebook import PagePublisher, PageRecord, can_see_page, comment_on
 
 STORY_SECONDS = 86_400
 RULES = {"reel": FB_REEL, "story": FB_STORY, "video": FB_VIDEO}
@@ -484,6 +484,7 @@ class FacebookVideoNetwork(Network):
             ("Page", "videos", "POST"): publisher.page_video,
             ("Page", "videos", "GET"): videos("video"),
             ("Page", "stories", "GET"): stories,
+            ("Video", "comments", "POST"): comment_on(state),
         }
 
     def published(self, state: SandboxState, base_url: str) -> tuple[dict[str, Any], dict]:

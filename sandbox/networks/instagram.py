@@ -26,6 +26,7 @@ from html import escape
 from typing import Any, cast
 
 from .. import errors
+from ..comments import CommentRecord, add_comment, comment_fields, readout
 from ..containers import (
     MediaContainer,
     StatusTexts,
@@ -153,6 +154,7 @@ class InstagramStore:
             pages[account.page_id].ig_id = account.id
         self.containers: dict[str, ContainerRecord] = {}
         self.media: dict[str, IgMediaRecord] = {}
+        self.comments: dict[str, CommentRecord] = {}
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -162,6 +164,7 @@ class InstagramStore:
             ],
             "containers": [asdict(c) for c in self.containers.values()],
             "ig_media": [asdict(m) for m in self.media.values()],
+            "ig_comments": [asdict(c) for c in self.comments.values()],
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -174,6 +177,9 @@ class InstagramStore:
         for raw in data.get("ig_media", []):
             media = IgMediaRecord(**raw)
             self.media[media.id] = media
+        for raw in data.get("ig_comments", []):
+            comment = CommentRecord(**raw)
+            self.comments[comment.id] = comment
 
     def of_page(self, page: PageRecord) -> IgAccountRecord | None:
         return self.accounts.get(page.ig_id) if page.ig_id else None
@@ -304,6 +310,7 @@ NODE_TYPES = (
     NodeType("IGUser", "/{ig-user-id}", ("id",), ig_user_fields),
     NodeType("ShadowIGMediaBuilder", "/{container-id}", ("id",), _container_fields),
     NodeType("IGMedia", "/{ig-media-id}", ("id",), _ig_media_fields),
+    NodeType("IGComment", "/{ig-comment-id}", ("id", "text", "timestamp"), comment_fields),
 )
 
 
@@ -409,6 +416,16 @@ COMPLETERS["ig"] = _upload_done
 
 # Who may publish to an account: raises the Graph error of a caller that may not.
 Authorize = Callable[[Viewer, IgAccountRecord], None]
+
+
+def require_page_commenter(viewer: Viewer, account: IgAccountRecord) -> None:
+    """Facebook Login: commenting as the account needs instagram_basic and
+    instagram_manage_comments (with a Page token, of the linked Page)."""
+    claims = viewer.claims
+    if claims is None or (claims.is_page and claims.page_id != account.page_id):
+        raise errors.missing_permission("instagram_manage_comments")
+    if not claims.has_scope("instagram_basic", "instagram_manage_comments"):
+        raise errors.missing_permission("instagram_basic and instagram_manage_comments")
 
 
 class MediaPublisher:
@@ -728,11 +745,37 @@ class MediaPublisher:
         return {"id": media.id}
 
 
-def account_edges(graph: Graph, publisher: MediaPublisher) -> dict[EdgeKey, EdgeHandler]:
+def account_edges(
+    graph: Graph, publisher: MediaPublisher, may_comment: Authorize = require_page_commenter
+) -> dict[EdgeKey, EdgeHandler]:
     """The edges of an Instagram account, whichever login reaches it (the publisher's
-    `authorize` is that login's check): `/media` (list, create), `media_publish`,
-    `content_publishing_limit`."""
+    `authorize` and `may_comment` are that login's checks): `/media` (list, create),
+    `/stories`, `media_publish`, `content_publishing_limit`, a media's `/comments`."""
     state = graph.state
+
+    def comment(req: Request, ctx: CallContext, viewer: Viewer, media: Any) -> Any:
+        ig = store(state)
+        with state.lock:
+            account = ig.accounts[media.ig_user_id]
+            may_comment(viewer, account)
+            created = add_comment(
+                state,
+                ig.comments,
+                message=req.param("message"),
+                target_id=media.id,
+                owner_id=account.id,
+                author_name=account.username,
+                comment_id=str(17_860_000_000_000_000) + "{n}",
+            )
+        ctx.notes["created"] = created.id
+        return {"id": created.id}
+
+    def comments(req: Request, ctx: CallContext, viewer: Viewer, media: Any) -> Any:
+        render = graph.render_each(req, viewer, "IGComment")
+        with state.lock:
+            items = [c for c in store(state).comments.values() if c.target_id == media.id]
+        items = graph.pager.in_window(items, lambda c: c.created_time, req)
+        return graph.pager.paginate(req, items, render)
 
     def listing(stories: bool) -> EdgeHandler:
         def handler(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
@@ -773,6 +816,8 @@ def account_edges(graph: Graph, publisher: MediaPublisher) -> dict[EdgeKey, Edge
         ("IGUser", "media", "POST"): publisher.create,
         ("IGUser", "media_publish", "POST"): publisher.publish,
         ("IGUser", "content_publishing_limit", "GET"): publishing_limit,
+        ("IGMedia", "comments", "POST"): comment,
+        ("IGMedia", "comments", "GET"): comments,
     }
 
 
@@ -860,6 +905,10 @@ class InstagramNetwork(Network):
         if media and owner and visible(owner):
             ctx.touch(owner.id, "instagram")
             return "IGMedia", media
+        comment = ig.comments.get(object_id)
+        owner = ig.accounts.get(comment.owner_id) if comment else None
+        if comment and owner and visible(owner):
+            return "IGComment", comment
         return None
 
     def edges(self, graph: Graph) -> dict[EdgeKey, EdgeHandler]:
@@ -979,7 +1028,8 @@ class InstagramNetwork(Network):
             }
             for m in top_media
         ]
-        lists = {"instagram_media": media, "containers": containers}
+        comment_lists, comment_counts = readout(ig.comments, "instagram")
+        lists = {"instagram_media": media, "containers": containers, **comment_lists}
         summary = {
             "instagram_media": len(media),
             "instagram_media_by_type": dict(Counter(m["media_type"] for m in media)),
@@ -992,6 +1042,7 @@ class InstagramNetwork(Network):
             "instagram_media_with_repeated_caption": repeats(captions),
             # Ids of containers published more than once: always [] (the proof of no repeat).
             "containers_published_twice": [c["id"] for c in containers if c["publish_count"] > 1],
+            **comment_counts,
         }
         return lists, summary
 
