@@ -53,6 +53,8 @@ class SandboxConfig:
     video_processing_seconds: float = 10.0
     # Instagram's rolling 24-hour publishing limit (Meta has documented 25, 50 and 100).
     quota_total: int = 100
+    # Facebook Reels published through the API per Page in a rolling 24 hours (Meta: 30).
+    fb_reels_quota_total: int = 30
     # Threads' rolling 24-hour publishing limit (Meta documents 250 posts).
     threads_quota_total: int = 250
     appsecret_proof_required: bool = True

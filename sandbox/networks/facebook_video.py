@@ -243,6 +243,16 @@ def already_published(video_id: str) -> GraphError:
     return errors.invalid_param(f"(#100) The video {video_id} has already been published")
 
 
+def reels_limit(total: int) -> GraphError:
+    # Meta documents the limit (30 API-published Reels per Page in a moving 24 hours, enforced
+    # on POST /{page-id}/video_reels) but not its error; code and words are the sandbox's.
+    return GraphError(
+        f"(#9) The Page has reached the limit of {total} API-published Reels in 24 hours",
+        code=9,
+        is_transient=False,
+    )
+
+
 class VideoPublisher:
     """The Page's video calls, with the Page-token check of `PagePublisher`."""
 
@@ -319,6 +329,12 @@ class VideoPublisher:
         )
         if wanted not in ("PUBLISHED", "DRAFT", "SCHEDULED"):
             raise errors.invalid_param("(#100) video_state must be PUBLISHED, DRAFT or SCHEDULED")
+        if (
+            wanted == "PUBLISHED"
+            and video.kind == "reel"
+            and self._reels_today(page) >= (self.state.config.fb_reels_quota_total)
+        ):
+            raise reels_limit(self.state.config.fb_reels_quota_total)
         video.description = req.param("description") or video.description
         video.title = req.param("title") or video.title
         video.video_state = wanted
@@ -335,6 +351,17 @@ class VideoPublisher:
         self.state.save()
         ctx.notes["created"] = video.id
         return answer
+
+    def _reels_today(self, page: PageRecord) -> int:
+        horizon = self.state.now() - 86_400
+        return sum(
+            1
+            for v in self.videos.videos.values()
+            if v.page_id == page.id
+            and v.kind == "reel"
+            and v.publish_count
+            and (v.finished_at or 0) > horizon
+        )
 
     def page_video(self, req: Request, ctx: CallContext, viewer: Viewer, page: Any) -> Any:
         """`POST /{page-id}/videos` with `file_url` (fetched) or a multipart `source`."""

@@ -226,7 +226,11 @@ def ig_user_fields(r: Renderer) -> dict[str, Resolver]:
 
     def media_count(account: IgAccountRecord, spec: FieldSpec) -> int:
         return sum(
-            1 for m in media.values() if m.ig_user_id == account.id and not m.is_carousel_child
+            1
+            for m in media.values()
+            if m.ig_user_id == account.id
+            and not m.is_carousel_child
+            and m.media_product_type != "STORY"
         )
 
     return {

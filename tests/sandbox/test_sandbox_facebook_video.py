@@ -237,3 +237,29 @@ def test_video_calls_need_the_pages_token(sandbox: SandboxApi) -> None:
     response = sandbox.post(f"/{BISTRO_PAGE_ID}/video_reels", sandbox.token(), upload_phase="start")
 
     assert graph_error(response)["code"] == 200
+
+
+def test_reels_per_page_are_limited_in_24_hours(sandbox: SandboxApi) -> None:
+    sandbox.configure(fb_reels_quota_total=1)
+    token = sandbox.page_token()
+
+    def reel(seed: int) -> httpx.Response:
+        started = start(sandbox, token)
+        upload(sandbox, started["upload_url"], token, mp4(10, seed=seed))
+        return finish(sandbox, token, started["video_id"], video_state="PUBLISHED")
+
+    assert reel(1).status_code == 200
+    assert graph_error(reel(2))["code"] == 9
+    sandbox.advance(86_401)
+    assert reel(3).status_code == 200
+
+
+def test_a_fault_before_the_start_changes_nothing(sandbox: SandboxApi) -> None:
+    sandbox.fault(kind="error", match="POST /*/video_reels", status=500, code=2)
+    token = sandbox.page_token()
+
+    failed = sandbox.post(f"/{BISTRO_PAGE_ID}/video_reels", token, upload_phase="start")
+
+    assert graph_error(failed)["code"] == 2
+    assert sandbox.published()["facebook_reels"] == []
+    assert start(sandbox, token)["video_id"]

@@ -6,12 +6,13 @@ Test videos are built here: a minimal MP4 (`ftyp`, `moov` with `mvhd` and one `t
 
 import struct
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox import BISTRO_IG_ID
+from sandbox import BISTRO_IG_ID, BISTRO_PAGE_ID
 from sandbox.networks.instagram_login import BISTRO_IG_LOGIN_ID
 from tests.sandbox.test_sandbox import ImageHost, SandboxApi, graph_error, running_sandbox
 
@@ -424,3 +425,49 @@ def test_a_reel_with_instagram_login_by_resumable_upload(sandbox: SandboxApi) ->
     assert published.status_code == 200, published.text
     entry = sandbox.published()["instagram_media"][0]
     assert (entry["login"], entry["media_product_type"]) == ("instagram", "REELS")
+
+
+# --- the state file ---------------------------------------------------------------------------
+
+
+def test_a_state_file_keeps_reels_stories_facebook_videos_and_comments(tmp_path: Path) -> None:
+    state_file = str(tmp_path / "sandbox.json")
+    with running_sandbox(state_file=state_file, video_processing_seconds=0) as first:
+        token = first.page_token(
+            scopes=[
+                "pages_show_list",
+                "pages_read_engagement",
+                "pages_manage_posts",
+                "pages_manage_engagement",
+                "instagram_basic",
+                "instagram_content_publish",
+                "instagram_manage_comments",
+            ]
+        )
+        reel = create(first, token, media_type="REELS", upload_type="resumable").json()
+        upload(first, reel["uri"], token, mp4(10))
+        media_id = publish(first, token, reel["id"]).json()["id"]
+        first.post(f"/{media_id}/comments", token, message="First")
+        started = first.post(f"/{BISTRO_PAGE_ID}/video_reels", token, upload_phase="start")
+        video_id = started.json()["video_id"]
+        upload(first, started.json()["upload_url"], token, mp4(10))
+        first.post(
+            f"/{BISTRO_PAGE_ID}/video_reels",
+            token,
+            upload_phase="finish",
+            video_id=video_id,
+            video_state="PUBLISHED",
+        )
+        before = first.published()
+
+    with running_sandbox(state_file=state_file) as second:
+        after = second.published()
+        again = publish(second, token, reel["id"])
+        media = second.get(f"/{media_id}", token, fields="media_product_type").json()
+
+    for key in ("instagram_media", "containers", "facebook_reels", "instagram_comments"):
+        for old, new in zip(before[key], after[key], strict=True):
+            changed = {k for k, v in old.items() if v != new.get(k)}
+            assert changed <= {"permalink"}, (key, changed)  # another port
+    assert graph_error(again)["code"] == 100
+    assert media["media_product_type"] == "REELS"
