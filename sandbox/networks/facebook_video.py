@@ -14,6 +14,7 @@ the other way round.
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from html import escape
 from typing import Any, cast
 
 from .. import errors
@@ -513,6 +514,42 @@ class FacebookVideoNetwork(Network):
             ("Page", "stories", "GET"): stories,
             ("Video", "comments", "POST"): comment_on(state),
         }
+
+    def index_html(self, state: SandboxState) -> str:
+        vs = store(state)
+        pages = facebook.store(state).pages
+        videos = sorted(vs.videos.values(), key=lambda v: v.created_time, reverse=True)[:30]
+        rows = "".join(
+            f"<tr><td>{graph_time(v.created_time)}</td>"
+            f"<td>{escape(pages[v.page_id].name if v.page_id in pages else v.page_id)}</td>"
+            f"<td>{escape(v.kind)} · {escape(v.video_state or 'not finished')} · "
+            f"{escape(video_status(state, v, state.now())['video_status'])} · "
+            f"{escape(v.description[:200])}</td>"
+            f"<td><a href='/_sandbox/view/{escape(v.id)}'>{escape(v.id)}</a></td></tr>"
+            for v in videos
+        )
+        return f"""
+<h2>Facebook Reels, videos and Stories</h2>
+<table><tr><th>when (UTC)</th><th>Page</th><th>what</th><th>id</th></tr>
+{rows or facebook.EMPTY_ROW}</table>"""
+
+    def view_html(self, state: SandboxState, object_id: str) -> tuple[str, str] | None:
+        vs = store(state)
+        story = vs.stories.get(object_id)
+        video = vs.videos.get(story.media_id if story else object_id)
+        if story is not None and video is None:
+            body = f"<h1>Story {escape(story.post_id)}</h1><p>photo {escape(story.media_id)}</p>"
+            return "Story", body
+        if video is None:
+            return None
+        src = video.source.url if video.source and video.source.url else None
+        player = f"<p><video controls src='{escape(src)}'></video></p>" if src else ""
+        body = (
+            f"<h1>{escape(video.kind.title())} {escape(video.id)}</h1><p class='muted'>"
+            f"{graph_time(video.created_time)} · {escape(video.video_state or 'not finished')}"
+            f"</p><p>{escape(video.description)}</p>{player}"
+        )
+        return video.kind.title(), body
 
     def published(self, state: SandboxState, base_url: str) -> tuple[dict[str, Any], dict]:
         vs = store(state)

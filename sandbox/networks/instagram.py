@@ -1079,9 +1079,12 @@ class InstagramNetwork(Network):
             f"<p><img alt='' style='max-width:100%' src='{escape(url)}'></p>"
             for url in media.image_urls
         )
+        if media.video_url:
+            images += f"<p><video controls src='{escape(media.video_url)}'></video></p>"
         body = (
             f"<h1>@{escape(account.username)}</h1><p class='muted'>"
             f"{graph_time(media.timestamp)} · {escape(media.media_type)} "
+            f"{escape(media.media_product_type)} "
             f"{escape(media.id)}</p><p>{escape(media.caption or '')}</p>{images}"
         )
         return account.username, body

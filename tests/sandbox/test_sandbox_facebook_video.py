@@ -263,3 +263,17 @@ def test_a_fault_before_the_start_changes_nothing(sandbox: SandboxApi) -> None:
     assert graph_error(failed)["code"] == 2
     assert sandbox.published()["facebook_reels"] == []
     assert start(sandbox, token)["video_id"]
+
+
+def test_a_reels_permalink_and_the_home_page(sandbox: SandboxApi) -> None:
+    token = sandbox.page_token()
+    started = start(sandbox, token)
+    upload(sandbox, started["upload_url"], token, mp4(10))
+    finish(sandbox, token, started["video_id"], video_state="PUBLISHED", description="Mussels")
+
+    link = sandbox.get(f"/{started['video_id']}", token, fields="permalink_url").json()
+
+    page = sandbox.http.get(link["permalink_url"])
+    assert page.status_code == 200
+    assert "Mussels" in page.text
+    assert "Mussels" in sandbox.http.get("/").text
