@@ -44,13 +44,30 @@ class MediaContainer:
     published_media_id: str | None = None
     publish_count: int = 0
     publish_attempts: int = 0
+    # Video containers (sandbox/video.py): the fetched or uploaded file, whether a resumable
+    # upload is still awaited, and the code / subcode of an ERROR (a fault's or a video rule's).
+    video: MediaSource | None = None
+    awaiting_upload: bool = False
+    forced_code: int | None = None
+    forced_subcode: int | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Self:
         """A container read back from the state file."""
         raw = dict(raw)
-        image = raw.pop("image", None)
-        return cls(**raw, image=MediaSource.from_dict(image) if image else None)
+        sources = {
+            key: MediaSource.from_dict(raw[key]) if raw.get(key) else None
+            for key in ("image", "video")
+        }
+        raw.update(sources)
+        return cls(**raw)
+
+    def fail(self, message: str, code: int | None, subcode: int | None) -> None:
+        """End in ERROR once processed, with Meta's code and subcode for it."""
+        self.forced_status = ERROR
+        self.forced_message = message
+        self.forced_code = code
+        self.forced_subcode = subcode
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +88,12 @@ class StatusTexts:
     finished: str
 
 
-def ready_at(state: SandboxState, now: float) -> float:
-    """When a container created at `now` is processed."""
-    return now + max(state.config.processing_seconds, 0.0)
+def ready_at(state: SandboxState, now: float, *, video: bool = False) -> float:
+    """When a container created (or, for an uploaded video, whose file came) at `now` is
+    processed: `processing_seconds` for images and text, `video_processing_seconds` for
+    video."""
+    seconds = state.config.video_processing_seconds if video else state.config.processing_seconds
+    return now + max(seconds, 0.0)
 
 
 def status(
@@ -89,7 +109,7 @@ def status(
         return PUBLISHED, texts.published
     if now >= container.created_time + state.config.container_ttl_seconds:
         return EXPIRED, texts.timed_out
-    if now < container.ready_at:
+    if container.awaiting_upload or now < container.ready_at:
         return IN_PROGRESS, texts.in_progress
     if container.forced_status == ERROR:
         message = container.forced_message or texts.error_default
@@ -119,6 +139,12 @@ def new_container_fault(
         return
     container.forced_status = ERROR if fault.kind == "container_error" else EXPIRED
     message = fault.params.get("message")
+    code = fault.params.get("code")
+    subcode = fault.params.get("subcode", fault.params.get("error_subcode"))
+    container.forced_code = int(code) if code is not None else None
+    container.forced_subcode = int(subcode) if subcode is not None else None
+    if not message and subcode is not None:
+        message = f"Media upload has failed with error code {subcode}"
     container.forced_message = str(message) if message else None
     ctx.notes["fault"] = fault.kind
 
@@ -128,6 +154,7 @@ def refuse_unpublishable(
     *,
     already_published: Callable[[], GraphError],
     not_ready: Callable[[], GraphError],
+    failed: Callable[[], GraphError] = errors.ig_container_failed,
 ) -> None:
     """The publish call's answer for a container that is not FINISHED: already published
     (never a second media), still processing, failed, expired."""
@@ -136,6 +163,6 @@ def refuse_unpublishable(
     if code == IN_PROGRESS:
         raise not_ready()
     if code == ERROR:
-        raise errors.ig_container_failed()
+        raise failed()
     if code == EXPIRED:
         raise errors.ig_expired()

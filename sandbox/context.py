@@ -25,6 +25,8 @@ class Request:
     base_url: str
     # Where the mount serving the call starts ("" or e.g. "/threads"; see registry.Mount).
     prefix: str = ""
+    # The raw body (a resumable upload's bytes); parameters are already in `params`.
+    body: bytes = b""
 
     def param(self, name: str, default: str | None = None) -> str | None:
         value = self.params.get(name)

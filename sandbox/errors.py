@@ -51,6 +51,11 @@ def new_fbtrace_id() -> str:
     return "A" + secrets.token_urlsafe(16)
 
 
+class DropConnection(Exception):
+    """Close the connection without answering (a timeout, or an upload cut off midway, seen
+    from the client)."""
+
+
 class GraphError(Exception):
     """One Graph API error answer."""
 
@@ -490,7 +495,65 @@ def ig_unknown_media_type() -> GraphError:
         100,
         2207023,
         "Unknown media type",
-        "The media type is unknown. The sandbox supports IMAGE and CAROUSEL.",
+        "The media type is unknown. Use IMAGE, CAROUSEL, REELS, STORIES, or VIDEO for a "
+        "carousel item.",
+    )
+
+
+def ig_video_not_single() -> GraphError:
+    # Meta: single feed videos are published as REELS; VIDEO is for carousel items. The
+    # wording is the sandbox's.
+    return _ig(
+        "Invalid parameter",
+        100,
+        2207023,
+        "Unknown media type",
+        "VIDEO is only a carousel item (is_carousel_item=true); publish a single video as "
+        "media_type=REELS.",
+    )
+
+
+def ig_story_caption() -> GraphError:
+    # Meta documents that Stories take no caption; the refusal's wording is the sandbox's.
+    return GraphError(
+        "(#100) Stories do not support a caption",
+        code=100,
+        is_transient=False,
+        user_title="Caption not supported",
+        user_msg="A story cannot have a caption. Remove the caption parameter.",
+    )
+
+
+def ig_video_failed(message: str, code: int, subcode: int) -> GraphError:
+    """`media_publish` of a video container that ended in ERROR (its code and subcode)."""
+    return _ig(message, code, subcode, "Media upload has failed", message)
+
+
+def ig_unsupported_video() -> GraphError:
+    return ig_video_failed(
+        "The video format is not supported. Please check spec for supported format",
+        352,
+        2207026,
+    )
+
+
+def ig_unknown_upload_error() -> GraphError:
+    return ig_video_failed("unknown upload error", -1, 2207053)
+
+
+def ig_thumb_offset(duration_ms: int) -> GraphError:
+    return ig_video_failed(
+        "Thumbnail offset must be greater than or equal to 0 and less than video duration, "
+        f"i.e. {duration_ms}",
+        1,
+        2207057,
+    )
+
+
+def ig_upload_expired() -> GraphError:
+    # Not on Meta's error page; the code (-2, as for other expiries) and words are the sandbox's.
+    return ig_video_failed(
+        "The upload session has expired. Create a new container and upload again.", -2, 2207082
     )
 
 
@@ -529,6 +592,10 @@ def known_error(code: int, subcode: int | None, *, app_id: str = "sandbox-app") 
         (36001, 2207005): ig_unsupported_format,
         (36000, 2207004): ig_too_large,
         (36003, 2207009): ig_aspect_ratio,
+        (352, 2207026): ig_unsupported_video,
+        (-1, 2207053): ig_unknown_upload_error,
+        (1, 2207057): lambda: ig_thumb_offset(0),
+        (-2, 2207082): ig_upload_expired,
     }
     if (code, subcode) in by_pair:
         return by_pair[(code, subcode)]()

@@ -72,6 +72,12 @@ class Graph:
         if route is not None:
             ctx.template = "/" + "/".join(segments)
             return route(req, ctx)
+        # A route registered as "/head/*" takes every path under /head (an upload host's
+        # `/ig-api-upload/{version}/{id}`).
+        route = self.routes.get(f"/{segments[0]}/*")
+        if route is not None:
+            ctx.template = f"/{segments[0]}/*"
+            return route(req, ctx)
         head = segments[0]
         viewer = self.authenticate(req, ctx)
         node_type, record = self.lookup(head, viewer, req.method, ctx)

@@ -28,6 +28,9 @@ class MediaSource:
     width: int | None = None
     height: int | None = None
     error: str | None = None
+    # Videos (sandbox/video.py): the container format and what the MP4 boxes say.
+    video_format: str | None = None
+    duration_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +114,17 @@ def describe(data: bytes, *, kind: str, url: str | None = None) -> MediaSource:
 
 def fetch(url: str, *, timeout: float) -> MediaSource:
     """GET the URL like Meta's fetcher: follow redirects, expect a 200, keep what was seen."""
+    status, content_type, data = download(url, timeout=timeout)
+    source = describe(data, kind="url", url=url)
+    source.http_status = status
+    source.content_type = content_type
+    return source
+
+
+def download(
+    url: str, *, timeout: float, max_bytes: int = MAX_DOWNLOAD_BYTES
+) -> tuple[int, str | None, bytes]:
+    """(status, Content-Type, bytes) of a GET of the URL, or FetchError."""
     if not is_http_url(url):
         raise FetchError("not an http(s) URL")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310
@@ -119,7 +133,7 @@ def fetch(url: str, *, timeout: float) -> MediaSource:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             status = int(response.status)
             content_type = response.headers.get("Content-Type")
-            data = response.read(MAX_DOWNLOAD_BYTES + 1)
+            data = response.read(max_bytes + 1)
     except urllib.error.HTTPError as exc:
         raise FetchError(f"HTTP {exc.code}") from exc
     except TimeoutError as exc:
@@ -131,12 +145,9 @@ def fetch(url: str, *, timeout: float) -> MediaSource:
         raise FetchError(f"could not read: {exc}") from exc
     if status != 200:
         raise FetchError(f"HTTP {status}")
-    if len(data) > MAX_DOWNLOAD_BYTES:
+    if len(data) > max_bytes:
         raise FetchError("too large")
-    source = describe(data, kind="url", url=url)
-    source.http_status = status
-    source.content_type = content_type
-    return source
+    return status, content_type, data
 
 
 # --- the demo pictures ----------------------------------------------------------------------

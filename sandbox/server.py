@@ -28,7 +28,13 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 from . import errors
 from .context import CallContext, FilePart, Request, bearer_token
 from .control import ControlError, handle_control
-from .errors import APP_LEVEL_RATE_CODES, RATE_LIMIT_MESSAGES, GraphError, new_fbtrace_id
+from .errors import (
+    APP_LEVEL_RATE_CODES,
+    RATE_LIMIT_MESSAGES,
+    DropConnection,
+    GraphError,
+    new_fbtrace_id,
+)
 from .graph import INVALID_TOKEN, Graph
 from .media import picture_png
 from .networks import default_mounts
@@ -50,14 +56,10 @@ from .state import (
 StartResponse = Callable[..., Any]
 Headers = list[tuple[str, str]]
 MAX_BODY_BYTES = 64 * 1024 * 1024
-CALL_FAULTS = FAULT_KINDS - CONTAINER_FAULTS
+CALL_FAULTS = FAULT_KINDS - CONTAINER_FAULTS - {"upload_interrupted"}
 PAGE_LEVEL_RATE_CODES = frozenset({32, 613, 80001, 80002})
 MALFORMED_HTML = b"<html><body><h1>502 Bad Gateway</h1><p>The server returned an invalid or \
 incomplete response.</p></body></html>"
-
-
-class DropConnection(Exception):
-    """Close the connection without answering (a timeout seen from the client)."""
 
 
 class Response:
@@ -235,6 +237,8 @@ class SandboxApp:
                 params.update(fields)
             elif content_type.startswith("application/json"):
                 params.update(_json_params(body))
+            elif content_type.startswith(("application/octet-stream", "video/")):
+                pass  # bytes of a resumable upload (`Request.body`), no parameters
             else:
                 form_pairs = urllib.parse.parse_qsl(
                     body.decode("utf-8", "replace"), keep_blank_values=True
@@ -260,6 +264,7 @@ class SandboxApp:
             headers=headers,
             base_url=base_url,
             prefix=prefix,
+            body=body,
         )
         return self._graph_call(self.graphs[mount.name], request)
 
@@ -364,6 +369,9 @@ class SandboxApp:
                         body = graph.handle(req, ctx)
                     except GraphError as exc:
                         error = exc
+                    except DropConnection:
+                        self._log(req, ctx, started, None, None, fault, dropped=True)
+                        raise
                     except Exception:
                         self._report_bug(req)
                         error = errors.unknown_error()

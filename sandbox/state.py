@@ -48,8 +48,13 @@ class SandboxConfig:
     latency_paths: dict[str, int] = field(default_factory=dict)
     # How long an Instagram container stays IN_PROGRESS.
     processing_seconds: float = 2.0
+    # How long a video (an Instagram video container, a Facebook Reel, Page video or video
+    # Story) is processed once its file is there (fetched or uploaded).
+    video_processing_seconds: float = 10.0
     # Instagram's rolling 24-hour publishing limit (Meta has documented 25, 50 and 100).
     quota_total: int = 100
+    # Facebook Reels published through the API per Page in a rolling 24 hours (Meta: 30).
+    fb_reels_quota_total: int = 30
     # Threads' rolling 24-hour publishing limit (Meta documents 250 posts).
     threads_quota_total: int = 250
     appsecret_proof_required: bool = True
@@ -161,6 +166,7 @@ FAULT_KINDS = frozenset(
         "container_error",
         "container_expired",
         "revoke_token",
+        "upload_interrupted",
     }
 )
 CONTAINER_FAULTS = frozenset({"container_error", "container_expired"})
@@ -178,6 +184,7 @@ DEFAULT_EFFECT = {
     "container_error": "after",
     "container_expired": "after",
     "revoke_token": "before",
+    "upload_interrupted": "before",
 }
 
 

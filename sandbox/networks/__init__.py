@@ -8,7 +8,9 @@ own is another `Mount` with a prefix or a port. See docs/sandbox.md ("How a netw
 """
 
 from ..registry import Mount
+from ..video import rupload_mount
 from .facebook import FacebookNetwork
+from .facebook_video import FacebookVideoNetwork
 from .instagram import InstagramNetwork
 from .instagram_login import InstagramLoginNetwork, instagram_login_mount
 from .threads import ThreadsNetwork, threads_mount
@@ -19,18 +21,21 @@ def default_mounts() -> tuple[Mount, ...]:
         Mount(
             name="graph",
             label="Facebook Graph API + Instagram Graph API (graph.facebook.com)",
-            networks=(FacebookNetwork(), InstagramNetwork()),
+            networks=(FacebookNetwork(), InstagramNetwork(), FacebookVideoNetwork()),
         ),
         # Threads (graph.threads.net) at /threads on the same port.
         threads_mount(),
         # Instagram with Instagram Login (graph.instagram.com) at /instagram; its accounts
         # live in the Instagram network's store, so it comes after the root mount.
         instagram_login_mount(),
+        # The upload host (rupload.facebook.com) at /rupload: resumable video uploads.
+        rupload_mount(),
     )
 
 
 __all__ = [
     "FacebookNetwork",
+    "FacebookVideoNetwork",
     "InstagramLoginNetwork",
     "InstagramNetwork",
     "ThreadsNetwork",

@@ -23,6 +23,7 @@ from html import escape
 from typing import Any, cast
 
 from .. import errors
+from ..comments import CommentRecord, add_comment, comment_fields, readout
 from ..context import CallContext, Request, Viewer, graph_time
 from ..control import ControlError, repeats
 from ..fields import FieldSpec
@@ -164,6 +165,7 @@ class FacebookStore:
         self.businesses: dict[str, BusinessRecord] = {business.id: business}
         self.posts: dict[str, PostRecord] = {}
         self.photos: dict[str, PhotoRecord] = {}
+        self.comments: dict[str, CommentRecord] = {}
         # `(#506) Duplicate status message` refusals (not faults): page, message, earlier post.
         self.duplicate_refusals: list[dict[str, Any]] = []
 
@@ -178,6 +180,7 @@ class FacebookStore:
             },
             "posts": [asdict(p) for p in self.posts.values()],
             "photos": [asdict(p) for p in self.photos.values()],
+            "fb_comments": [asdict(c) for c in self.comments.values()],
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -195,6 +198,9 @@ class FacebookStore:
             media = MediaSource.from_dict(source) if source else MediaSource(kind="upload")
             photo = PhotoRecord(**raw, source=media)
             self.photos[photo.id] = photo
+        for raw in data.get("fb_comments", []):
+            comment = CommentRecord(**raw)
+            self.comments[comment.id] = comment
         for post in self.posts.values():
             # State files from before `edge`: a photo's own post came from /photos.
             first = self.photos.get(post.photo_ids[0]) if post.photo_ids else None
@@ -471,7 +477,36 @@ NODE_TYPES = (
     NodeType("Business", "/{business-id}", ("id", "name"), _business_fields),
     NodeType("PagePost", "/{post-id}", ("created_time", "message", "id"), _post_fields),
     NodeType("Photo", "/{photo-id}", ("created_time", "name", "id"), _photo_fields),
+    NodeType("Comment", "/{comment-id}", ("created_time", "from", "message", "id"), comment_fields),
 )
+
+
+def comment_on(state: SandboxState) -> EdgeHandler:
+    """`POST /{object-id}/comments` (`message`) on a Page's post, photo or video: a Page token
+    of that Page with pages_manage_engagement; answers `{"id": "{object}_{comment}"}`."""
+
+    def handler(req: Request, ctx: CallContext, viewer: Viewer, record: Any) -> Any:
+        claims = viewer.claims
+        if claims is None or not claims.is_page or claims.page_id != record.page_id:
+            raise errors.missing_permission("pages_manage_engagement with the Page's token")
+        if not claims.has_scope("pages_manage_engagement"):
+            raise errors.missing_permission("pages_manage_engagement")
+        fb = store(state)
+        with state.lock:
+            page = fb.pages[record.page_id]
+            created = add_comment(
+                state,
+                fb.comments,
+                message=req.param("message"),
+                target_id=record.id,
+                owner_id=page.id,
+                author_name=page.name,
+                comment_id=record.id.rpartition("_")[2] + "_{n}",
+            )
+        ctx.notes["created"] = created.id
+        return {"id": created.id}
+
+    return handler
 
 
 # --- publishing -------------------------------------------------------------------------------
@@ -851,6 +886,9 @@ class FacebookNetwork(Network):
         if photo and can_see_page(claims, fb.pages[photo.page_id]):
             ctx.touch(photo.page_id, "pages")
             return "Photo", photo
+        comment = fb.comments.get(object_id)
+        if comment and can_see_page(claims, fb.pages[comment.owner_id]):
+            return "Comment", comment
         return None
 
     def routes(self, graph: Graph) -> dict[str, RouteHandler]:
@@ -937,6 +975,8 @@ class FacebookNetwork(Network):
             ("Page", "feed", "POST"): publisher.feed,
             ("Page", "photos", "GET"): page_photos,
             ("Page", "photos", "POST"): publisher.photo,
+            ("PagePost", "comments", "POST"): comment_on(state),
+            ("Photo", "comments", "POST"): comment_on(state),
             ("PagePost", "likes", "GET"): engagement_edge("likes"),
             ("PagePost", "comments", "GET"): engagement_edge("comments"),
             ("PagePost", "reactions", "GET"): engagement_edge("reactions"),
@@ -1010,7 +1050,13 @@ class FacebookNetwork(Network):
             for p in sorted(fb.photos.values(), key=lambda p: p.created_time)
         ]
         refusals = [dict(r) for r in fb.duplicate_refusals]
-        lists = {"page_posts": posts, "photos": photos, "duplicate_refusals": refusals}
+        comment_lists, comment_counts = readout(fb.comments, "facebook")
+        lists = {
+            "page_posts": posts,
+            "photos": photos,
+            "duplicate_refusals": refusals,
+            **comment_lists,
+        }
         summary = {
             "page_posts": len(posts),
             "page_posts_by_kind": dict(Counter(p["kind"] for p in posts)),
@@ -1021,6 +1067,7 @@ class FacebookNetwork(Network):
             "posts_with_repeated_content": repeats(content),
             "posts_with_repeated_message": repeats(messages),
             "duplicate_statuses_refused": len(refusals),
+            **comment_counts,
         }
         return lists, summary
 

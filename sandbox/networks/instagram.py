@@ -26,6 +26,7 @@ from html import escape
 from typing import Any, cast
 
 from .. import errors
+from ..comments import CommentRecord, add_comment, comment_fields, readout
 from ..containers import (
     MediaContainer,
     StatusTexts,
@@ -44,6 +45,20 @@ from ..nodes import MISSING, Renderer, engagement
 from ..registry import EdgeHandler, EdgeKey, FieldTable, Found, Network, NodeType, Resolver
 from ..state import SandboxState, content_key
 from ..tokens import TokenClaims
+from ..video import (
+    COMPLETERS,
+    IG_CAROUSEL_VIDEO,
+    IG_REELS,
+    IG_STORY,
+    IG_UPLOAD,
+    Problem,
+    Rules,
+    UploadSession,
+    fetch_video,
+    open_session,
+    problem,
+    upload_uri,
+)
 from . import facebook
 from .facebook import BISTRO_PAGE_ID, CATERING_PAGE_ID, PageRecord, can_see_page
 
@@ -56,6 +71,8 @@ CAPTION_MAX = 2200
 HASHTAG_MAX = 30
 MENTION_MAX = 20
 QUOTA_DURATION = 86_400
+STORY_SECONDS = 86_400
+VIDEO_TYPES = ("REELS", "STORIES", "VIDEO")
 
 
 # --- records ----------------------------------------------------------------------------------
@@ -78,6 +95,14 @@ class ContainerRecord(MediaContainer):
     ig_user_id: str
     caption: str | None
     caption_ignored: bool = False
+    # FEED, REELS or STORY (what the published media's media_product_type will be).
+    product: str = "FEED"
+    video_url: str | None = None
+    cover_url: str | None = None
+    thumb_offset: int | None = None
+    share_to_feed: bool | None = None
+    audio_name: str | None = None
+    upload_type: str | None = None
 
 
 @dataclass(slots=True)
@@ -92,6 +117,13 @@ class IgMediaRecord:
     image_urls: list[str]
     children: list[str] = field(default_factory=list)
     is_carousel_child: bool = False
+    media_product_type: str = "FEED"
+    video_url: str | None = None
+    cover_url: str | None = None
+
+    def live(self, now: float) -> bool:
+        """A story is gone 24 hours after it was published; everything else stays."""
+        return self.media_product_type != "STORY" or now < self.timestamp + STORY_SECONDS
 
 
 class InstagramStore:
@@ -122,6 +154,7 @@ class InstagramStore:
             pages[account.page_id].ig_id = account.id
         self.containers: dict[str, ContainerRecord] = {}
         self.media: dict[str, IgMediaRecord] = {}
+        self.comments: dict[str, CommentRecord] = {}
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -131,6 +164,7 @@ class InstagramStore:
             ],
             "containers": [asdict(c) for c in self.containers.values()],
             "ig_media": [asdict(m) for m in self.media.values()],
+            "ig_comments": [asdict(c) for c in self.comments.values()],
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -143,6 +177,9 @@ class InstagramStore:
         for raw in data.get("ig_media", []):
             media = IgMediaRecord(**raw)
             self.media[media.id] = media
+        for raw in data.get("ig_comments", []):
+            comment = CommentRecord(**raw)
+            self.comments[comment.id] = comment
 
     def of_page(self, page: PageRecord) -> IgAccountRecord | None:
         return self.accounts.get(page.ig_id) if page.ig_id else None
@@ -189,7 +226,11 @@ def ig_user_fields(r: Renderer) -> dict[str, Resolver]:
 
     def media_count(account: IgAccountRecord, spec: FieldSpec) -> int:
         return sum(
-            1 for m in media.values() if m.ig_user_id == account.id and not m.is_carousel_child
+            1
+            for m in media.values()
+            if m.ig_user_id == account.id
+            and not m.is_carousel_child
+            and m.media_product_type != "STORY"
         )
 
     return {
@@ -240,8 +281,11 @@ def _ig_media_fields(r: Renderer) -> dict[str, Resolver]:
         "id": lambda m, s: m.id,
         "caption": lambda m, s: m.caption if m.caption else MISSING,
         "media_type": lambda m, s: m.media_type,
-        "media_product_type": lambda m, s: "FEED",
-        "media_url": lambda m, s: m.image_urls[0] if m.image_urls else MISSING,
+        "media_product_type": lambda m, s: m.media_product_type,
+        "media_url": lambda m, s: m.video_url or (m.image_urls[0] if m.image_urls else MISSING),
+        "thumbnail_url": lambda m, s: (
+            (m.cover_url or r.picture_url(m.id)) if m.media_type == "VIDEO" else MISSING
+        ),
         "permalink": lambda m, s: MISSING if m.is_carousel_child else r.view_url(m.id),
         "shortcode": lambda m, s: m.shortcode,
         "timestamp": lambda m, s: graph_time(m.timestamp),
@@ -270,6 +314,7 @@ NODE_TYPES = (
     NodeType("IGUser", "/{ig-user-id}", ("id",), ig_user_fields),
     NodeType("ShadowIGMediaBuilder", "/{container-id}", ("id",), _container_fields),
     NodeType("IGMedia", "/{ig-media-id}", ("id",), _ig_media_fields),
+    NodeType("IGComment", "/{ig-comment-id}", ("id", "text", "timestamp"), comment_fields),
 )
 
 
@@ -303,8 +348,88 @@ def _shortcode(media_id: str) -> str:
     return "".join(alphabet[b % 64] for b in digest[:11])
 
 
+@dataclass(slots=True)
+class VideoRequest:
+    """The video parameters of one container creation."""
+
+    product: str = "FEED"
+    rules: Rules | None = None
+    url: str | None = None
+    source: MediaSource | None = None
+    resumable: bool = False
+    cover_url: str | None = None
+    thumb_offset: int | None = None
+    share_to_feed: bool | None = None
+    audio_name: str | None = None
+
+
+def _wants_video(req: Request) -> bool:
+    """A Story is a video when it names one (video_url or a resumable upload)."""
+    return bool(req.param("video_url")) or (req.param("upload_type") or "") == "resumable"
+
+
+def _rules_of(container: ContainerRecord) -> Rules:
+    if container.media_type == "VIDEO":
+        return IG_CAROUSEL_VIDEO
+    return IG_STORY if container.product == "STORY" else IG_REELS
+
+
+def _check_video(container: ContainerRecord, source: MediaSource, rules: Rules) -> None:
+    """Meta's checks of the file, made when it is there: the container ends in ERROR (with
+    the code and subcode `media_publish` then answers) when one fails."""
+    found: Problem | None = problem(source, rules)
+    duration = source.duration_seconds
+    offset = container.thumb_offset
+    if found is None and offset is not None and duration is not None and offset >= duration * 1e3:
+        found = Problem(
+            "Thumbnail offset must be greater than or equal to 0 and less than video "
+            f"duration, i.e. {int(duration * 1000)}",
+            1,
+            2207057,
+        )
+    if found is not None and container.forced_status is None:
+        container.fail(found.message, found.code, found.subcode)
+
+
+def _failure(container: ContainerRecord, ig: "InstagramStore") -> GraphError:
+    """What `media_publish` answers for a container in ERROR: its own code and subcode (a
+    video rule's or a fault's), a failed carousel item's, else Meta's 2207032."""
+    for candidate in [container, *(ig.containers.get(c) for c in container.children)]:
+        if candidate is not None and candidate.forced_subcode is not None:
+            return errors.ig_video_failed(
+                candidate.forced_message or "Media upload has failed",
+                candidate.forced_code if candidate.forced_code is not None else -1,
+                candidate.forced_subcode,
+            )
+    return errors.ig_container_failed()
+
+
+def _upload_done(state: SandboxState, session: UploadSession) -> None:
+    """A container's resumable upload is whole: processing starts now (under the lock)."""
+    container = store(state).containers.get(session.id)
+    if container is None or session.source is None or session.completed_at is None:
+        return
+    container.video = session.source
+    container.awaiting_upload = False
+    container.ready_at = ready_at(state, session.completed_at, video=True)
+    _check_video(container, session.source, _rules_of(container))
+
+
+COMPLETERS["ig"] = _upload_done
+
+
 # Who may publish to an account: raises the Graph error of a caller that may not.
 Authorize = Callable[[Viewer, IgAccountRecord], None]
+
+
+def require_page_commenter(viewer: Viewer, account: IgAccountRecord) -> None:
+    """Facebook Login: commenting as the account needs instagram_basic and
+    instagram_manage_comments (with a Page token, of the linked Page)."""
+    claims = viewer.claims
+    if claims is None or (claims.is_page and claims.page_id != account.page_id):
+        raise errors.missing_permission("instagram_manage_comments")
+    if not claims.has_scope("instagram_basic", "instagram_manage_comments"):
+        raise errors.missing_permission("instagram_basic and instagram_manage_comments")
 
 
 class MediaPublisher:
@@ -378,15 +503,20 @@ class MediaPublisher:
         image: MediaSource | None = None
         image_url: str | None = None
         children: list[str] = []
+        video = VideoRequest()
         if media_type == "CAROUSEL":
             children = _split_ids(req.param("children"))
             if not 2 <= len(children) <= 10:
                 raise errors.ig_carousel_size()
-        elif media_type == "IMAGE":
+        elif media_type == "IMAGE" or (media_type == "STORIES" and not _wants_video(req)):
+            if media_type == "STORIES" and caption:
+                raise errors.ig_story_caption()
             image_url = req.param("image_url")
             if not image_url:
                 raise errors.missing_param("image_url")
             image = self._fetch_image(image_url, ctx)
+        elif media_type in VIDEO_TYPES:
+            video = self._video_request(req, ctx, media_type, is_item, caption)
         else:
             raise errors.ig_unknown_media_type()
         now = self.state.now()
@@ -412,12 +542,101 @@ class MediaPublisher:
                 ready_at=ready_at(self.state, now),
                 image=image,
                 caption_ignored=bool(is_item and caption),
+                product="STORY" if media_type == "STORIES" else video.product,
+                video_url=video.url,
+                video=video.source,
+                cover_url=video.cover_url,
+                thumb_offset=video.thumb_offset,
+                share_to_feed=video.share_to_feed,
+                audio_name=video.audio_name,
+                upload_type="resumable" if video.resumable else None,
+                awaiting_upload=video.resumable,
             )
+            if video.rules is not None:
+                container.ready_at = ready_at(self.state, now, video=True)
+                if video.source is not None:
+                    _check_video(container, video.source, video.rules)
             new_container_fault(self.state, req, container, ctx)
             ig.containers[container.id] = container
+            answer = {"id": container.id}
+            if video.resumable:
+                open_session(
+                    self.state,
+                    container.id,
+                    kind="ig",
+                    host_path=IG_UPLOAD,
+                    owners=self._uploaders(account),
+                )
+                answer["uri"] = upload_uri(req, IG_UPLOAD, container.id, self.state)
             self.state.save()
         ctx.notes["created"] = container.id
-        return {"id": container.id}
+        return answer
+
+    def _uploaders(self, account: IgAccountRecord) -> list[str]:
+        """Who may upload a container's video: the linked Page (its Page token) and the
+        people who manage it, or the Instagram-Login account itself."""
+        page = self.ig.page_of(account)
+        if page is None:
+            return [account.id]
+        return [page.id, *page.manager_ids]
+
+    def _video_request(
+        self, req: Request, ctx: CallContext, media_type: str, is_item: bool, caption: str | None
+    ) -> "VideoRequest":
+        """The video parameters of a REELS, STORIES or VIDEO (carousel item) container,
+        checked as Meta checks them; the video fetched unless it comes by resumable upload."""
+        video = VideoRequest()
+        if media_type == "VIDEO":
+            if not is_item:
+                raise errors.ig_video_not_single()
+            video.rules = IG_CAROUSEL_VIDEO
+        elif is_item:
+            raise errors.invalid_param(
+                f"(#100) {media_type} cannot be a carousel item; use media_type=VIDEO"
+            )
+        elif media_type == "REELS":
+            video.product, video.rules = "REELS", IG_REELS
+            video.share_to_feed = req.flag("share_to_feed", True)
+            video.audio_name = req.param("audio_name") or None
+        else:
+            if caption:
+                raise errors.ig_story_caption()
+            video.product, video.rules = "STORY", IG_STORY
+        if media_type != "STORIES":
+            cover = req.param("cover_url")
+            if cover and not is_http_url(cover):
+                raise errors.invalid_url("cover_url")
+            video.cover_url = cover or None
+            offset = req.param("thumb_offset")
+            if offset:
+                try:
+                    video.thumb_offset = int(offset)
+                except ValueError as exc:
+                    raise errors.invalid_param("(#100) thumb_offset must be milliseconds") from exc
+                if video.thumb_offset < 0:
+                    raise errors.ig_thumb_offset(0)
+        video.resumable = (req.param("upload_type") or "").lower() == "resumable"
+        if video.resumable:
+            return video
+        url = req.param("video_url")
+        if not url:
+            raise errors.missing_param("video_url")
+        video.url = url
+        video.source = self._fetch_video(url, ctx)
+        return video
+
+    def _fetch_video(self, url: str, ctx: CallContext) -> MediaSource:
+        if not is_http_url(url):
+            raise errors.ig_fetch_failed(url)
+        if not self.state.config.fetch_media:
+            return MediaSource(kind="url", url=url)
+        try:
+            return fetch_video(url, timeout=self.state.config.fetch_timeout_seconds)
+        except FetchError as exc:
+            ctx.notes["fetch_error"] = exc.reason
+            raise (
+                errors.ig_fetch_timeout() if exc.timeout else errors.ig_fetch_failed(url)
+            ) from exc
 
     def quota_usage(self, account_id: str) -> int:
         horizon = self.state.now() - QUOTA_DURATION
@@ -451,6 +670,9 @@ class MediaPublisher:
             shortcode=_shortcode(media_id),
             image_urls=image_urls,
             is_carousel_child=child,
+            media_product_type=container.product,
+            video_url=container.video_url or (container.video.url if container.video else None),
+            cover_url=container.cover_url,
         )
         self.ig.media[media.id] = media
         return media
@@ -487,6 +709,7 @@ class MediaPublisher:
                 status,
                 already_published=errors.ig_already_published,
                 not_ready=errors.ig_not_ready,
+                failed=lambda: _failure(container, ig),
             )
             if quota_used >= self.state.config.quota_total:
                 raise errors.ig_publishing_limit()
@@ -498,7 +721,7 @@ class MediaPublisher:
                     child_media = self._new_media(
                         account,
                         child,
-                        media_type="IMAGE",
+                        media_type="VIDEO" if child.media_type == "VIDEO" else "IMAGE",
                         image_urls=[child.image_url] if child.image_url else [],
                         child=True,
                     )
@@ -511,10 +734,11 @@ class MediaPublisher:
                 )
                 media.children = child_ids
             else:
+                is_video = container.media_type in VIDEO_TYPES and not container.image_url
                 media = self._new_media(
                     account,
                     container,
-                    media_type="IMAGE",
+                    media_type="VIDEO" if is_video else "IMAGE",
                     image_urls=[container.image_url] if container.image_url else [],
                     child=False,
                 )
@@ -525,22 +749,55 @@ class MediaPublisher:
         return {"id": media.id}
 
 
-def account_edges(graph: Graph, publisher: MediaPublisher) -> dict[EdgeKey, EdgeHandler]:
+def account_edges(
+    graph: Graph, publisher: MediaPublisher, may_comment: Authorize = require_page_commenter
+) -> dict[EdgeKey, EdgeHandler]:
     """The edges of an Instagram account, whichever login reaches it (the publisher's
-    `authorize` is that login's check): `/media` (list, create), `media_publish`,
-    `content_publishing_limit`."""
+    `authorize` and `may_comment` are that login's checks): `/media` (list, create),
+    `/stories`, `media_publish`, `content_publishing_limit`, a media's `/comments`."""
     state = graph.state
 
-    def media_list(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
-        render = graph.render_each(req, viewer, "IGMedia")
+    def comment(req: Request, ctx: CallContext, viewer: Viewer, media: Any) -> Any:
+        ig = store(state)
         with state.lock:
-            media = [
-                m
-                for m in store(state).media.values()
-                if m.ig_user_id == account.id and not m.is_carousel_child
-            ]
-        media = graph.pager.in_window(media, lambda m: m.timestamp, req)
-        return graph.pager.paginate(req, media, render)
+            account = ig.accounts[media.ig_user_id]
+            may_comment(viewer, account)
+            created = add_comment(
+                state,
+                ig.comments,
+                message=req.param("message"),
+                target_id=media.id,
+                owner_id=account.id,
+                author_name=account.username,
+                comment_id=str(17_860_000_000_000_000) + "{n}",
+            )
+        ctx.notes["created"] = created.id
+        return {"id": created.id}
+
+    def comments(req: Request, ctx: CallContext, viewer: Viewer, media: Any) -> Any:
+        render = graph.render_each(req, viewer, "IGComment")
+        with state.lock:
+            items = [c for c in store(state).comments.values() if c.target_id == media.id]
+        items = graph.pager.in_window(items, lambda c: c.created_time, req)
+        return graph.pager.paginate(req, items, render)
+
+    def listing(stories: bool) -> EdgeHandler:
+        def handler(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+            render = graph.render_each(req, viewer, "IGMedia")
+            now = state.now()
+            with state.lock:
+                media = [
+                    m
+                    for m in store(state).media.values()
+                    if m.ig_user_id == account.id
+                    and not m.is_carousel_child
+                    and (m.media_product_type == "STORY") == stories
+                    and m.live(now)
+                ]
+            media = graph.pager.in_window(media, lambda m: m.timestamp, req)
+            return graph.pager.paginate(req, media, render)
+
+        return handler
 
     def publishing_limit(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
         specs = parse_fields(req.param("fields")) or [FieldSpec("quota_usage")]
@@ -558,10 +815,13 @@ def account_edges(graph: Graph, publisher: MediaPublisher) -> dict[EdgeKey, Edge
         return {"data": [entry]}
 
     return {
-        ("IGUser", "media", "GET"): media_list,
+        ("IGUser", "media", "GET"): listing(stories=False),
+        ("IGUser", "stories", "GET"): listing(stories=True),
         ("IGUser", "media", "POST"): publisher.create,
         ("IGUser", "media_publish", "POST"): publisher.publish,
         ("IGUser", "content_publishing_limit", "GET"): publishing_limit,
+        ("IGMedia", "comments", "POST"): comment,
+        ("IGMedia", "comments", "GET"): comments,
     }
 
 
@@ -577,6 +837,15 @@ def _media_sources(ig: InstagramStore, media: IgMediaRecord) -> list[dict[str, A
     return [source.to_dict() for source in sources if source is not None]
 
 
+def _video_sources(ig: InstagramStore, media: IgMediaRecord) -> list[dict[str, Any]]:
+    container = ig.containers.get(media.container_id)
+    if container is None:
+        return []
+    ids = container.children or [container.id]
+    sources = [ig.containers[i].video for i in ids if i in ig.containers]
+    return [source.to_dict() for source in sources if source is not None]
+
+
 def _media_key(ig: InstagramStore, media: IgMediaRecord) -> str:
     """Same account, same caption, same images (by sha256 when fetched, else by URL)."""
     container = ig.containers.get(media.container_id)
@@ -585,7 +854,10 @@ def _media_key(ig: InstagramStore, media: IgMediaRecord) -> str:
     for container_id in ids:
         child = ig.containers.get(container_id)
         if child is not None:
-            images.append((child.image.sha256 if child.image else None) or child.image_url or "")
+            source = child.image or child.video
+            images.append(
+                (source.sha256 if source else None) or child.image_url or child.video_url or ""
+            )
     return content_key(media.ig_user_id, media.caption or "", None, images)
 
 
@@ -631,10 +903,16 @@ class InstagramNetwork(Network):
             ctx.touch(owner.id, "instagram")
             return "ShadowIGMediaBuilder", container
         media = ig.media.get(object_id)
+        if media is not None and not media.live(state.now()):
+            media = None
         owner = ig.accounts.get(media.ig_user_id) if media else None
         if media and owner and visible(owner):
             ctx.touch(owner.id, "instagram")
             return "IGMedia", media
+        comment = ig.comments.get(object_id)
+        owner = ig.accounts.get(comment.owner_id) if comment else None
+        if comment and owner and visible(owner):
+            return "IGComment", comment
         return None
 
     def edges(self, graph: Graph) -> dict[EdgeKey, EdgeHandler]:
@@ -695,6 +973,17 @@ class InstagramNetwork(Network):
                     "caption_ignored": c.caption_ignored,
                     "image_url": c.image_url,
                     "image": c.image.to_dict() if c.image else None,
+                    "product": c.product,
+                    "video_url": c.video_url,
+                    "video": c.video.to_dict() if c.video else None,
+                    "upload_type": c.upload_type,
+                    "awaiting_upload": c.awaiting_upload,
+                    "cover_url": c.cover_url,
+                    "thumb_offset": c.thumb_offset,
+                    "share_to_feed": c.share_to_feed,
+                    "audio_name": c.audio_name,
+                    "error_code": c.forced_code,
+                    "error_subcode": c.forced_subcode,
                     "children": c.children,
                     "status_code": status_code,
                     "status": status,
@@ -725,6 +1014,10 @@ class InstagramNetwork(Network):
                 "container_id": m.container_id,
                 "caption": m.caption,
                 "media_type": m.media_type,
+                "media_product_type": m.media_product_type,
+                "live": m.live(now),
+                "video_url": m.video_url,
+                "video_sources": _video_sources(ig, m),
                 "children": m.children,
                 "image_sources": _media_sources(ig, m),
                 "image_urls": m.image_urls,
@@ -739,16 +1032,21 @@ class InstagramNetwork(Network):
             }
             for m in top_media
         ]
-        lists = {"instagram_media": media, "containers": containers}
+        comment_lists, comment_counts = readout(ig.comments, "instagram")
+        lists = {"instagram_media": media, "containers": containers, **comment_lists}
         summary = {
             "instagram_media": len(media),
             "instagram_media_by_type": dict(Counter(m["media_type"] for m in media)),
             "instagram_media_by_login": dict(Counter(m["login"] for m in media)),
+            "instagram_media_by_product": dict(Counter(m["media_product_type"] for m in media)),
+            "instagram_reels": sum(1 for m in media if m["media_product_type"] == "REELS"),
+            "instagram_stories": sum(1 for m in media if m["media_product_type"] == "STORY"),
             "containers": len(containers),
             "instagram_media_with_repeated_content": repeats(media_content),
             "instagram_media_with_repeated_caption": repeats(captions),
             # Ids of containers published more than once: always [] (the proof of no repeat).
             "containers_published_twice": [c["id"] for c in containers if c["publish_count"] > 1],
+            **comment_counts,
         }
         return lists, summary
 
@@ -781,9 +1079,12 @@ class InstagramNetwork(Network):
             f"<p><img alt='' style='max-width:100%' src='{escape(url)}'></p>"
             for url in media.image_urls
         )
+        if media.video_url:
+            images += f"<p><video controls src='{escape(media.video_url)}'></video></p>"
         body = (
             f"<h1>@{escape(account.username)}</h1><p class='muted'>"
             f"{graph_time(media.timestamp)} · {escape(media.media_type)} "
+            f"{escape(media.media_product_type)} "
             f"{escape(media.id)}</p><p>{escape(media.caption or '')}</p>{images}"
         )
         return account.username, body

@@ -46,10 +46,11 @@ EXTRA_APP_SCOPED_BASE = 8_000_001_000_000_000
 ACCOUNT_TYPE = "BUSINESS"
 BASIC = "instagram_business_basic"
 PUBLISH = "instagram_business_content_publish"
+COMMENTS = "instagram_business_manage_comments"
 SCOPES = (
     BASIC,
     PUBLISH,
-    "instagram_business_manage_comments",
+    COMMENTS,
     "instagram_business_manage_messages",
     "instagram_business_manage_insights",
 )
@@ -208,13 +209,25 @@ def _user_fields(r: Renderer) -> dict[str, Resolver]:
     }
 
 
-_CONTAINER, _MEDIA = (t for t in instagram.NODE_TYPES if t.name != "IGUser")
-NODE_TYPES = (NodeType("IGUser", "/{ig-user-id}", ("id",), _user_fields), _CONTAINER, _MEDIA)
+_SHARED = tuple(t for t in instagram.NODE_TYPES if t.name != "IGUser")
+NODE_TYPES = (NodeType("IGUser", "/{ig-user-id}", ("id",), _user_fields), *_SHARED)
 
 
 def _require_basic(claims: TokenClaims) -> None:
     if not claims.has_scope(BASIC):
         raise errors.missing_permission(BASIC)
+
+
+def may_comment(viewer: Viewer, account: IgAccountRecord) -> None:
+    """Commenting with Instagram Login: the account's own token with
+    instagram_business_basic and instagram_business_manage_comments."""
+    claims = viewer.claims
+    if claims is None or claims.kind not in KINDS:
+        raise errors.missing_permission(COMMENTS)
+    if claims.user_id != account.id:
+        raise not_this_account()
+    if not claims.has_scope(BASIC, COMMENTS):
+        raise errors.missing_permission(f"{BASIC} and {COMMENTS}")
 
 
 def authorize(viewer: Viewer, account: IgAccountRecord) -> None:
@@ -325,8 +338,13 @@ class InstagramLoginNetwork(Network):
         if found is None and container is not None and container.ig_user_id == own:
             found = "ShadowIGMediaBuilder", container
         media = ig.media.get(object_id)
+        if media is not None and not media.live(state.now()):
+            media = None
         if found is None and media is not None and media.ig_user_id == own:
             found = "IGMedia", media
+        comment = ig.comments.get(object_id)
+        if found is None and comment is not None and comment.owner_id == own:
+            found = "IGComment", comment
         if found is None:
             return None
         _require_basic(claims)
@@ -353,7 +371,7 @@ class InstagramLoginNetwork(Network):
         return HostLogin(graph, LOGIN, account_of, answer).routes()
 
     def edges(self, graph: Graph) -> dict[EdgeKey, EdgeHandler]:
-        return instagram.account_edges(graph, MediaPublisher(graph.state, authorize))
+        return instagram.account_edges(graph, MediaPublisher(graph.state, authorize), may_comment)
 
     def dialog_note(self, state: SandboxState, user: UserRecord) -> str:
         logins = store(state)
