@@ -51,6 +51,8 @@ class AssetSerializer(ModelSerializer):
     tags = serializers.SerializerMethodField()
     instagram_problems = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    network_warnings = serializers.SerializerMethodField()
     file_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -58,6 +60,9 @@ class AssetSerializer(ModelSerializer):
         fields = [
             "id",
             "name",
+            "kind",
+            "status",
+            "failure_reason",
             "folder",
             "tags",
             "alt_text",
@@ -65,9 +70,16 @@ class AssetSerializer(ModelSerializer):
             "width",
             "height",
             "size",
+            "duration",
+            "frame_rate",
+            "video_codec",
+            "audio_codec",
+            "bitrate",
             "sha256",
             "instagram_problems",
+            "network_warnings",
             "thumbnail_url",
+            "poster_url",
             "file_url",
             "uploaded_at",
         ]
@@ -92,9 +104,34 @@ class AssetSerializer(ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
     @extend_schema_field(
-        serializers.URLField(help_text="Dashboard URL (a signed-in member's session).")
+        serializers.ListField(
+            child=serializers.CharField(),
+            help_text="A ready video: what each network's Reels and Stories would refuse "
+            "(“Too long for an Instagram Reel (16 min; at most 15 min)”); empty for an image.",
+        )
     )
-    def get_thumbnail_url(self, asset: BrandAsset) -> str:
+    def get_network_warnings(self, asset: BrandAsset) -> list[str]:
+        return services.asset_video_warnings(asset=asset)
+
+    @extend_schema_field(
+        serializers.URLField(
+            allow_null=True,
+            help_text="Dashboard URL (a signed-in member's session); null for a video still "
+            "processing or failed (no poster frame).",
+        )
+    )
+    def get_thumbnail_url(self, asset: BrandAsset) -> str | None:
+        return self._url("assets:thumbnail", asset) if asset.thumbnail.name else None
+
+    @extend_schema_field(
+        serializers.URLField(
+            allow_null=True,
+            help_text="A video's poster frame (JPEG, about 1 s in), once probed; null otherwise.",
+        )
+    )
+    def get_poster_url(self, asset: BrandAsset) -> str | None:
+        if not asset.is_video or not asset.thumbnail.name:
+            return None
         return self._url("assets:thumbnail", asset)
 
     @extend_schema_field(
@@ -116,7 +153,10 @@ class AssetUploadResultSerializer(AssetSerializer):
 
 
 class AssetUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="JPEG, PNG, WebP or still GIF.")
+    file = serializers.FileField(
+        help_text="A photo (JPEG, PNG, WebP or still GIF) or a video (MP4 or MOV); the type "
+        "is read from the bytes."
+    )
     folder = TenantPrimaryKeyRelatedField(
         queryset=BrandFolder.objects.all(),
         required=False,
