@@ -301,6 +301,8 @@ SPECTACULAR_SETTINGS = {
         "PublicationStatusEnum": "apps.posts.models.Publication.Status",
         "ConnectedAccountStatusEnum": "apps.social.models.ConnectedAccount.Status",
         "PlatformEnum": "apps.social.models.Platform",
+        "AssetStatusEnum": "apps.assets.models.BrandAsset.Status",
+        "AssetKindEnum": "apps.assets.models.BrandAsset.Kind",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

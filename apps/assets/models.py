@@ -134,5 +134,12 @@ class BrandAsset(TenantOwnedModel):
         return self.kind == self.Kind.VIDEO
 
     @property
+    def duration_badge(self) -> str:
+        """A video's length as the grid's badge shows it ("0:12"); "" for an image."""
+        from apps.assets.videos import badge_label  # the pipeline imports PyAV: only when shown
+
+        return badge_label(self.duration) if self.is_video else ""
+
+    @property
     def aspect_ratio(self) -> float:
         return self.width / self.height if self.height else 0.0

@@ -66,6 +66,10 @@ class VideoRejected(ApplicationError):
 
     default_code = "invalid_video"
 
+    def problem_members(self) -> dict[str, object]:
+        """``too_large``: ``size``, ``max_bytes``; ``too_long``: ``duration``, ``max_seconds``."""
+        return dict(self.extra)
+
 
 @dataclass(frozen=True)
 class VideoProbe:

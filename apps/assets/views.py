@@ -111,6 +111,8 @@ def _upload_answer(result: services.UploadResult) -> dict[str, Any]:
             if result.duplicate
             else f"“{asset.original_filename}” is back in the library."
             if result.restored
+            else f"Uploaded “{asset.original_filename}”: processing the video…"
+            if asset.status == BrandAsset.Status.PROCESSING
             else f"Uploaded “{asset.original_filename}”."
         ),
         "asset": {
