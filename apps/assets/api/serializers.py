@@ -1,3 +1,4 @@
+import json
 from typing import Any
 
 from django.db.models import QuerySet
@@ -152,6 +153,25 @@ class AssetUploadResultSerializer(AssetSerializer):
         read_only_fields = fields
 
 
+class FormTextField(fields.CharField):
+    """Text of a multipart form. A value that is a whole JSON object or array means the client
+    encoded a structure where the schema says text (every multipart value arrives as a
+    string, so nothing else could tell): refused rather than stored as "{}"."""
+
+    default_error_messages = {"structure": "Text, not a JSON object or array."}
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        if text.strip()[:1] in ("{", "["):
+            try:
+                decoded = json.loads(text)
+            except ValueError:
+                return text
+            if isinstance(decoded, dict | list):
+                self.fail("structure")
+        return text
+
+
 class AssetUploadSerializer(serializers.Serializer):
     file = serializers.FileField(
         help_text="A photo (JPEG, PNG, WebP or still GIF) or a video (MP4 or MOV); the type "
@@ -162,10 +182,8 @@ class AssetUploadSerializer(serializers.Serializer):
         required=False,
         help_text="A folder id; without it, the top level.",
     )
-    tags = fields.CharField(
-        required=False, allow_blank=True, default="", help_text="Comma-separated."
-    )
-    alt_text = fields.CharField(required=False, allow_blank=True, default="", max_length=500)
+    tags = FormTextField(required=False, allow_blank=True, default="", help_text="Comma-separated.")
+    alt_text = FormTextField(required=False, allow_blank=True, default="", max_length=500)
 
 
 class AssetUpdateSerializer(serializers.Serializer):
