@@ -241,6 +241,10 @@ SIGNED_MEDIA_URL_TTL_SECONDS = env.int("SIGNED_MEDIA_URL_TTL_SECONDS", default=6
 ASSET_MAX_UPLOAD_BYTES = env.int("ASSET_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
 # Decompression bombs: an image declaring more pixels than this is refused before decoding.
 ASSET_MAX_PIXELS = env.int("ASSET_MAX_PIXELS", default=60_000_000)
+# Videos (docs/assets.md, "Videos"): a larger upload limit of their own (the file is streamed to
+# a temporary file, never read into memory), and a longest duration.
+ASSET_VIDEO_MAX_BYTES = env.int("ASSET_VIDEO_MAX_BYTES", default=1024 * 1024 * 1024)
+ASSET_VIDEO_MAX_SECONDS = env.int("ASSET_VIDEO_MAX_SECONDS", default=15 * 60)
 
 # --- REST API (DRF) ---------------------------------------------------------------------------
 
@@ -297,6 +301,8 @@ SPECTACULAR_SETTINGS = {
         "PublicationStatusEnum": "apps.posts.models.Publication.Status",
         "ConnectedAccountStatusEnum": "apps.social.models.ConnectedAccount.Status",
         "PlatformEnum": "apps.social.models.Platform",
+        "AssetStatusEnum": "apps.assets.models.BrandAsset.Status",
+        "AssetKindEnum": "apps.assets.models.BrandAsset.Kind",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

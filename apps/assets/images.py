@@ -296,7 +296,7 @@ def storage_name(
     """
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise ValueError("sha256 must be 64 lowercase hexadecimal characters")
-    if extension not in ("jpg", "png", "webp"):
+    if extension not in ("jpg", "png", "webp", "mp4", "mov"):
         raise ValueError(f"unexpected extension {extension!r}")
     prefix = "assets/"
     if namespace is not None:

@@ -63,24 +63,50 @@ class BrandAssetQuerySet(TenantQuerySet["BrandAsset"]):
 
 
 class BrandAsset(TenantOwnedModel):
-    """An image of the brand library. The stored file is re-encoded from decoded pixels: no
+    """An image or a video of the brand library.
+
+    An image is checked and stored in the upload request and is ``ready`` at once. A video is
+    stored as uploaded and ``processing`` until a Celery job has probed it (duration, size,
+    codecs) and made its poster frame (the thumbnail): then ``ready``, or ``failed`` with a
+    ``failure_reason`` (docs/assets.md, "Videos").
+
+    An image The stored file is re-encoded from decoded pixels: no
     metadata (GPS!) and nothing appended survives; ``sha256`` is of the uploaded bytes.
 
     An asset deleted while finished posts still use it is *removed* instead (``removed_at``
     set): it leaves the library (lists, search, pickers, counts) but its row and files stay so
     those posts' history still shows it (docs/assets.md)."""
 
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
     folder = models.ForeignKey(
         BrandFolder, on_delete=models.PROTECT, null=True, blank=True, related_name="assets"
     )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.IMAGE)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.READY)
+    failure_reason = models.CharField(max_length=500, blank=True)
     file = models.FileField(max_length=255)
-    thumbnail = models.FileField(max_length=255)
+    # An image's thumbnail, or a video's poster frame (empty until the video is probed).
+    thumbnail = models.FileField(max_length=255, blank=True)
     instagram_rendition = models.FileField(max_length=255, blank=True)
     original_filename = models.CharField(max_length=200)
     content_type = models.CharField(max_length=50)
-    size = models.PositiveIntegerField()
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(default=0)  # a video's: 0 until probed
+    height = models.PositiveIntegerField(default=0)
+    # A video's probed facts (null / empty for an image, and until probed).
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    frame_rate = models.FloatField(null=True, blank=True, help_text="Frames per second.")
+    video_codec = models.CharField(max_length=30, blank=True)
+    audio_codec = models.CharField(max_length=30, blank=True)
+    bitrate = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bits per second.")
     sha256 = models.CharField(max_length=64)
     tags = models.ManyToManyField(Tag, blank=True, related_name="assets")
     alt_text = models.CharField(max_length=500, blank=True)
@@ -102,6 +128,17 @@ class BrandAsset(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.original_filename
+
+    @property
+    def is_video(self) -> bool:
+        return self.kind == self.Kind.VIDEO
+
+    @property
+    def duration_badge(self) -> str:
+        """A video's length as the grid's badge shows it ("0:12"); "" for an image."""
+        from apps.assets.videos import badge_label  # the pipeline imports PyAV: only when shown
+
+        return badge_label(self.duration) if self.is_video else ""
 
     @property
     def aspect_ratio(self) -> float:

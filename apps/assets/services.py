@@ -5,13 +5,14 @@ when the row cannot be written; a row's files are deleted only after its deletio
 Nothing is ever left orphaned on either side.
 """
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import structlog
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -19,10 +20,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.accounts.models import Membership, Tenant
-from apps.assets import images
+from apps.assets import images, videos
 from apps.assets.models import BrandAsset, BrandFolder, Tag
 from apps.core.exceptions import ApplicationError, Conflict, NotPermitted
 from apps.core.models import TenantOwnedModel
+from apps.core.queueing import task_queue_on_commit
 from apps.networks import registry
 from apps.networks.base import ImageRules
 from apps.posts.models import Post, PostAsset
@@ -321,6 +323,212 @@ def asset_upload(
     return UploadResult(asset=asset, duplicate=False)
 
 
+def asset_upload_file(
+    *,
+    actor: Membership,
+    file: IO[bytes],
+    size: int,
+    filename: str,
+    folder: BrandFolder | None = None,
+    alt_text: str = "",
+    tags: Iterable[str] = (),
+) -> UploadResult:
+    """An uploaded file, image or video as its bytes say (never its name): a video goes to
+    :func:`asset_video_upload`, anything else to :func:`asset_upload` (read into memory only
+    after its size was checked against the image limit)."""
+    head = file.read(videos.SNIFF_BYTES)
+    file.seek(0)
+    if videos.sniff(head) is not None:
+        return asset_video_upload(
+            actor=actor,
+            file=file,
+            size=size,
+            filename=filename,
+            folder=folder,
+            alt_text=alt_text,
+            tags=tags,
+        )
+    images.check_upload_size(size, max_bytes=settings.ASSET_MAX_UPLOAD_BYTES)
+    try:
+        return asset_upload(
+            actor=actor,
+            data=file.read(),
+            filename=filename,
+            folder=folder,
+            alt_text=alt_text,
+            tags=tags,
+        )
+    except images.ImageRejected as exc:
+        if exc.code != images.RejectionCode.NOT_AN_IMAGE:
+            raise
+        raise images.ImageRejected(
+            exc.message.replace(
+                "Upload a photo or picture in JPEG, PNG, WebP or GIF format.",
+                "Upload a photo (JPEG, PNG, WebP or GIF) or a video (MP4 or MOV).",
+            ),
+            code=exc.code,
+            extra=exc.extra,
+        ) from exc
+
+
+def _sha256_of(file: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    file.seek(0)
+    for chunk in iter(lambda: file.read(1024 * 1024), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def asset_video_upload(
+    *,
+    actor: Membership,
+    file: IO[bytes],
+    size: int,
+    filename: str,
+    folder: BrandFolder | None = None,
+    alt_text: str = "",
+    tags: Iterable[str] = (),
+) -> UploadResult:
+    """Check and store an uploaded video as it is, ``processing``, and queue its probe (on
+    commit). Only what is cheap is checked here — type from the bytes, size, a file cut short,
+    the length its header declares; the probe does the rest. Raises ``videos.VideoRejected``,
+    and then nothing is stored."""
+    _require_editor(actor)
+    tenant = actor.tenant
+    _check_same_tenant(tenant, folder)
+    tag_names = parse_tags(tags)
+    videos.check_size(size, max_bytes=settings.ASSET_VIDEO_MAX_BYTES)
+    content_type = videos.sniff(file.read(videos.SNIFF_BYTES))
+    file.seek(0)
+    if content_type is None:
+        raise videos.VideoRejected(
+            "This is not a video that can be read. Upload an MP4 or MOV video.",
+            code=videos.VideoRejectionCode.NOT_A_VIDEO,
+        )
+    declared = videos.check_structure(file, size=size, max_seconds=settings.ASSET_VIDEO_MAX_SECONDS)
+    sha256 = _sha256_of(file)
+    existing = BrandAsset.objects.for_tenant(tenant).filter(sha256=sha256).first()
+    if existing is not None and existing.removed_at is not None:
+        return UploadResult(
+            asset=_restore(existing, folder, alt_text, tag_names), duplicate=False, restored=True
+        )
+    if existing is not None:
+        return UploadResult(asset=existing, duplicate=True)
+    name = images.storage_name(sha256, videos.EXTENSIONS[content_type], namespace=f"t{tenant.pk}")
+    stored: list[str] = []
+    try:
+        stored.append(default_storage.save(name, File(file)))
+        with transaction.atomic():
+            asset = BrandAsset.objects.create(
+                tenant=tenant,
+                folder=folder,
+                kind=BrandAsset.Kind.VIDEO,
+                status=BrandAsset.Status.PROCESSING,
+                file=stored[0],
+                original_filename=images.safe_filename(filename),
+                content_type=content_type,
+                size=size,
+                sha256=sha256,
+                duration=declared,
+                alt_text=alt_text.strip()[:500],
+                metadata={"uploaded_size": size},
+                uploaded_by=actor.user,
+            )
+            _set_tags(asset, tag_names)
+            task_queue_on_commit("assets.video_probe", asset.pk)
+    except IntegrityError:
+        _delete_files(stored)
+        existing = BrandAsset.objects.for_tenant(tenant).filter(sha256=sha256).first()
+        if existing is None:
+            raise
+        return UploadResult(asset=existing, duplicate=True)
+    except BaseException:
+        _delete_files(stored)
+        raise
+    logger.info("asset_video_uploaded", asset_id=asset.pk, size=size)
+    return UploadResult(asset=asset, duplicate=False)
+
+
+def asset_video_probe(*, asset_id: int) -> BrandAsset | None:
+    """The probe job: read a ``processing`` video's facts and poster frame, then mark it
+    ``ready`` — or ``failed`` with the reason when FFmpeg cannot read it or it is too long.
+    Idempotent: a video no longer processing (or deleted) is left alone."""
+    asset = BrandAsset.objects.filter(
+        pk=asset_id, kind=BrandAsset.Kind.VIDEO, status=BrandAsset.Status.PROCESSING
+    ).first()
+    if asset is None:
+        return None
+    # The probe reads the file outside any transaction (it can take a while).
+    try:
+        with default_storage.open(asset.file.name, "rb") as source:
+            probe = videos.probe(source, max_seconds=settings.ASSET_VIDEO_MAX_SECONDS)
+    except videos.VideoRejected as exc:
+        return _video_failed(asset_id, exc.message)
+    except OSError:
+        logger.exception("asset_video_probe_read_failed", asset_id=asset_id)
+        return _video_failed(asset_id, "The stored video could not be read. Upload it again.")
+    poster = _save_file(
+        images.storage_name(asset.sha256, "jpg", namespace=f"t{asset.tenant_id}", variant="poster"),
+        probe.poster,
+    )
+    with transaction.atomic():
+        locked = (
+            BrandAsset.objects.select_for_update()
+            .filter(pk=asset_id, status=BrandAsset.Status.PROCESSING)
+            .first()
+        )
+        if locked is None:  # deleted or finished meanwhile: our poster is nobody's
+            transaction.on_commit(lambda: _delete_files([poster]))
+            return None
+        locked.status = BrandAsset.Status.READY
+        locked.failure_reason = ""
+        locked.thumbnail = poster
+        locked.duration = probe.duration
+        locked.width = probe.width
+        locked.height = probe.height
+        locked.frame_rate = probe.frame_rate
+        locked.video_codec = probe.video_codec
+        locked.audio_codec = probe.audio_codec
+        locked.bitrate = probe.bitrate
+        locked.save()
+    logger.info("asset_video_probed", asset_id=asset_id, duration=probe.duration)
+    return locked
+
+
+def _video_failed(asset_id: int, reason: str) -> BrandAsset | None:
+    with transaction.atomic():
+        asset = (
+            BrandAsset.objects.select_for_update()
+            .filter(pk=asset_id, status=BrandAsset.Status.PROCESSING)
+            .first()
+        )
+        if asset is None:
+            return None
+        asset.status = BrandAsset.Status.FAILED
+        asset.failure_reason = reason[:500]
+        asset.save(update_fields=["status", "failure_reason"])
+    logger.info("asset_video_failed", asset_id=asset_id)
+    return asset
+
+
+def asset_video_warnings(*, asset: BrandAsset) -> list[str]:
+    """What each network would refuse of a probed video (empty for an image, and until the
+    video is ready)."""
+    if not asset.is_video or asset.status != BrandAsset.Status.READY:
+        return []
+    return videos.warnings_for(
+        registry.video_rules(),
+        duration=asset.duration,
+        width=asset.width,
+        height=asset.height,
+        frame_rate=asset.frame_rate,
+        video_codec=asset.video_codec,
+        audio_codec=asset.audio_codec,
+        size=asset.size,
+    )
+
+
 class _Keep:
     """The folder argument's default: leave the asset where it is."""
 
@@ -510,7 +718,10 @@ def rendition_rules() -> ImageRules:
 
 
 def asset_rendition_problems(*, asset: BrandAsset) -> list[str]:
-    """Why the asset cannot go to the network of the rendition (Instagram); empty when it can."""
+    """Why the asset cannot go to the network of the rendition (Instagram); empty when it can.
+    A video's warnings are :func:`asset_video_warnings`'s."""
+    if asset.is_video:
+        return []
     return images.image_check(
         rules=rendition_rules(),
         width=asset.width,

@@ -6,7 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    JsonResponse,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -89,6 +96,8 @@ def library(request: TenantRequest) -> HttpResponse:
             "tags": selectors.tag_list(tenant=request.tenant),
             "searching": searching,
             "max_upload_mb": settings.ASSET_MAX_UPLOAD_BYTES // (1024 * 1024),
+            "max_video_mb": settings.ASSET_VIDEO_MAX_BYTES // (1024 * 1024),
+            "max_video_minutes": settings.ASSET_VIDEO_MAX_SECONDS // 60,
         },
     )
 
@@ -102,6 +111,8 @@ def _upload_answer(result: services.UploadResult) -> dict[str, Any]:
             if result.duplicate
             else f"“{asset.original_filename}” is back in the library."
             if result.restored
+            else f"Uploaded “{asset.original_filename}”: processing the video…"
+            if asset.status == BrandAsset.Status.PROCESSING
             else f"Uploaded “{asset.original_filename}”."
         ),
         "asset": {
@@ -109,6 +120,8 @@ def _upload_answer(result: services.UploadResult) -> dict[str, Any]:
             "name": asset.original_filename,
             "url": reverse("assets:detail", args=[asset.pk]),
             "thumbnail": reverse("assets:thumbnail", args=[asset.pk]),
+            "kind": asset.kind,
+            "status": asset.status,
         },
     }
 
@@ -123,7 +136,7 @@ def upload(request: TenantRequest) -> HttpResponse:
     try:
         folder = _folder_from(request, request.POST.get("folder"))
         if not files:
-            raise ApplicationError("Choose at least one image to upload.", code="no_file")
+            raise ApplicationError("Choose at least one photo or video to upload.", code="no_file")
     except ApplicationError as exc:
         if wants_json:
             return JsonResponse({"status": "rejected", "message": exc.message}, status=400)
@@ -133,12 +146,12 @@ def upload(request: TenantRequest) -> HttpResponse:
     for uploaded in files:
         name = images.safe_filename(uploaded.name or "image")
         try:
-            # Refuse an empty or oversized file before reading it into memory.
-            images.check_upload_size(uploaded.size or 0, max_bytes=settings.ASSET_MAX_UPLOAD_BYTES)
-            data = uploaded.read()
-            result = services.asset_upload(
+            # The service reads the type from the first bytes and checks the size against the
+            # image or the video limit before reading anything more.
+            result = services.asset_upload_file(
                 actor=request.membership,
-                data=data,
+                file=uploaded,
+                size=uploaded.size or 0,
                 filename=name,
                 folder=folder,
                 tags=services.parse_tags(request.POST.get("tags", "")),
@@ -211,6 +224,7 @@ def detail(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
             "asset": asset,
             "form": form,
             "instagram_problems": services.asset_rendition_problems(asset=asset),
+            "video_warnings": services.asset_video_warnings(asset=asset),
         },
         status=400 if form.errors else 200,
     )
@@ -223,6 +237,9 @@ def public_link(request: TenantRequest, brand_asset_id: int) -> HttpResponse:
     asset = get_for_tenant_or_404(
         BrandAsset.objects.in_library(), tenant=request.tenant, pk=brand_asset_id
     )
+    if asset.is_video:
+        messages.error(request, "Video posts are not available yet, so videos have no public link.")
+        return redirect("assets:detail", brand_asset_id=asset.pk)
     url = media_urls.public_url(asset=asset, variant="instagram")
     messages.info(
         request,
@@ -285,6 +302,8 @@ def thumbnail(request: TenantRequest, brand_asset_id: int) -> HttpResponseBase:
     asset = get_for_tenant_or_404(
         BrandAsset.objects.all(), tenant=request.tenant, pk=brand_asset_id
     )
+    if not asset.thumbnail.name:  # a video not probed yet, or one that failed: no poster
+        raise Http404("No poster frame yet.")
     response = serve_file(asset.thumbnail.name, thumbnail_content_type(asset))
     response["Cache-Control"] = "private, max-age=86400"
     return response

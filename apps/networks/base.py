@@ -46,6 +46,33 @@ class ImageRules:
 
 
 @dataclass(frozen=True, kw_only=True)
+class VideoRules:
+    """What a network accepts of a video in one format (a Reel, a Story), written once in the
+    network's package; ``apps.assets.videos.video_check`` compares a probed video with them."""
+
+    network: str  # "Instagram"
+    format: str  # "Reel", "Story"
+    min_seconds: float
+    max_seconds: float
+    max_bytes: int | None = None
+    max_fps: float | None = None
+    min_width: int | None = None
+    min_height: int | None = None
+    aspect: float = 9 / 16  # width / height
+    aspect_label: str = "9:16"
+    aspect_tolerance: float = 0.01
+    aspect_required: bool = False  # False: only recommended (the network crops or letterboxes)
+    video_codecs: tuple[str, ...] = ("h264", "hevc")  # FFmpeg's codec names
+    audio_codecs: tuple[str, ...] = ("aac",)
+
+    @property
+    def label(self) -> str:
+        """ "an Instagram Reel", "a Facebook Story" """
+        article = "an" if self.network[:1].lower() in "aeiou" else "a"
+        return f"{article} {self.network} {self.format}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Limits:
     """A network's limits, written once: validation, the compose page's counters, the AI
     captions and the asset pipeline all read them from here."""
@@ -59,6 +86,7 @@ class Limits:
     supports_link: bool = True  # a link is a link (a preview card), not dead text
     suggested_hashtags: int = 30  # how many hashtags a suggested caption carries
     image: ImageRules | None = None
+    videos: tuple[VideoRules, ...] = ()  # the video formats it takes (none published yet)
 
     @property
     def requires_media(self) -> bool:

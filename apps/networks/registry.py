@@ -4,7 +4,7 @@ for an account's network, ``networks()`` for all of them, ``choices()`` for form
 
 from collections.abc import Iterable
 
-from apps.networks.base import ImageRules, Network, OwnLogin
+from apps.networks.base import ImageRules, Network, OwnLogin, VideoRules
 from apps.networks.instagram import InstagramBusiness, InstagramLogin
 from apps.networks.meta_facebook import FacebookPage
 from apps.networks.threads import Threads
@@ -59,6 +59,12 @@ def rendition_rules(variant: str) -> ImageRules | None:
         if image is not None and image.rendition == variant:
             return image
     return None
+
+
+def video_rules() -> tuple[VideoRules, ...]:
+    """Every video format of every network, in the networks' order (the library's warnings)."""
+    # Two networks may share one set of rules (Instagram through Facebook or its own login).
+    return tuple(dict.fromkeys(r for network in _NETWORKS for r in network.limits.videos))
 
 
 def own_login_networks() -> tuple[Network, ...]:

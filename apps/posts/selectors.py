@@ -186,13 +186,17 @@ def asset_choices(
     *, tenant: Tenant, chosen_ids: Sequence[int], limit: int = 100
 ) -> list[BrandAsset]:
     """The library as the compose page offers it: the chosen images first, in their order, then
-    the newest others up to ``limit``."""
+    the newest other images up to ``limit`` (videos are not offered until they can be posted; a
+    chosen one stays, and the post is refused with the reason)."""
     chosen = {
         a.pk: a
         for a in BrandAsset.objects.for_tenant(tenant).in_library().filter(pk__in=list(chosen_ids))
     }
     others = list(
-        BrandAsset.objects.for_tenant(tenant).in_library().exclude(pk__in=list(chosen))[:limit]
+        BrandAsset.objects.for_tenant(tenant)
+        .in_library()
+        .filter(kind=BrandAsset.Kind.IMAGE)
+        .exclude(pk__in=list(chosen))[:limit]
     )
     return [chosen[i] for i in dict.fromkeys(chosen_ids) if i in chosen] + others
 

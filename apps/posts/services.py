@@ -252,6 +252,15 @@ def _clean_input(
                 "assets",
             )
         )
+    if any(asset.is_video for asset in by_id.values()):
+        # The library takes videos (issue 15) before anything publishes them.
+        problems.append(
+            Problem(
+                "video_not_available",
+                "Video posts are not available yet: choose photos only.",
+                "assets",
+            )
+        )
     if len(data.asset_ids) != len(set(data.asset_ids)):
         problems.append(Problem("asset_repeated", "The same image is chosen twice.", "assets"))
     if len(data.asset_ids) > MAX_ASSETS:

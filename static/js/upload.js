@@ -32,10 +32,18 @@
     const a = document.createElement("a");
     a.className = "card h-100 text-decoration-none asset-card";
     a.href = asset.url;
-    const img = document.createElement("img");
-    img.className = "card-img-top asset-thumb";
-    img.src = asset.thumbnail;
-    img.alt = asset.name;
+    let img;
+    if (asset.status === "processing") {
+      // A video is probed in the background: its poster frame comes later.
+      img = document.createElement("div");
+      img.className = "card-img-top asset-thumb asset-placeholder";
+      img.textContent = "Processing…";
+    } else {
+      img = document.createElement("img");
+      img.className = "card-img-top asset-thumb";
+      img.src = asset.thumbnail;
+      img.alt = asset.name;
+    }
     const body = document.createElement("div");
     body.className = "card-body p-2 small text-truncate";
     body.textContent = asset.name;

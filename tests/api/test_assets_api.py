@@ -1,5 +1,6 @@
 """Folders and the image library over the API."""
 
+import pytest
 from model_bakery import baker
 
 from apps.assets.models import BrandAsset, BrandFolder
@@ -223,3 +224,67 @@ def test_text_filters_are_taken_as_they_are(api, owner):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
     assert [e["field"] for e in response.json()["errors"]] == ["q"]
+
+
+def test_a_video_uploads_over_multipart_and_shows_its_state_and_facts(
+    api, tenant, monkeypatch, django_capture_on_commit_callbacks
+):
+    from apps.assets import tasks
+    from tests.videos import mp4
+
+    monkeypatch.setattr(tasks.video_probe, "delay", lambda i: tasks.video_probe.apply((i,)))
+    clip = upload(mp4(320, 240, seconds=3), name="clip.mp4")
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        created = api.post("/api/v1/assets/", {"file": clip})
+
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["kind"], body["status"], body["content_type"]) == (
+        "video",
+        "processing",
+        "video/mp4",
+    )
+    assert body["poster_url"] is None
+    assert body["thumbnail_url"] is None
+    assert body["duration"] == pytest.approx(3, abs=0.2)  # the header's, until probed
+
+    for callback in queued:
+        callback()
+    probed = api.get(f"/api/v1/assets/{body['id']}/").json()
+
+    assert probed["status"] == "ready"
+    assert probed["failure_reason"] == ""
+    assert (probed["width"], probed["height"], probed["frame_rate"]) == (320, 240, 25)
+    assert (probed["video_codec"], probed["audio_codec"]) == ("h264", "aac")
+    assert probed["bitrate"] > 0
+    assert probed["poster_url"].endswith(f"/assets/{body['id']}/thumbnail/")
+    assert (
+        "Not 9:16 as a Facebook Reel must be (320 \N{MULTIPLICATION SIGN} 240 px)"
+        in probed["network_warnings"]
+    )
+    assert probed["instagram_problems"] == []
+
+
+def test_an_image_has_no_video_facts(api):
+    body = api.post("/api/v1/assets/", {"file": upload()}).json()
+
+    assert (body["kind"], body["status"], body["duration"], body["poster_url"]) == (
+        "image",
+        "ready",
+        None,
+        None,
+    )
+    assert body["network_warnings"] == []
+
+
+def test_a_four_hour_video_is_a_too_long_problem_and_nothing_is_stored(api, stored_files):
+    from tests.videos import long_mp4
+
+    response = api.post("/api/v1/assets/", {"file": upload(long_mp4(), name="night.mp4")})
+
+    body = assert_problem(response, 400, "too_long")
+    assert "4 h 0 min" in body["detail"]
+    assert body["duration"] == pytest.approx(4 * 3600, abs=2)
+    assert not BrandAsset.objects.exists()
+    assert stored_files() == []

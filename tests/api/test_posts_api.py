@@ -391,3 +391,17 @@ def test_the_fast_list_is_the_serializers_json_byte_for_byte(owner, tenant, clie
     ).data
     assert json.dumps(body) == json.dumps(expected)
     assert {p["id"] for p in body} == {plain.pk, rich.pk}
+
+
+def test_a_post_with_a_video_is_refused_clearly(api, tenant, page):
+    video = baker.make(
+        BrandAsset, tenant=tenant, kind="video", content_type="video/mp4", size=1000, duration=12
+    )
+
+    response = _json(
+        api, "post", "/api/v1/posts/", {"caption": "x", "targets": [page.pk], "assets": [video.pk]}
+    )
+
+    assert response.status_code in (400, 422), response.content
+    assert "Video posts are not available yet" in response.content.decode()
+    assert not Post.objects.exists()

@@ -308,6 +308,20 @@ def test_an_image_of_another_tenant_is_refused(client_for, editor, facebook, oth
     assert not Post.objects.exists()
 
 
+def test_a_video_chosen_in_compose_is_refused_clearly(client_for, editor, facebook, tenant):
+    video = baker.make(
+        BrandAsset, tenant=tenant, kind="video", content_type="video/mp4", size=1000, duration=12
+    )
+
+    response = client_for(editor.user).post(
+        reverse("posts:create"), compose(targets=[facebook], assets=[video], caption="x")
+    )
+
+    assert response.status_code == 400
+    assert "Video posts are not available yet" in errors_of(response, "assets-errors")
+    assert not Post.objects.exists()
+
+
 def test_the_schedule_is_entered_in_the_tenants_timezone(client_for, editor, facebook, tenant):
     tenant.timezone = "Asia/Tokyo"
     tenant.save()

@@ -1,3 +1,4 @@
+import json
 from typing import Any
 
 from django.db.models import QuerySet
@@ -51,6 +52,8 @@ class AssetSerializer(ModelSerializer):
     tags = serializers.SerializerMethodField()
     instagram_problems = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    network_warnings = serializers.SerializerMethodField()
     file_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -58,6 +61,9 @@ class AssetSerializer(ModelSerializer):
         fields = [
             "id",
             "name",
+            "kind",
+            "status",
+            "failure_reason",
             "folder",
             "tags",
             "alt_text",
@@ -65,9 +71,16 @@ class AssetSerializer(ModelSerializer):
             "width",
             "height",
             "size",
+            "duration",
+            "frame_rate",
+            "video_codec",
+            "audio_codec",
+            "bitrate",
             "sha256",
             "instagram_problems",
+            "network_warnings",
             "thumbnail_url",
+            "poster_url",
             "file_url",
             "uploaded_at",
         ]
@@ -92,9 +105,34 @@ class AssetSerializer(ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
     @extend_schema_field(
-        serializers.URLField(help_text="Dashboard URL (a signed-in member's session).")
+        serializers.ListField(
+            child=serializers.CharField(),
+            help_text="A ready video: what each network's Reels and Stories would refuse "
+            "(“Too long for an Instagram Reel (16 min; at most 15 min)”); empty for an image.",
+        )
     )
-    def get_thumbnail_url(self, asset: BrandAsset) -> str:
+    def get_network_warnings(self, asset: BrandAsset) -> list[str]:
+        return services.asset_video_warnings(asset=asset)
+
+    @extend_schema_field(
+        serializers.URLField(
+            allow_null=True,
+            help_text="Dashboard URL (a signed-in member's session); null for a video still "
+            "processing or failed (no poster frame).",
+        )
+    )
+    def get_thumbnail_url(self, asset: BrandAsset) -> str | None:
+        return self._url("assets:thumbnail", asset) if asset.thumbnail.name else None
+
+    @extend_schema_field(
+        serializers.URLField(
+            allow_null=True,
+            help_text="A video's poster frame (JPEG, about 1 s in), once probed; null otherwise.",
+        )
+    )
+    def get_poster_url(self, asset: BrandAsset) -> str | None:
+        if not asset.is_video or not asset.thumbnail.name:
+            return None
         return self._url("assets:thumbnail", asset)
 
     @extend_schema_field(
@@ -115,19 +153,39 @@ class AssetUploadResultSerializer(AssetSerializer):
         read_only_fields = fields
 
 
+class FormTextField(fields.CharField):
+    """Text of a multipart form. A value that is a whole JSON object or array means the client
+    encoded a structure where the schema says text (every multipart value arrives as a
+    string, so nothing else could tell): refused rather than stored as "{}"."""
+
+    default_error_messages = {"structure": "Text, not a JSON object or array."}
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        if text.strip()[:1] in ("{", "["):
+            try:
+                decoded = json.loads(text)
+            except ValueError:
+                return text
+            if isinstance(decoded, dict | list):
+                self.fail("structure")
+        return text
+
+
 class AssetUploadSerializer(BodySerializer):
     representation = AssetUploadResultSerializer
 
-    file = serializers.FileField(help_text="JPEG, PNG, WebP or still GIF.")
+    file = serializers.FileField(
+        help_text="A photo (JPEG, PNG, WebP or still GIF) or a video (MP4 or MOV); the type "
+        "is read from the bytes."
+    )
     folder = TenantPrimaryKeyRelatedField(
         queryset=BrandFolder.objects.all(),
         required=False,
         help_text="A folder id; without it, the top level.",
     )
-    tags = fields.CharField(
-        required=False, allow_blank=True, default="", help_text="Comma-separated."
-    )
-    alt_text = fields.CharField(required=False, allow_blank=True, default="", max_length=500)
+    tags = FormTextField(required=False, allow_blank=True, default="", help_text="Comma-separated.")
+    alt_text = FormTextField(required=False, allow_blank=True, default="", max_length=500)
 
 
 class AssetUpdateSerializer(BodySerializer):

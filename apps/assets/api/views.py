@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -11,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api.tenancy import TenantAPIMixin
-from apps.assets import images, selectors, services
+from apps.assets import selectors, services
 from apps.assets.api.serializers import (
     AssetQuerySerializer,
     AssetSerializer,
@@ -125,7 +124,7 @@ class FolderViewSet(
 @extend_schema_view(
     list=extend_schema(
         summary="List assets",
-        description="The image library, newest upload first.",
+        description="The library's images and videos, newest upload first.",
         parameters=[AssetQuerySerializer],
         responses={200: AssetSerializer(many=True), **problems(400)},
     ),
@@ -133,13 +132,18 @@ class FolderViewSet(
         summary="Get an asset", responses={200: AssetSerializer, **problems(404)}
     ),
     create=extend_schema(
-        summary="Upload an image",
-        description="Multipart upload. The image is checked, cleaned (metadata and location "
-        "removed) and stored. The same bytes uploaded again return the existing asset with "
+        summary="Upload an image or a video",
+        description="Multipart upload. An image is checked, cleaned (metadata and location "
+        "removed) and stored. A video (MP4 or MOV, up to `ASSET_VIDEO_MAX_BYTES`) is stored as "
+        "it is with `status: processing` and probed by a background job (duration, size, "
+        "codecs, poster frame), then `ready` — or `failed` with `failure_reason`; poll "
+        "`GET /assets/{id}/`. A video is refused at once (400, nothing stored) when it is cut "
+        "short (`truncated`), its header says it is too long (`too_long`), or it is too large. "
+        "The same bytes uploaded again return the existing asset with "
         "status 200 and `duplicate: true`. A refused file is a 400 problem whose `code` says "
         "why (`empty`, `too_large`, `not_an_image`, `unsupported_format`, `truncated`, "
-        "`corrupt`, `too_many_pixels`, `trailing_content`, `too_small`, `animated`); nothing "
-        "is stored.",
+        "`corrupt`, `too_many_pixels`, `trailing_content`, `too_small`, `animated`, "
+        "`truncated`, `too_long`); nothing is stored.",
         request={"multipart/form-data": AssetUploadSerializer},
         responses={
             201: OpenApiResponse(AssetUploadResultSerializer, description="Stored."),
@@ -185,7 +189,7 @@ class AssetViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Images of the brand library."""
+    """Images and videos of the brand library."""
 
     serializer_class = AssetSerializer
     queryset = BrandAsset.objects.all()
@@ -227,11 +231,12 @@ class AssetViewSet(
         form = AssetUploadSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
-        # Refuse an oversized file before reading it into memory.
-        images.check_upload_size(upload.size, max_bytes=settings.ASSET_MAX_UPLOAD_BYTES)
-        result = services.asset_upload(
+        # The type comes from the first bytes; the size is checked against the image or the
+        # video limit before anything more is read.
+        result = services.asset_upload_file(
             actor=self.membership,
-            data=upload.read(),
+            file=upload,
+            size=upload.size or 0,
             filename=upload.name or "",
             folder=form.validated_data.get("folder"),
             tags=services.parse_tags(form.validated_data["tags"]),

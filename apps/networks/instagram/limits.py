@@ -1,7 +1,7 @@
 """Instagram's feed limits (Meta: "Content Publishing", image specifications), written once:
 validation, the compose page, AI captions and the asset pipeline read them from here."""
 
-from apps.networks.base import ImageRules, Limits
+from apps.networks.base import ImageRules, Limits, VideoRules
 
 IMAGE_RULES = ImageRules(
     network="Instagram",
@@ -20,6 +20,30 @@ IMAGE_RULES = ImageRules(
     rendition="instagram",  # BrandAsset.instagram_rendition, made on first use
 )
 
+# Meta, "IG User Media", Reel specifications
+# (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media#reel-specifications):
+# MOV or MP4, HEVC or H.264, AAC audio, 23-60 fps, 3 s to 15 min, at most 300 MB, 9:16
+# recommended (other ratios are cropped or letterboxed).
+REEL_RULES = VideoRules(
+    network="Instagram",
+    format="Reel",
+    min_seconds=3,
+    max_seconds=15 * 60,
+    max_bytes=300 * 1024 * 1024,
+    max_fps=60,
+    aspect_required=False,
+)
+# The same page, Story specifications: 3 to 60 s, at most 100 MB, 9:16 recommended.
+STORY_RULES = VideoRules(
+    network="Instagram",
+    format="Story",
+    min_seconds=3,
+    max_seconds=60,
+    max_bytes=100 * 1024 * 1024,
+    max_fps=60,
+    aspect_required=False,
+)
+
 LIMITS = Limits(
     caption_chars=2200,
     caption_shown=125,  # the feed shows about this much before "… more"
@@ -30,4 +54,5 @@ LIMITS = Limits(
     supports_link=False,  # links in captions are not clickable
     suggested_hashtags=30,
     image=IMAGE_RULES,
+    videos=(REEL_RULES, STORY_RULES),
 )

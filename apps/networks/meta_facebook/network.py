@@ -16,6 +16,7 @@ from apps.networks.base import (
     Window,
 )
 from apps.networks.meta import MetaTokens, neutral, outcome_for, profile_url
+from apps.networks.meta_facebook.limits import VIDEO_RULES
 from apps.networks.steps import unclaimed
 from apps.networks.text import hashtags, mentions
 from apps.networks.tokens import account_token
@@ -31,6 +32,7 @@ LIMITS = Limits(
     media_max=10,
     supports_link=True,
     suggested_hashtags=3,  # more reads as spam on a Page
+    videos=VIDEO_RULES,
 )
 FEED_OK = {"call": "POST /{id}/feed", "answer": "ok"}
 PHOTO_OK = {"call": "POST /{id}/photos", "answer": "ok"}
