@@ -6,6 +6,7 @@ its expiry is refused before anything is sent with it, as is a refresh before it
 A network using these provides ``label``, ``token_kind`` and the two calls ``_profile_read``
 (any authenticated read: the health check) and ``_token_renew`` (the refresh endpoint)."""
 
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,15 +29,17 @@ def issued_at(token: AccessToken) -> datetime | None:
     return token.expires_at - LONG_LIVED if token.expires_at else None
 
 
-class LongLivedUserTokens:
+class LongLivedUserTokens(ABC):
     label: str
     token_kind: str  # the AccessToken.kind it renews (also in the network's ``token_kinds``)
 
+    @abstractmethod
     def _profile_read(self, token: str) -> None:
-        raise NotImplementedError
+        """Any authenticated read with ``token`` (the health check); raises GraphError."""
 
+    @abstractmethod
     def _token_renew(self, token: str) -> tuple[str, datetime | None]:
-        raise NotImplementedError
+        """The network's refresh call: the new token and its expiry; raises GraphError."""
 
     def expired_message(self, expires_at: datetime) -> str:
         return (

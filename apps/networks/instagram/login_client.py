@@ -7,7 +7,6 @@ sent to this host with the account's own token: pass ``client()`` to them. No OR
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 
@@ -64,16 +63,7 @@ def _id_text(value: Any) -> str:
 
 def authorize_url(*, redirect_uri: str, state: str) -> str:
     """The authorization window (instagram.com/oauth/authorize) for this app."""
-    query = urlencode(
-        {
-            "client_id": settings.INSTAGRAM_LOGIN_APP_ID,
-            "redirect_uri": redirect_uri,
-            "scope": ",".join(settings.INSTAGRAM_LOGIN_SCOPES),
-            "response_type": "code",
-            "state": state,
-        }
-    )
-    return f"{settings.INSTAGRAM_LOGIN_DIALOG_URL}?{query}"
+    return graph.own_dialog_url(client(), redirect_uri=redirect_uri, state=state)
 
 
 def exchange_code(*, code: str, redirect_uri: str) -> InstagramToken:

@@ -6,7 +6,6 @@ the Threads app's own configuration (THREADS_*). No ORM in here."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlencode
 
 from django.conf import settings
 
@@ -91,16 +90,7 @@ client = graph.ClientSlot(config, prefixes=("THREADS_",))
 
 def authorize_url(*, redirect_uri: str, state: str) -> str:
     """Threads' authorization window for this app (threads.net/oauth/authorize)."""
-    query = urlencode(
-        {
-            "client_id": settings.THREADS_APP_ID,
-            "redirect_uri": redirect_uri,
-            "scope": ",".join(settings.THREADS_SCOPES),
-            "response_type": "code",
-            "state": state,
-        }
-    )
-    return f"{settings.THREADS_DIALOG_URL}?{query}"
+    return graph.own_dialog_url(client(), redirect_uri=redirect_uri, state=state)
 
 
 def exchange_code(*, code: str, redirect_uri: str) -> ThreadsToken:

@@ -60,6 +60,7 @@ from .oauth import (
     debug_token,
     exchange_code,
     exchange_long_lived,
+    own_dialog_url,
     own_token_call,
     revoke_permissions,
 )
@@ -157,6 +158,7 @@ __all__ = [
     "list_ig_media",
     "list_page_posts",
     "list_pages",
+    "own_dialog_url",
     "own_token_call",
     "parse_usage_headers",
     "publish_ig_container",

@@ -150,3 +150,20 @@ def own_token_call(
         versioned=False,
     )
     return _user_token(Shape(response))
+
+
+def own_dialog_url(client: GraphClient, *, redirect_uri: str, state: str) -> str:
+    """The authorization window of a network with a login of its own (Threads, Instagram
+    Login): the client's ``dialog_url`` is the window itself (no version prefix), asking for
+    the client's scopes."""
+    config = client.config
+    query = urlencode(
+        {
+            "client_id": config.app_id,
+            "redirect_uri": redirect_uri,
+            "scope": ",".join(config.scopes),
+            "response_type": "code",
+            "state": state,
+        }
+    )
+    return f"{config.dialog_url}?{query}"
