@@ -15,7 +15,9 @@ from django.urls import reverse
 from apps.assets.models import BrandAsset
 
 SALT = "apps.assets.public-media"
-VARIANTS = ("original", "instagram")
+# "video": the file a network is sent for a video (the original until a transcoded rendition
+# exists, issue 15).
+VARIANTS = ("original", "instagram", "video")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 
 RECONCILE_SLACK = timedelta(minutes=2)
 
+# What kind of post goes out (issue 15). ``FEED``: a post in the feed (text, link, photos, a
+# video, a carousel); ``REEL``: a short vertical video (Instagram and Facebook Reels);
+# ``STORY``: a photo or video seen for 24 hours. A network lists the ones it takes in
+# ``Limits.formats``; ``apps.posts.models.Post.Format`` stores them.
+FEED, REEL, STORY = "feed", "reel", "story"
+FORMATS = (FEED, REEL, STORY)
+
 
 # --- Limits and rules ---------------------------------------------------------------------------
 
@@ -86,7 +93,12 @@ class Limits:
     supports_link: bool = True  # a link is a link (a preview card), not dead text
     suggested_hashtags: int = 30  # how many hashtags a suggested caption carries
     image: ImageRules | None = None
-    videos: tuple[VideoRules, ...] = ()  # the video formats it takes (none published yet)
+    videos: tuple[VideoRules, ...] = ()  # the video rules per format (Reel, Story, feed video)
+    formats: tuple[str, ...] = (FEED,)  # FEED, REEL, STORY: what it publishes
+    first_comment: bool = False  # a comment posted under the post right after it goes out
+    collaborators_max: int = 0  # accounts invited as collaborators (0: none)
+    location: bool = False  # a place tag (a Facebook Page id) on the post
+    alt_text: bool = False  # the images' alt text is sent with them
 
     @property
     def requires_media(self) -> bool:
@@ -102,6 +114,21 @@ class Problem:
     field: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class MediaOptions:
+    """The post's choices beyond caption, link and media (issue 15); a network uses those its
+    ``Limits`` say it takes and ``validate`` refuses the others."""
+
+    cover: "BrandAsset | None" = None  # a Reel's cover image
+    cover_offset_ms: int | None = None  # or the frame at this offset
+    share_to_feed: bool = True  # a Reel also shows in the feed grid
+    audio_name: str = ""  # a Reel's audio track name
+    collaborators: tuple[str, ...] = ()  # usernames invited as collaborators
+    location_id: str = ""  # a place (Facebook Page id)
+    first_comment: str = ""
+    ai_generated: bool = False  # the caption was drafted by the AI
+
+
 @dataclass(frozen=True)
 class PostContent:
     """What an adapter needs of a post for one network."""
@@ -109,6 +136,8 @@ class PostContent:
     caption: str
     link: str
     assets: Sequence["BrandAsset"]
+    format: str = FEED
+    options: MediaOptions = field(default_factory=MediaOptions)
 
 
 @dataclass(frozen=True)
@@ -123,7 +152,7 @@ class Preview:
     mentions: list[str]
     asset_ids: list[int]
     link: str
-    layout: str  # "text", "link", "photo", "multi_photo", "carousel"
+    layout: str  # "text", "link", "photo", "multi_photo", "carousel", "video", "reel", "story"
     notes: list[str] = field(default_factory=list)
 
 
@@ -358,3 +387,22 @@ class OwnLogin(Protocol):
     def connect_complete(self, *, code: str, redirect_uri: str) -> ConnectedProfile:
         """Exchange the code (and the token for a long-lived one) and read the profile.
         Raises only the neutral errors (``apps.networks.errors``)."""
+
+
+# --- A first comment under a published post (issue 15) ------------------------------------------
+
+
+@runtime_checkable
+class FirstComments(Protocol):
+    """A network whose ``Limits.first_comment`` is true: the engine posts the post's first
+    comment once the publication is published, exactly once (``apps.posts.first_comments``)."""
+
+    def first_comment_post(self, publication: "Publication", message: str) -> str:
+        """Post ``message`` under the published post (``publication.platform_post_id``) as the
+        account; the comment's id. Raises only the neutral errors (``apps.networks.errors``):
+        ``OutcomeUnknown`` when the call may have gone through unanswered."""
+
+    def first_comment_find(self, publication: "Publication", message: str) -> str | None:
+        """The id of a comment with ``message`` the account already posted under the post (an
+        earlier attempt whose answer was lost), reading every page of comments; None when
+        there is none. Raises ``OutcomeUnknown`` when the network cannot say."""

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from apps.assets.models import BrandAsset
 from apps.core.models import TenantOwnedModel
+from apps.networks.base import FEED, REEL, STORY, MediaOptions
 from apps.social.models import ConnectedAccount
 
 
@@ -28,10 +29,29 @@ class Post(TenantOwnedModel):
     # same content): what uses an image only for its history.
     FINISHED = (Status.PUBLISHED, Status.PARTIALLY_PUBLISHED, Status.FAILED, Status.CANCELLED)
 
+    class Format(models.TextChoices):
+        FEED_POST = FEED, "Post"
+        REEL_POST = REEL, "Reel"
+        STORY_POST = STORY, "Story"
+
+    format = models.CharField(max_length=8, choices=Format.choices, default=Format.FEED_POST)
     caption = models.TextField(blank=True)
+    # The caption came from "Draft with AI" (the person may change it): shown with the post.
+    caption_ai_generated = models.BooleanField(default=False)
     # Per-platform caption replacing `caption` there, e.g. {"instagram_business": "..."}.
     caption_overrides = models.JSONField(default=dict, blank=True)
     link = models.URLField(max_length=2000, blank=True)
+    # Posted under the post right after it goes out, once (networks whose Limits say so).
+    first_comment = models.TextField(blank=True)
+    # A Reel's cover: an image of the library, or the frame at an offset into the video.
+    cover = models.ForeignKey(
+        BrandAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cover_offset_ms = models.PositiveIntegerField(null=True, blank=True)
+    share_to_feed = models.BooleanField(default=True)  # a Reel shows in the feed grid too
+    audio_name = models.CharField(max_length=100, blank=True)
+    collaborators = models.JSONField(default=list, blank=True)  # usernames, at most three
+    location_id = models.CharField(max_length=32, blank=True)  # a place's Facebook Page id
     targets = models.ManyToManyField(ConnectedAccount, related_name="posts", blank=True)
     assets: "models.ManyToManyField[BrandAsset, PostAsset]" = models.ManyToManyField(
         BrandAsset, through="PostAsset", related_name="posts", blank=True
@@ -68,6 +88,18 @@ class Post(TenantOwnedModel):
     def caption_for(self, platform: str) -> str:
         return self.caption_overrides.get(platform) or self.caption
 
+    def media_options(self) -> MediaOptions:
+        return MediaOptions(
+            cover=self.cover,
+            cover_offset_ms=self.cover_offset_ms,
+            share_to_feed=self.share_to_feed,
+            audio_name=self.audio_name,
+            collaborators=tuple(self.collaborators),
+            location_id=self.location_id,
+            first_comment=self.first_comment,
+            ai_generated=self.caption_ai_generated,
+        )
+
 
 class PostAsset(models.Model):
     """The ordered images of a post (several make a carousel / multi-photo post)."""
@@ -101,6 +133,13 @@ class Publication(TenantOwnedModel):
 
     FINAL = (Status.PUBLISHED, Status.FAILED, Status.CANCELLED)
 
+    class CommentStatus(models.TextChoices):
+        NONE = "", "No first comment"
+        PENDING = "pending", "First comment to post"
+        SENDING = "sending", "Posting the first comment"
+        POSTED = "posted", "First comment posted"
+        FAILED = "failed", "First comment failed"
+
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="publications")
     account = models.ForeignKey(
         ConnectedAccount, on_delete=models.PROTECT, related_name="publications"
@@ -133,6 +172,15 @@ class Publication(TenantOwnedModel):
     shares = models.PositiveIntegerField(null=True, blank=True)
     reactions = models.PositiveIntegerField(null=True, blank=True)
     engagement_synced_at = models.DateTimeField(null=True, blank=True)
+    # The post's first comment on this account (``apps.posts.first_comments``), exactly once:
+    # "sending" is committed before the call; a stale "sending" is reconciled before a retry.
+    comment_status = models.CharField(
+        max_length=8, choices=CommentStatus.choices, default=CommentStatus.NONE, blank=True
+    )
+    comment_id = models.CharField(max_length=128, blank=True)
+    comment_error = models.TextField(blank=True)
+    comment_attempts = models.PositiveSmallIntegerField(default=0)
+    comment_next_at = models.DateTimeField(null=True, blank=True)  # due, or when it was sent
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -149,6 +197,11 @@ class Publication(TenantOwnedModel):
                 fields=["next_attempt_at"],
                 condition=Q(status__in=["pending", "waiting", "publishing"]),
                 name="publication_due",
+            ),
+            models.Index(
+                fields=["comment_next_at"],
+                condition=Q(comment_status__in=["pending", "sending"]),
+                name="publication_comment_due",
             ),
         ]
 
@@ -177,6 +230,8 @@ class PublicationEvent(TenantOwnedModel):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
         RETRIED = "retried", "Retried"
+        COMMENTED = "commented", "First comment posted"
+        COMMENT_FAILED = "comment_failed", "First comment failed"
 
     publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -293,6 +293,8 @@ def post_content(post: Post, platform: str) -> PostContent:
         caption=post.caption_for(platform),
         link=post.link,
         assets=[pa.asset for pa in post.post_assets.select_related("asset")],
+        format=post.format,
+        options=post.media_options(),
     )
 
 
