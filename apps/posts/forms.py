@@ -1,6 +1,7 @@
 """Forms of the posts dashboard. They parse and convert (ids, order, the tenant's local time to
 UTC); the rules of the networks and of tenancy are the services' and the networks' to check."""
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -29,7 +30,15 @@ PROBLEM_FIELDS = {
     "caption": "caption",
     "link": "link",
     "scheduled_for": "scheduled_date",
+    "format": "format",
+    "first_comment": "first_comment",
+    "cover": "cover",
+    "cover_offset_ms": "cover_offset",
+    "audio_name": "audio_name",
+    "collaborators": "collaborators",
+    "location_id": "location_id",
 }
+MAX_COVER_OFFSET_SECONDS = 4 * 3600
 MAX_CAPTION_INPUT = 100_000  # a bound on the request, far above any network's limit
 MAX_POSITION = 99
 MAX_ITEM_DETAILS = 1000  # what the caption service reads of the item details
@@ -122,16 +131,83 @@ class PostForm(ScheduleFields):
 
     field_order = [
         "targets",
+        "format",
         "assets",
+        "cover",
+        "cover_offset",
+        "share_to_feed",
+        "audio_name",
         "caption",
+        "caption_ai_generated",
         *OVERRIDE_FIELDS.values(),
         "link",
+        "first_comment",
+        "collaborators",
+        "location_id",
         "scheduled_date",
         "scheduled_time",
     ]
 
     targets = IdListField(required=False, label="Post to")
-    assets = IdListField(required=False, label="Images")
+    format = forms.ChoiceField(
+        required=False,
+        choices=Post.Format.choices,
+        label="Format",
+        widget=forms.RadioSelect,
+    )
+    assets = IdListField(required=False, label="Images and videos")
+    # A select of the library's images on the page; whether the id is the tenant's image is
+    # the service's question (a foreign id gets its refusal next to the field).
+    cover = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Cover image",
+        help_text="Shown before the Reel plays. Or pick a frame below.",
+    )
+    cover_offset = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_value=MAX_COVER_OFFSET_SECONDS,
+        decimal_places=3,
+        label="Or the frame at (seconds)",
+        widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
+    )
+    share_to_feed = forms.BooleanField(
+        required=False, initial=True, label="Also show the Reel in the Instagram feed grid"
+    )
+    audio_name = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Audio name",
+        help_text="Instagram shows it under the Reel (the video's own sound).",
+    )
+    caption_ai_generated = forms.BooleanField(
+        required=False,
+        label="Drafted with AI",
+        help_text="Kept with the post and shown with it. Meta's publishing API has no "
+        "AI-generated label for Pages and Instagram yet, so nothing is sent with it.",
+    )
+    first_comment = forms.CharField(
+        required=False,
+        max_length=MAX_CAPTION_INPUT,
+        label="First comment",
+        help_text="Posted under the post right after it goes out, once (Facebook and "
+        "Instagram): hashtags or a link there keep the caption clean.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    collaborators = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Collaborators",
+        help_text="Instagram usernames invited to co-author it, separated by commas (at "
+        "most 3; Instagram only, other networks publish without them).",
+    )
+    location_id = forms.CharField(
+        required=False,
+        max_length=32,
+        label="Location",
+        help_text="The Facebook Page id of the place (Instagram only).",
+    )
     caption = forms.CharField(
         required=False,
         max_length=MAX_CAPTION_INPUT,
@@ -154,6 +230,17 @@ class PostForm(ScheduleFields):
             "caption": post.caption,
             "link": post.link,
             "scheduled_for": post.scheduled_for,  # not a field: what the preview starts from
+            "format": post.format,
+            "cover": post.cover_id or "",
+            "cover_offset": (
+                "" if post.cover_offset_ms is None else f"{post.cover_offset_ms / 1000:g}"
+            ),
+            "share_to_feed": post.share_to_feed,
+            "audio_name": post.audio_name,
+            "caption_ai_generated": post.caption_ai_generated,
+            "first_comment": post.first_comment,
+            "collaborators": ", ".join(post.collaborators),
+            "location_id": post.location_id,
         }
         for platform, name in OVERRIDE_FIELDS.items():
             initial[name] = post.caption_overrides.get(platform, "")
@@ -172,6 +259,9 @@ class PostForm(ScheduleFields):
                 continue
             if isinstance(value, list):
                 data.setlist(name, [str(v) for v in value])
+            elif isinstance(value, bool):
+                if value:  # a ticked checkbox; an unticked one is absent
+                    data[name] = "on"
             else:
                 data[name] = str(value)
         for position, pa in enumerate(post.post_assets.all(), start=1):
@@ -233,6 +323,8 @@ class PostForm(ScheduleFields):
             for platform, name in OVERRIDE_FIELDS.items()
             if (values.get(name) or "").strip()
         }
+        offset = str(values.get("cover_offset") or "")
+        cover = str(values.get("cover") or "")
         return PostInput(
             caption=values.get("caption") or "",
             caption_overrides=overrides,
@@ -240,6 +332,17 @@ class PostForm(ScheduleFields):
             target_ids=sorted(self.chosen_target_ids()),
             asset_ids=self.ordered_asset_ids(),
             scheduled_for=values.get("scheduled_for"),
+            format=values.get("format") or Post.Format.FEED_POST,
+            first_comment=values.get("first_comment") or "",
+            cover_id=int(cover) if cover.isdigit() else None,
+            cover_offset_ms=round(float(offset) * 1000) if offset else None,
+            share_to_feed=bool(values.get("share_to_feed")) if self.is_bound else True,
+            audio_name=values.get("audio_name") or "",
+            collaborators=[
+                name for name in re.split(r"[,\s]+", values.get("collaborators") or "") if name
+            ],
+            location_id=(values.get("location_id") or "").strip(),
+            caption_ai_generated=bool(values.get("caption_ai_generated")),
         )
 
     def add_problems(self, problems: Sequence[Problem]) -> None:

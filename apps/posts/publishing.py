@@ -48,6 +48,8 @@ from apps.networks.base import (
 from apps.networks.errors import NeedsReconnection, OutcomeUnknown
 from apps.networks.registry import network_for
 from apps.networks.tokens import LOADED_TOKEN, token_subquery
+from apps.posts import first_comments
+from apps.posts.first_comments import first_comment_fields
 from apps.posts.models import Publication, PublicationEvent
 from apps.posts.publication_states import Step, publication_move, publications_move
 from apps.posts.services import post_content, post_refresh_status, posts_publishing_started
@@ -328,6 +330,13 @@ def _record(
             next_attempt_at=None,
         )
         note = outcome.note
+        fields.update(
+            first_comment_fields(
+                post_first_comment=publication.post.first_comment,
+                platform=publication.account.platform,
+                now=now,
+            )
+        )
     elif isinstance(outcome, Wait):
         to, kind = P.WAITING, K.WAITING
         if outcome.answer == ACCESS_LOST:
@@ -408,4 +417,6 @@ def _record(
     )
     if follow_up is not None and follow_up <= settings.PUBLISHING_FOLLOW_UP_MAX_SECONDS:
         task_queue("posts.publication_follow_up", publication.pk, countdown=follow_up)
+    if fields.get("comment_status") == Publication.CommentStatus.PENDING:
+        task_queue(first_comments.TASK, publication.pk)
     return str(to)

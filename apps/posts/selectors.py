@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import Tenant
 from apps.assets.models import BrandAsset
 from apps.core.models import get_for_tenant_or_404
-from apps.networks.base import Preview, Problem
+from apps.networks.base import FEED, MediaOptions, Preview, Problem
 from apps.networks.registry import networks
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.posts.services import PostCheck, PostDraft, PostInput, post_check
@@ -76,7 +76,7 @@ def post_list(*, tenant: Tenant, filters: PostFilters | None = None) -> QuerySet
 def post_get(*, tenant: Tenant, post_id: int) -> Post:
     """One post of the tenant with what its page shows; another tenant's id is a 404."""
     return get_for_tenant_or_404(
-        Post.objects.select_related("created_by", "reviewed_by").prefetch_related(
+        Post.objects.select_related("created_by", "reviewed_by", "cover").prefetch_related(
             Prefetch("post_assets", queryset=PostAsset.objects.select_related("asset")),
             Prefetch("targets", queryset=ConnectedAccount.objects.order_by("platform", "name")),
             Prefetch(
@@ -185,9 +185,9 @@ def account_choices(*, tenant: Tenant, include_ids: Iterable[int] = ()) -> list[
 def asset_choices(
     *, tenant: Tenant, chosen_ids: Sequence[int], limit: int = 100
 ) -> list[BrandAsset]:
-    """The library as the compose page offers it: the chosen images first, in their order, then
-    the newest other images up to ``limit`` (videos are not offered until they can be posted; a
-    chosen one stays, and the post is refused with the reason)."""
+    """The library as the compose page offers it: the chosen images and videos first, in their
+    order, then the newest others up to ``limit`` (a video only once it is probed and ready; a
+    chosen one stays whatever its state, and the post is refused with the reason)."""
     chosen = {
         a.pk: a
         for a in BrandAsset.objects.for_tenant(tenant).in_library().filter(pk__in=list(chosen_ids))
@@ -195,7 +195,7 @@ def asset_choices(
     others = list(
         BrandAsset.objects.for_tenant(tenant)
         .in_library()
-        .filter(kind=BrandAsset.Kind.IMAGE)
+        .filter(status=BrandAsset.Status.READY)
         .exclude(pk__in=list(chosen))[:limit]
     )
     return [chosen[i] for i in dict.fromkeys(chosen_ids) if i in chosen] + others
@@ -218,6 +218,8 @@ class ComposePreview:
     problems: list[Problem] = field(default_factory=list)  # not tied to one network
     warnings: list[str] = field(default_factory=list)
     check: PostCheck | None = None  # what the problems come from
+    format: str = FEED
+    options: MediaOptions = field(default_factory=MediaOptions)
 
     @property
     def problem_count(self) -> int:
@@ -243,6 +245,14 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
         .filter(pk__in=set(data.asset_ids))
     }
     assets = [by_id[i] for i in dict.fromkeys(data.asset_ids) if i in by_id]
+    cover = None
+    if data.cover_id is not None:
+        cover = (
+            BrandAsset.objects.for_tenant(tenant)
+            .in_library()
+            .filter(pk=data.cover_id, kind=BrandAsset.Kind.IMAGE)
+            .first()
+        )
     draft = PostDraft(
         targets=accounts,
         assets=assets,
@@ -250,6 +260,8 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
         caption_overrides=data.caption_overrides,
         link=data.link,
         scheduled_for=data.scheduled_for,
+        format=data.format,
+        options=data.media_options(cover=cover),
     )
     check = post_check(draft)
     warnings: list[str] = []
@@ -282,6 +294,8 @@ def compose_preview(*, tenant: Tenant, data: PostInput) -> ComposePreview:
         problems=[*check.problems, *check.schedule],
         warnings=warnings,
         check=check,
+        format=draft.format,
+        options=draft.options,
     )
 
 

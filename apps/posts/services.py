@@ -7,6 +7,7 @@ pending_review → rejected → (edited) → pending_review; approved/scheduled/
 edit; cancel from any state before publishing. Tenants that need no approval skip the review.
 """
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from apps.accounts.services import owners_notify
 from apps.assets.models import BrandAsset
 from apps.core.exceptions import ApplicationError, NotPermitted
 from apps.core.queueing import task_queue_on_commit
-from apps.networks.base import PostContent, Problem
+from apps.networks.base import FEED, Limits, MediaOptions, PostContent, Problem
 from apps.networks.registry import is_network, network_for, networks
 from apps.posts.models import Post, PostAsset, Publication, PublicationEvent, ReviewEvent
 from apps.posts.publication_states import (
@@ -40,6 +41,10 @@ logger = structlog.get_logger(__name__)
 
 S = Post.Status
 MAX_ASSETS = 10
+# What Instagram takes (the strictest network): usernames of letters, digits, "." and "_".
+USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+MAX_COLLABORATORS = 3
+FIRST_COMMENT_CHARS = 2200  # Instagram's comment limit; Facebook's is longer
 
 TRANSITIONS: dict[str, set[str]] = {
     S.DRAFT: {S.DRAFT, S.PENDING_REVIEW, S.APPROVED, S.CANCELLED},  # edited, a draft stays one
@@ -214,11 +219,112 @@ class PostInput:
     target_ids: list[int] = field(default_factory=list)
     asset_ids: list[int] = field(default_factory=list)
     scheduled_for: datetime | None = None
+    format: str = FEED
+    first_comment: str = ""
+    cover_id: int | None = None
+    cover_offset_ms: int | None = None
+    share_to_feed: bool = True
+    audio_name: str = ""
+    collaborators: list[str] = field(default_factory=list)
+    location_id: str = ""
+    caption_ai_generated: bool = False
+
+    def media_options(self, *, cover: BrandAsset | None) -> MediaOptions:
+        """The options as a network reads them (``cover``: the tenant's image ``cover_id``)."""
+        return MediaOptions(
+            cover=cover,
+            cover_offset_ms=None if cover else self.cover_offset_ms,
+            share_to_feed=self.share_to_feed,
+            audio_name=self.audio_name.strip(),
+            collaborators=tuple(name.strip().lstrip("@") for name in self.collaborators),
+            location_id=self.location_id.strip(),
+            first_comment=self.first_comment.strip(),
+            ai_generated=self.caption_ai_generated,
+        )
+
+
+def _clean_options(tenant: Tenant, data: PostInput) -> tuple[list[Problem], BrandAsset | None]:
+    """The format and the media options (issue 15): their shape, not the networks' rules."""
+    problems: list[Problem] = []
+    if data.format not in Post.Format.values:
+        choices = ", ".join(Post.Format.values)
+        problems.append(
+            Problem("format_unknown", f"The format must be one of {choices}.", "format")
+        )
+    if len(data.first_comment) > FIRST_COMMENT_CHARS:
+        problems.append(
+            Problem(
+                "first_comment_too_long",
+                f"The first comment is {len(data.first_comment)} characters; at most "
+                f"{FIRST_COMMENT_CHARS}.",
+                "first_comment",
+            )
+        )
+    names = [name.strip().lstrip("@") for name in data.collaborators]
+    bad = [name for name in names if not USERNAME.match(name)]
+    if bad:
+        problems.append(
+            Problem(
+                "collaborator_invalid",
+                f"“{bad[0][:40]}” is not a username (letters, digits, “.” and “_”, at most 30).",
+                "collaborators",
+            )
+        )
+    if len({name.lower() for name in names}) != len(names):
+        problems.append(
+            Problem(
+                "collaborator_repeated", "The same collaborator is named twice.", "collaborators"
+            )
+        )
+    if len(names) > MAX_COLLABORATORS:
+        problems.append(
+            Problem(
+                "too_many_collaborators",
+                f"At most {MAX_COLLABORATORS} collaborators can be invited.",
+                "collaborators",
+            )
+        )
+    if data.location_id and not (data.location_id.isdigit() and len(data.location_id) <= 32):
+        problems.append(
+            Problem(
+                "location_invalid",
+                "The location is a place's Facebook Page id (digits only).",
+                "location_id",
+            )
+        )
+    if len(data.audio_name) > 100:
+        problems.append(
+            Problem(
+                "audio_name_too_long", "The audio name is at most 100 characters.", "audio_name"
+            )
+        )
+    if data.cover_offset_ms is not None and not 0 <= data.cover_offset_ms <= 4 * 3600 * 1000:
+        problems.append(
+            Problem(
+                "cover_offset_invalid",
+                "The cover frame's offset is in milliseconds from the start of the video.",
+                "cover_offset_ms",
+            )
+        )
+    cover = None
+    if data.cover_id is not None:
+        cover = BrandAsset.objects.for_tenant(tenant).in_library().filter(pk=data.cover_id).first()
+        if cover is None:
+            problems.append(
+                Problem(
+                    "cover_unknown",
+                    "The cover image is not in this business's library.",
+                    "cover",
+                )
+            )
+        elif cover.is_video:
+            problems.append(Problem("cover_not_image", "The cover must be an image.", "cover"))
+    return problems, cover
 
 
 def _clean_input(
     tenant: Tenant, data: PostInput
-) -> tuple[list[ConnectedAccount], list[BrandAsset]]:
+) -> tuple[list[ConnectedAccount], list[BrandAsset], BrandAsset | None]:
     problems: list[Problem] = []
     targets = list(ConnectedAccount.objects.for_tenant(tenant).filter(pk__in=set(data.target_ids)))
     if len(targets) != len(set(data.target_ids)):
@@ -252,15 +358,6 @@ def _clean_input(
                 "assets",
             )
         )
-    if any(asset.is_video for asset in by_id.values()):
-        # The library takes videos (issue 15) before anything publishes them.
-        problems.append(
-            Problem(
-                "video_not_available",
-                "Video posts are not available yet: choose photos only.",
-                "assets",
-            )
-        )
     if len(data.asset_ids) != len(set(data.asset_ids)):
         problems.append(Problem("asset_repeated", "The same image is chosen twice.", "assets"))
     if len(data.asset_ids) > MAX_ASSETS:
@@ -283,9 +380,11 @@ def _clean_input(
                     "caption_overrides",
                 )
             )
+    option_problems, cover = _clean_options(tenant, data)
+    problems += option_problems
     if problems:
         raise PostInvalid(problems)
-    return targets, [by_id[i] for i in data.asset_ids if i in by_id]
+    return targets, [by_id[i] for i in data.asset_ids if i in by_id], cover
 
 
 def post_content(post: Post, platform: str) -> PostContent:
@@ -309,12 +408,16 @@ class PostDraft:
     caption_overrides: Mapping[str, str] = field(default_factory=dict)
     link: str = ""
     scheduled_for: datetime | None = None
+    format: str = FEED
+    options: MediaOptions = field(default_factory=MediaOptions)
 
     def content(self, platform: str) -> PostContent:
         return PostContent(
             caption=self.caption_overrides.get(platform) or self.caption,
             link=self.link.strip(),
             assets=list(self.assets),
+            format=self.format,
+            options=self.options,
         )
 
 
@@ -361,13 +464,44 @@ def post_check(draft: PostDraft) -> PostCheck:
         )
     platforms = {account.platform for account in draft.targets}
     by_network = {
-        network.id: network.validate(draft.content(network.id))
+        network.id: _options_problems(network.limits, network.label, draft)
+        + network.validate(draft.content(network.id))
         for network in networks()
         if network.id in platforms
     }
     return PostCheck(
         problems=problems, schedule=schedule_problems(draft.scheduled_for), networks=by_network
     )
+
+
+def _options_problems(limits: Limits, label: str, draft: PostDraft) -> list[Problem]:
+    """What a network cannot take of the format and options, from its ``Limits`` alone (the
+    network's ``validate`` checks the media against the format). Collaborators and a location
+    are Instagram's: a network without them publishes the post without them (the compose page
+    says so), whereas a first comment it cannot post is refused."""
+    problems = []
+    if draft.format not in limits.formats:
+        kind = Post.Format(draft.format).label
+        problems.append(
+            Problem("format_unsupported", f"{label} does not publish a {kind}.", "format")
+        )
+    if draft.options.first_comment.strip() and not limits.first_comment:
+        problems.append(
+            Problem(
+                "first_comment_unsupported",
+                f"{label} takes no first comment; remove it or this account.",
+                "first_comment",
+            )
+        )
+    if limits.collaborators_max and len(draft.options.collaborators) > limits.collaborators_max:
+        problems.append(
+            Problem(
+                "too_many_collaborators",
+                f"{label} takes at most {limits.collaborators_max} collaborators.",
+                "collaborators",
+            )
+        )
+    return problems
 
 
 def post_draft(post: Post) -> PostDraft:
@@ -378,6 +512,8 @@ def post_draft(post: Post) -> PostDraft:
         caption_overrides=post.caption_overrides,
         link=post.link,
         scheduled_for=post.scheduled_for,
+        format=post.format,
+        options=post.media_options(),
     )
 
 
@@ -429,9 +565,22 @@ def _check_schedule(scheduled_for: datetime | None, *, past_ok: bool = False) ->
 
 
 def _write_content(
-    post: Post, data: PostInput, targets: list[ConnectedAccount], assets: list[BrandAsset]
+    post: Post,
+    data: PostInput,
+    targets: list[ConnectedAccount],
+    assets: list[BrandAsset],
+    cover: BrandAsset | None,
 ) -> None:
     post.caption = data.caption.strip()
+    post.caption_ai_generated = data.caption_ai_generated and bool(post.caption)
+    post.format = data.format
+    post.first_comment = data.first_comment.strip()
+    post.cover = cover
+    post.cover_offset_ms = None if cover else data.cover_offset_ms
+    post.share_to_feed = data.share_to_feed
+    post.audio_name = data.audio_name.strip()
+    post.collaborators = [name.strip().lstrip("@") for name in data.collaborators]
+    post.location_id = data.location_id.strip()
     post.caption_overrides = {k: v.strip() for k, v in data.caption_overrides.items() if v.strip()}
     post.link = data.link.strip()
     # Lock the images (primary-key order, as asset_delete does) and check they are still in the
@@ -457,10 +606,10 @@ def post_create(*, actor: Membership, data: PostInput) -> Post:
     at submit (drafts may be incomplete)."""
     _require_editor(actor)
     _check_schedule(data.scheduled_for)
-    targets, assets = _clean_input(actor.tenant, data)
+    targets, assets, cover = _clean_input(actor.tenant, data)
     with transaction.atomic():
         post = Post(tenant=actor.tenant, created_by=actor.user)
-        _write_content(post, data, targets, assets)
+        _write_content(post, data, targets, assets, cover)
         ReviewEvent.objects.create(
             tenant=actor.tenant,
             post=post,
@@ -476,11 +625,11 @@ def post_update(*, actor: Membership, post: Post, data: PostInput) -> Post:
     to draft (it must be submitted and approved again)."""
     _require_editor(actor)
     _check_schedule(data.scheduled_for)
-    targets, assets = _clean_input(actor.tenant, data)
+    targets, assets, cover = _clean_input(actor.tenant, data)
     with transaction.atomic():
         post = _locked(post)
         _require_action(post, Action.EDIT)
-        _write_content(post, data, targets, assets)
+        _write_content(post, data, targets, assets, cover)
         if post.status in (S.PENDING_REVIEW, S.APPROVED, S.SCHEDULED):
             _cancel_publications(post, actor.user)
             _transition(

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from apps.posts import engagement, publishing
+from apps.posts import engagement, first_comments, publishing
 
 
 @shared_task(name="posts.publications_dispatch_due")
@@ -20,6 +20,9 @@ def publications_dispatch_due() -> int:
         publication_step.delay(claim.publication_id, claim.token)
         if more and index == len(claims) // 2:
             publications_dispatch_due.delay()
+    # First comments that are due, or whose run died (each run claims its row).
+    for publication_id in first_comments.first_comments_due():
+        first_comment_post.delay(publication_id)
     return len(claims)
 
 
@@ -44,6 +47,12 @@ def publication_follow_up(publication_id: int) -> str | None:
     for claim in publishing.publications_claim_due(ids=[publication_id]):
         return publishing.publication_run(claim=claim)
     return None
+
+
+@shared_task(name=first_comments.TASK)
+def first_comment_post(publication_id: int) -> str | None:
+    """Post a published publication's first comment, exactly once (first_comments.py)."""
+    return first_comments.first_comment_run(publication_id=publication_id)
 
 
 @shared_task(name="posts.engagement_sync")

@@ -204,6 +204,7 @@ def _compose(request: TenantRequest, post: Post | None) -> HttpResponse:
         # "Use this" without JavaScript: the suggestion becomes the caption; nothing is saved.
         data = request.POST.copy()
         data["caption"] = request.POST["use_caption"]
+        data["caption_ai_generated"] = "on"
         return _compose_page(request, PostForm(data, tenant=request.tenant), post)
     if action in (DRAFT_ACTION, DRAFT_AGAIN_ACTION):
         # "Draft with AI" without JavaScript: the page again, with the suggestions.

@@ -27,6 +27,9 @@
     const caption = form.querySelector("textarea[name=caption]");
     if (!caption) return;
     caption.value = button.value;
+    // Marked as drafted with AI; the person may untick it.
+    const drafted = form.querySelector("input[name=caption_ai_generated]");
+    if (drafted) drafted.checked = true;
     // The caption counter listens to "input", the live preview to "input"/"change".
     caption.dispatchEvent(new Event("input", { bubbles: true }));
     caption.dispatchEvent(new Event("change", { bubbles: true }));

@@ -10,6 +10,19 @@
   const HASHTAG = /(?<![\p{L}\p{N}_&])#([\p{L}\p{N}_]+)/gu;
   const MENTION = /(?<![\p{L}\p{N}_@])@([A-Za-z0-9_.]+)/g;
 
+  // The Reel's options show for a Reel (without JavaScript they are always there).
+  const reel = document.getElementById("reel-options");
+  if (reel) {
+    const follow = function () {
+      const chosen = form.querySelector("input[name=format]:checked");
+      reel.hidden = !chosen || chosen.value !== "reel";
+    };
+    form.querySelectorAll("input[name=format]").forEach(function (input) {
+      input.addEventListener("change", follow);
+    });
+    follow();
+  }
+
   const counter = document.getElementById("caption-counter");
   if (counter) {
     const source = document.getElementById(counter.dataset.source);

@@ -393,15 +393,53 @@ def test_the_fast_list_is_the_serializers_json_byte_for_byte(owner, tenant, clie
     assert {p["id"] for p in body} == {plain.pk, rich.pk}
 
 
-def test_a_post_with_a_video_is_refused_clearly(api, tenant, page):
+def test_a_reel_is_created_with_its_options_and_read_back(api, tenant, page):
     video = baker.make(
         BrandAsset, tenant=tenant, kind="video", content_type="video/mp4", size=1000, duration=12
     )
+    cover = baker.make(BrandAsset, tenant=tenant, content_type="image/jpeg", size=10)
 
     response = _json(
-        api, "post", "/api/v1/posts/", {"caption": "x", "targets": [page.pk], "assets": [video.pk]}
+        api,
+        "post",
+        "/api/v1/posts/",
+        {
+            "caption": "Tonight",
+            "targets": [page.pk],
+            "assets": [video.pk],
+            "format": "reel",
+            "cover": cover.pk,
+            "share_to_feed": False,
+            "audio_name": "Kitchen",
+            "collaborators": ["chef.anna"],
+            "first_comment": "#coqauvin",
+            "caption_ai_generated": True,
+        },
     )
 
-    assert response.status_code in (400, 422), response.content
-    assert "Video posts are not available yet" in response.content.decode()
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert {k: body[k] for k in ("format", "cover", "share_to_feed", "collaborators")} == {
+        "format": "reel",
+        "cover": cover.pk,
+        "share_to_feed": False,
+        "collaborators": ["chef.anna"],
+    }
+    assert (body["first_comment"], body["caption_ai_generated"]) == ("#coqauvin", True)
+    patched = _json(api, "patch", f"/api/v1/posts/{body['id']}/", {"audio_name": "Grill"})
+    assert patched.json()["cover"] == cover.pk and patched.json()["audio_name"] == "Grill"
+
+
+def test_four_collaborators_are_refused_and_nothing_is_created(api, page):
+    response = _json(
+        api,
+        "post",
+        "/api/v1/posts/",
+        {"caption": "x", "targets": [page.pk], "collaborators": ["a", "b", "c", "d"]},
+    )
+
+    assert response.status_code == 400, response.content
+    assert "collaborators" in response.content.decode()
     assert not Post.objects.exists()
+
+

@@ -18,7 +18,11 @@ from tests.api.helpers import assert_problem, jpeg, upload
 
 pytestmark = pytest.mark.django_db
 
-POST_FIELDS = "caption, caption_overrides, link, targets, assets, scheduled_for"
+POST_FIELDS = (
+    "caption, caption_overrides, link, targets, assets, scheduled_for, format, first_comment, "
+    "cover, cover_offset_ms, share_to_feed, audio_name, collaborators, location_id, "
+    "caption_ai_generated"
+)
 # Every app whose rows an API write could touch, with the idempotency records.
 WRITTEN_APPS = ("posts", "assets", "webhooks", "social", "core")
 

@@ -376,22 +376,23 @@ def test_deleting_a_video_deletes_its_files(
 # --- Not postable yet -----------------------------------------------------------------------------
 
 
-def test_a_post_with_a_video_is_refused_clearly(editor, clip):
+def test_a_ready_video_can_be_chosen_for_a_post(editor, clip):
     video = upload(editor, clip).asset
 
-    with pytest.raises(PostInvalid) as exc:
-        post_services.post_create(
-            actor=editor, data=PostInput(caption="Tonight", asset_ids=[video.pk])
-        )
+    post = post_services.post_create(
+        actor=editor, data=PostInput(caption="Tonight", asset_ids=[video.pk], format="reel")
+    )
 
-    assert [p.message for p in exc.value.problems] == [
-        "Video posts are not available yet: choose photos only."
-    ]
+    assert [pa.asset for pa in post.post_assets.all()] == [video]
 
 
-def test_the_compose_page_does_not_offer_videos(client_for, editor, clip):
-    upload(editor, clip, "not-offered.mp4")
+def test_the_compose_page_offers_a_video_once_it_is_probed(client_for, editor, clip):
+    video = upload(editor, clip, "not-offered.mp4").asset
+    assert video.status == "processing"
 
     page = client_for(editor.user).get(reverse("posts:create")).content.decode()
-
     assert "not-offered.mp4" not in page
+
+    BrandAsset.objects.filter(pk=video.pk).update(status="ready")
+    page = client_for(editor.user).get(reverse("posts:create")).content.decode()
+    assert "not-offered.mp4" in page

@@ -308,17 +308,57 @@ def test_an_image_of_another_tenant_is_refused(client_for, editor, facebook, oth
     assert not Post.objects.exists()
 
 
-def test_a_video_chosen_in_compose_is_refused_clearly(client_for, editor, facebook, tenant):
+def test_a_reel_is_composed_with_its_cover_audio_collaborators_and_first_comment(
+    client_for, editor, facebook, tenant
+):
     video = baker.make(
         BrandAsset, tenant=tenant, kind="video", content_type="video/mp4", size=1000, duration=12
     )
+    cover = baker.make(BrandAsset, tenant=tenant, content_type="image/jpeg", size=10)
 
     response = client_for(editor.user).post(
-        reverse("posts:create"), compose(targets=[facebook], assets=[video], caption="x")
+        reverse("posts:create"),
+        compose(
+            targets=[facebook],
+            assets=[video],
+            caption="Tonight",
+            format="reel",
+            cover=cover.pk,
+            audio_name="Kitchen sounds",
+            collaborators="@chef.anna, bistro_two",
+            first_comment="#coqauvin",
+            caption_ai_generated="on",
+        ),
+    )
+
+    assert response.status_code == 302
+    post = Post.objects.get()
+    assert (post.format, post.cover, post.audio_name) == ("reel", cover, "Kitchen sounds")
+    assert post.collaborators == ["chef.anna", "bistro_two"]
+    assert post.first_comment == "#coqauvin"
+    assert post.caption_ai_generated and not post.share_to_feed  # an unticked checkbox
+    page = text(client_for(editor.user).get(reverse("posts:detail", args=[post.pk])))
+    assert "Drafted with AI" in page and "#coqauvin" in page and "@chef.anna" in page
+
+
+@pytest.mark.parametrize(
+    ("extra", "element", "message"),
+    [
+        ({"collaborators": "a b c d"}, "id_collaborators_errors", "At most 3 collaborators"),
+        ({"collaborators": "not a/name"}, "id_collaborators_errors", "is not a username"),
+        ({"location_id": "Paris"}, "id_location_id_errors", "digits only"),
+        ({"format": "tiktok"}, "format-errors", "Select a valid choice"),
+    ],
+)
+def test_bad_post_options_are_refused_next_to_their_field_and_nothing_is_saved(
+    client_for, editor, facebook, extra, element, message
+):
+    response = client_for(editor.user).post(
+        reverse("posts:create"), compose(targets=[facebook], caption="x", **extra)
     )
 
     assert response.status_code == 400
-    assert "Video posts are not available yet" in errors_of(response, "assets-errors")
+    assert message in errors_of(response, element)
     assert not Post.objects.exists()
 
 

@@ -47,6 +47,9 @@ class PublicationSerializer(ModelSerializer):
             "shares",
             "reactions",
             "engagement_synced_at",
+            "comment_status",
+            "comment_id",
+            "comment_error",
             "created_at",
             "updated_at",
         ]
@@ -65,6 +68,9 @@ class PostSerializer(ModelSerializer):
     targets = serializers.SerializerMethodField(help_text="Ids of the accounts it goes to.")
     assets = serializers.SerializerMethodField(help_text="Ids of its images, in order.")
     link = serializers.CharField(read_only=True, help_text="An http(s) URL, or empty.")
+    collaborators = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Instagram usernames invited."
+    )
     publications = serializers.SerializerMethodField()
 
     class Meta:
@@ -78,6 +84,15 @@ class PostSerializer(ModelSerializer):
             "targets",
             "assets",
             "scheduled_for",
+            "format",
+            "first_comment",
+            "cover",
+            "cover_offset_ms",
+            "share_to_feed",
+            "audio_name",
+            "collaborators",
+            "location_id",
+            "caption_ai_generated",
             "submitted_at",
             "reviewed_at",
             "review_note",
@@ -170,6 +185,58 @@ class PostWriteSerializer(BodySerializer):
     scheduled_for = AwareDateTimeField(
         required=False, allow_null=True, default=None, help_text="ISO 8601 with an offset; UTC."
     )
+    format = serializers.ChoiceField(
+        choices=Post.Format.choices,
+        required=False,
+        default=Post.Format.FEED_POST,
+        help_text="`feed`: a post (text, link, photos, a video, a carousel); `reel`: one "
+        "vertical video; `story`: one photo or video seen for 24 hours, without a caption.",
+    )
+    first_comment = fields.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=services.FIRST_COMMENT_CHARS,
+        help_text="Posted under the post right after it goes out, once (Facebook, Instagram).",
+    )
+    cover = TenantPrimaryKeyRelatedField(
+        queryset=BrandAsset.objects.in_library(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A Reel's cover: the id of a library image.",
+    )
+    cover_offset_ms = fields.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        max_value=4 * 3600 * 1000,
+        help_text="Or the frame at this offset into the video, in milliseconds.",
+    )
+    share_to_feed = fields.BooleanField(
+        required=False, default=True, help_text="An Instagram Reel also shows in the feed grid."
+    )
+    audio_name = fields.CharField(
+        required=False, allow_blank=True, default="", max_length=100, help_text="A Reel's audio."
+    )
+    collaborators = serializers.ListField(
+        child=fields.CharField(max_length=31),
+        required=False,
+        default=list,
+        max_length=services.MAX_COLLABORATORS,
+        help_text="Instagram usernames invited as collaborators (at most 3; Instagram only).",
+    )
+    location_id = fields.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=32,
+        help_text="A place's Facebook Page id (Instagram only).",
+    )
+    caption_ai_generated = fields.BooleanField(
+        required=False, default=False, help_text="The caption was drafted by the AI."
+    )
 
     def to_input(self) -> services.PostInput:
         data = self.validated_data
@@ -180,6 +247,15 @@ class PostWriteSerializer(BodySerializer):
             target_ids=[a.pk for a in data["targets"]],
             asset_ids=[a.pk for a in data["assets"]],
             scheduled_for=data["scheduled_for"],
+            format=data["format"],
+            first_comment=data["first_comment"],
+            cover_id=data["cover"].pk if data["cover"] else None,
+            cover_offset_ms=data["cover_offset_ms"],
+            share_to_feed=data["share_to_feed"],
+            audio_name=data["audio_name"],
+            collaborators=list(data["collaborators"]),
+            location_id=data["location_id"],
+            caption_ai_generated=data["caption_ai_generated"],
         )
 
 
@@ -192,6 +268,15 @@ def post_input_of(post: Post) -> services.PostInput:
         target_ids=[a.pk for a in post.targets.all()],
         asset_ids=[pa.asset_id for pa in sorted(post.post_assets.all(), key=lambda p: p.position)],
         scheduled_for=post.scheduled_for,
+        format=post.format,
+        first_comment=post.first_comment,
+        cover_id=post.cover_id,
+        cover_offset_ms=post.cover_offset_ms,
+        share_to_feed=post.share_to_feed,
+        audio_name=post.audio_name,
+        collaborators=list(post.collaborators),
+        location_id=post.location_id,
+        caption_ai_generated=post.caption_ai_generated,
     )
 
 

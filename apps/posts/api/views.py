@@ -41,7 +41,23 @@ CREATE_EXAMPLE = OpenApiExample(
     },
     request_only=True,
 )
-WRITE_FIELDS = ("caption", "caption_overrides", "link", "targets", "assets", "scheduled_for")
+WRITE_FIELDS = (
+    "caption",
+    "caption_overrides",
+    "link",
+    "targets",
+    "assets",
+    "scheduled_for",
+    "format",
+    "first_comment",
+    "cover",
+    "cover_offset_ms",
+    "share_to_feed",
+    "audio_name",
+    "collaborators",
+    "location_id",
+    "caption_ai_generated",
+)
 
 
 @extend_schema_view(
@@ -175,6 +191,10 @@ class PostViewSet(
                 changes["asset_ids"] = [a.pk for a in given[name]]
             elif name == "caption_overrides":
                 changes[name] = dict(given[name])
+            elif name == "cover":
+                changes["cover_id"] = given[name].pk if given[name] else None
+            elif name == "collaborators":
+                changes[name] = list(given[name])
             else:
                 changes[name] = given[name]
         return replace(post_input_of(post), **changes)
