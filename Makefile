@@ -38,8 +38,12 @@ lint:
 typecheck:
 	$(BIN)/mypy apps config sandbox
 
+# Two processes (the CI machine has two cores; PYTEST_WORKERS=4 on a bigger one), each with its
+# own test database and sandbox; one that runs out of tests takes pending ones over from the other
+# (worksteal), so both finish together. tests/conftest.py puts the slowest modules first.
+PYTEST_WORKERS ?= 2
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Static analysis (bandit, configured in pyproject.toml) and known vulnerabilities in the locked
 # dependencies (pip-audit against PyPI's vulnerability data). Each skipped check is justified in

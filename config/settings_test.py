@@ -29,8 +29,10 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The test client speaks plain http; production's redirect to https would answer every request 301.
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-# The publishing engine at test speed: containers polled each second, retries within seconds.
+# The publishing engine at test speed: containers (Instagram's, Threads') polled each second,
+# retries within seconds.
 os.environ.setdefault("INSTAGRAM_CONTAINER_POLL_SECONDS", "1")
+os.environ.setdefault("THREADS_CONTAINER_POLL_SECONDS", "1")
 os.environ.setdefault("PUBLISHING_RETRY_BASE_SECONDS", "1")
 os.environ.setdefault("GRAPH_TIMEOUT_SECONDS", "3")
 # Tests schedule at fixed future dates (2031, 2099); the horizon's own tests set it themselves.

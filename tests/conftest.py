@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import CodeType
 from urllib.parse import urlsplit
 
 import httpx
@@ -202,3 +203,42 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.1)
     return predicate()
+
+
+# --- Order: the slow modules first ---------------------------------------------------------------
+# `make test` runs two xdist processes with `--dist worksteal`: an idle process takes pending tests
+# over from the busy one. The tests that take tens of seconds (real Celery workers, subprocesses,
+# Chromium, schemathesis) go first, so that the end of the run is short tests the two processes
+# share, not one process finishing a minute-long test while the other waits. Whole modules move,
+# in their own order, so a module's fixtures are still set up once per process. This runs before
+# pytest-django's own (stable) sort, which keeps Django's order: transactional tests after the
+# others.
+SLOW_FIXTURES = {"celery_worker_process", "live_server", "chromium", "new_page"}
+SLOW_MARKERS = ("reliability", "browser")
+SLOW_NAMES = {"CeleryWorker", "subprocess", "_manage"}
+
+
+def _slow(item: pytest.Item) -> bool:
+    if any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+        return True
+    if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    if getattr(item, "module", None) is not None and hasattr(item.module, "schemathesis"):
+        return True
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    return code is not None and bool(SLOW_NAMES & _names(code))
+
+
+def _names(code: CodeType) -> set[str]:
+    """The global names a function uses, its comprehensions' and inner functions' included."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            names |= _names(const)
+    return names
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    slow_modules = {item.nodeid.split("::")[0] for item in items if _slow(item)}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow_modules)  # stable
