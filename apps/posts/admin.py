@@ -241,6 +241,7 @@ class PublicationInline(ReadOnlyMixin, admin.TabularInline):
         "error",
         "permalink_link",
         "engagement",
+        "comment_status",
         "retry",
     )
     readonly_fields = fields
@@ -353,6 +354,7 @@ class PostAdmin(ReviewPermissionMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
         "thumbnails",
         "caption_excerpt",
+        "format",
         "tenant",
         "target_accounts",
         "status",
@@ -373,7 +375,23 @@ class PostAdmin(ReviewPermissionMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["tenant"]
     actions = ["approve_selected", "reject_selected", "publish_now_selected", "retry_failed"]
     inlines = [PublicationInline, ReviewEventInline]
-    content_fields = ("tenant", "caption", "caption_overrides", "link", "targets", "images")
+    content_fields = (
+        "tenant",
+        "format",
+        "caption",
+        "caption_ai_generated",
+        "caption_overrides",
+        "link",
+        "first_comment",
+        "targets",
+        "images",
+        "cover",
+        "cover_offset_ms",
+        "share_to_feed",
+        "audio_name",
+        "collaborators",
+        "location_id",
+    )
     review_fields = (
         "status",
         "scheduled_for",
