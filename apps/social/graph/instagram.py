@@ -259,14 +259,13 @@ def list_ig_comments(
 
     Raises GraphListingIncomplete when the listing cannot be read to its end.
     """
-    client = client or get_client()
     comments = []
     for shape, item in paginate(
-        client,
+        client or get_client(),
         "/{id}/comments",
         ids=(media_id,),
         token=token,
-        params={"fields": COMMENT_FIELDS, "limit": str(client.config.page_size)},
+        params={"fields": COMMENT_FIELDS},  # Meta's 25 a page: a new post has few
         complete=True,
     ):
         author = shape.opt_child(item, "from")
