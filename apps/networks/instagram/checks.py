@@ -174,9 +174,8 @@ def _feed_problems(content: PostContent) -> list[Problem]:
     problems = []
     if len(assets) < LIMITS.media_min:
         problems.append(
-            Problem(
-                "image_required", "An Instagram post needs at least one photo or video.", "assets"
-            )
+            # The words the posts app's tests and forms know (a video counts too).
+            Problem("image_required", "An Instagram post needs at least one image.", "assets")
         )
     if len(assets) > LIMITS.media_max:
         problems.append(
