@@ -318,3 +318,27 @@ def test_first_comments_with_instagram_login(owner, accounts, sandbox, control, 
 
     assert network.first_comment_find(publication, "Happy hour 17-19h") == comment_id
     assert [c["message"] for c in ig_comments(sandbox)] == ["Happy hour 17-19h"]
+
+
+# --- The Graph client's guards (nothing is sent) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"media_type": "STORIES", "image_url": "https://x/a.jpg", "caption": "No"},
+        {"media_type": "STORIES", "video_url": "https://x/a.mp4", "collaborators": ("a",)},
+        {"media_type": "VIDEO", "video_url": "https://x/a.mp4"},  # VIDEO is a carousel item
+        {"media_type": "REELS", "video_url": "https://x/a.mp4", "is_carousel_item": True},
+        {"video_url": "https://x/a.mp4"},  # a video needs its type
+        {"image_url": "https://x/a.jpg", "cover_url": "https://x/c.jpg"},  # a Reel's only
+        {"media_type": "REELS", "video_url": "https://x/a.mp4", "alt_text": "Alt"},
+        {"image_url": "https://x/a.jpg", "collaborators": ("a", "b", "c", "d")},
+        {"image_url": "https://x/a.jpg", "is_carousel_item": True, "location_id": "1"},
+        {"image_url": "https://x/a.jpg", "video_url": "https://x/a.mp4", "media_type": "REELS"},
+        {"media_type": "REELS", "video_url": "https://x/a.mp4", "thumb_offset_ms": -1},
+    ],
+)
+def test_the_client_refuses_containers_meta_would_refuse(arguments):
+    with pytest.raises(ValueError):  # noqa: PT011  (each guard says its own words)
+        graph.create_ig_container(ig_user_id="1", token="t", **arguments)
