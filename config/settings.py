@@ -342,6 +342,9 @@ PUBLISHING_FOLLOW_UP_MAX_SECONDS = env.int("PUBLISHING_FOLLOW_UP_MAX_SECONDS", d
 # A call whose outcome is unknown is reconciled this long after (Meta's lists may lag a little).
 PUBLISHING_UNKNOWN_RECHECK_SECONDS = env.int("PUBLISHING_UNKNOWN_RECHECK_SECONDS", default=30)
 INSTAGRAM_CONTAINER_POLL_SECONDS = env.int("INSTAGRAM_CONTAINER_POLL_SECONDS", default=60)
+# How often a video container (a Reel, a Story, a carousel with a video) is checked: Meta takes
+# from seconds to minutes to process a video; each check is its own scheduled step.
+INSTAGRAM_VIDEO_POLL_SECONDS = env.int("INSTAGRAM_VIDEO_POLL_SECONDS", default=30)
 # A rolling publishing quota used up (Instagram's, Threads'): check again after this long. The
 # old name INSTAGRAM_QUOTA_RETRY_SECONDS is still read.
 PUBLISHING_QUOTA_RETRY_SECONDS = env.int(

@@ -557,6 +557,20 @@ def ig_upload_expired() -> GraphError:
     )
 
 
+def ig_collaborators_invalid(detail: str) -> GraphError:
+    # Meta: `collaborators` is a list of up to 3 public Instagram usernames, not on Stories;
+    # the wording is the sandbox's.
+    return invalid_param(f"(#100) Param collaborators {detail}")
+
+
+def ig_not_on_stories(param: str) -> GraphError:
+    return invalid_param(f"(#100) Param {param} is not supported for media_type=STORIES")
+
+
+def ig_alt_text_images_only() -> GraphError:
+    return invalid_param("(#100) Param alt_text is only supported for images")
+
+
 def ig_already_published() -> GraphError:
     # Meta does not document what a second media_publish of one container answers; an invalid
     # parameter (never a second media object) is what a client must be ready for.

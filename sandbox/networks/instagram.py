@@ -73,6 +73,8 @@ MENTION_MAX = 20
 QUOTA_DURATION = 86_400
 STORY_SECONDS = 86_400
 VIDEO_TYPES = ("REELS", "STORIES", "VIDEO")
+COLLABORATORS_MAX = 3
+ALT_TEXT_MAX = 1000
 
 
 # --- records ----------------------------------------------------------------------------------
@@ -103,6 +105,9 @@ class ContainerRecord(MediaContainer):
     share_to_feed: bool | None = None
     audio_name: str | None = None
     upload_type: str | None = None
+    alt_text: str | None = None
+    collaborators: list[str] = field(default_factory=list)
+    location_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -342,6 +347,51 @@ def _caption_problem(caption: str | None) -> bool:
     return len(caption) > CAPTION_MAX or hashtags > HASHTAG_MAX or mentions > MENTION_MAX
 
 
+def _collaborators(req: Request, media_type: str, is_item: bool) -> list[str]:
+    """`collaborators`: a JSON array of up to 3 usernames, on a feed image, a carousel or a
+    Reel (not a Story, not a carousel item)."""
+    raw = req.param("collaborators")
+    if not raw:
+        return []
+    if media_type == "STORIES":
+        raise errors.ig_not_on_stories("collaborators")
+    if is_item:
+        raise errors.ig_collaborators_invalid("goes on the carousel, not on its items")
+    try:
+        names = json.loads(raw)
+    except ValueError as exc:
+        raise errors.ig_collaborators_invalid("must be a JSON array of usernames") from exc
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise errors.ig_collaborators_invalid("must be a JSON array of usernames")
+    if len(names) > COLLABORATORS_MAX:
+        raise errors.ig_collaborators_invalid(
+            f"must have at most {COLLABORATORS_MAX} usernames ({len(names)} given)"
+        )
+    return [n.strip() for n in names]
+
+
+def _location(req: Request, media_type: str) -> str | None:
+    location = req.param("location_id") or None
+    if location and media_type == "STORIES":
+        raise errors.ig_not_on_stories("location_id")
+    if location and not location.isdigit():
+        raise errors.invalid_param("(#100) Param location_id must be a valid Page id")
+    return location
+
+
+def _alt_text(req: Request, media_type: str, is_image: bool) -> str | None:
+    alt_text = req.param("alt_text")
+    if alt_text is None or alt_text == "":
+        return None
+    if not is_image or media_type == "STORIES":
+        raise errors.ig_alt_text_images_only()
+    if len(alt_text) > ALT_TEXT_MAX:
+        raise errors.invalid_param(
+            f"(#100) Param alt_text must be at most {ALT_TEXT_MAX} characters"
+        )
+    return alt_text
+
+
 def _shortcode(media_id: str) -> str:
     digest = hashlib.sha256(media_id.encode()).digest()
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -519,6 +569,9 @@ class MediaPublisher:
             video = self._video_request(req, ctx, media_type, is_item, caption)
         else:
             raise errors.ig_unknown_media_type()
+        collaborators = _collaborators(req, media_type, is_item)
+        location_id = _location(req, media_type)
+        alt_text = _alt_text(req, media_type, image_url is not None)
         now = self.state.now()
         ig = self.ig
         with self.state.lock:
@@ -551,6 +604,9 @@ class MediaPublisher:
                 audio_name=video.audio_name,
                 upload_type="resumable" if video.resumable else None,
                 awaiting_upload=video.resumable,
+                alt_text=alt_text,
+                collaborators=collaborators,
+                location_id=location_id,
             )
             if video.rules is not None:
                 container.ready_at = ready_at(self.state, now, video=True)
@@ -982,6 +1038,9 @@ class InstagramNetwork(Network):
                     "thumb_offset": c.thumb_offset,
                     "share_to_feed": c.share_to_feed,
                     "audio_name": c.audio_name,
+                    "alt_text": c.alt_text,
+                    "collaborators": c.collaborators,
+                    "location_id": c.location_id,
                     "error_code": c.forced_code,
                     "error_subcode": c.forced_subcode,
                     "children": c.children,

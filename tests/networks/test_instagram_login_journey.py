@@ -178,6 +178,8 @@ def _content(caption: str = "Fine", images: int = 1) -> PostContent:
         size=200_000,
         content_type="image/jpeg",
         original_filename="negroni.jpg",
+        is_video=False,
+        alt_text="",
     )
     return PostContent(caption=caption, link="", assets=[asset] * images)  # type: ignore[list-item]
 

@@ -1,7 +1,7 @@
 """Instagram's feed limits (Meta: "Content Publishing", image specifications), written once:
 validation, the compose page, AI captions and the asset pipeline read them from here."""
 
-from apps.networks.base import ImageRules, Limits, VideoRules
+from apps.networks.base import FEED, REEL, STORY, ImageRules, Limits, VideoRules
 
 IMAGE_RULES = ImageRules(
     network="Instagram",
@@ -44,6 +44,25 @@ STORY_RULES = VideoRules(
     aspect_required=False,
 )
 
+# The same page, carousel specifications: a carousel holds 2 to 10 images and videos; a video
+# item (media_type=VIDEO, is_carousel_item=true) is 3 to 60 s, at most 100 MB, with the Reel's
+# codecs and frame rates; Meta crops the items to the carousel's first item's ratio (1:1 or 4:5
+# recommended). The sandbox checks the same (sandbox/video.py, IG_CAROUSEL_VIDEO).
+CAROUSEL_VIDEO_RULES = VideoRules(
+    network="Instagram",
+    format="carousel video",
+    min_seconds=3,
+    max_seconds=60,
+    max_bytes=100 * 1024 * 1024,
+    max_fps=60,
+    aspect=1.0,
+    aspect_label="1:1",
+    aspect_required=False,
+)
+CAROUSEL_MIN = 2
+# Meta: "collaborators: up to 3 usernames" on images, carousels and Reels (not Stories).
+COLLABORATORS_MAX = 3
+
 LIMITS = Limits(
     caption_chars=2200,
     caption_shown=125,  # the feed shows about this much before "… more"
@@ -54,5 +73,10 @@ LIMITS = Limits(
     supports_link=False,  # links in captions are not clickable
     suggested_hashtags=30,
     image=IMAGE_RULES,
-    videos=(REEL_RULES, STORY_RULES),
+    videos=(REEL_RULES, STORY_RULES),  # the library's warnings; carousel items: validate
+    formats=(FEED, REEL, STORY),
+    first_comment=True,
+    collaborators_max=COLLABORATORS_MAX,
+    location=True,
+    alt_text=True,
 )

@@ -1,14 +1,18 @@
-"""Instagram business accounts: a container per image (carousel: children, then the carousel),
-polled until Meta has processed it, then published — within the 24-hour publishing limit."""
+"""Instagram business accounts: a container per post — an image, a Reel, a Story, a carousel
+(its image and video items first) —, polled until Meta has processed it, then published within
+the 24-hour publishing limit; then, if the post has one, its first comment."""
 
+import dataclasses
+import functools
 from typing import TYPE_CHECKING
 
 import structlog
 from django.conf import settings
 
-from apps.assets.images import image_check
 from apps.assets.media_urls import public_url
 from apps.networks.base import (
+    REEL,
+    STORY,
     Engagement,
     Fail,
     Journal,
@@ -21,8 +25,15 @@ from apps.networks.base import (
     Wait,
     Window,
 )
-from apps.networks.errors import OutcomeUnknown
+from apps.networks.errors import OutcomeUnknown, Permanent
+from apps.networks.instagram import checks
 from apps.networks.instagram.limits import IMAGE_RULES, LIMITS
+from apps.networks.instagram.media_errors import (
+    MEDIA_REASONS,
+    NOT_READY_SUBCODE,
+    RETRY_HINT,
+    subcode_in,
+)
 from apps.networks.meta import MetaTokens, neutral, outcome_for, profile_url
 from apps.networks.steps import backoff, quota_full, unclaimed
 from apps.networks.text import hashtags, mentions
@@ -31,6 +42,7 @@ from apps.social import graph
 from apps.social.models import Platform
 
 if TYPE_CHECKING:
+    from apps.assets.models import BrandAsset
     from apps.posts.models import Publication
 
 KNOWN_STATUSES = frozenset(
@@ -40,6 +52,9 @@ CREATE_OK = {"call": "POST /{id}/media", "answer": "ok"}
 PUBLISH_OK = {"call": "POST /{id}/media_publish", "answer": "ok"}
 STATUS_CALL = "GET /{id}?fields=status_code"
 LIMIT_CALL = "GET /{id}/content_publishing_limit"
+VIDEO_VARIANT = "video"  # the video file as stored (apps.assets.media_urls)
+PROCESSING_VIDEO = "Instagram is processing the video."
+REELS, STORIES, VIDEO = "REELS", "STORIES", "VIDEO"  # container media types
 
 logger = structlog.get_logger(__name__)
 
@@ -64,63 +79,10 @@ class InstagramPublishing:
         return None
 
     def validate(self, content: PostContent) -> list[Problem]:
-        problems = []
-        caption = content.caption
-        if len(content.assets) < LIMITS.media_min:
-            problems.append(
-                Problem("image_required", "An Instagram post needs at least one image.", "assets")
-            )
-        if len(content.assets) > LIMITS.media_max:
-            problems.append(
-                Problem(
-                    "too_many_images",
-                    f"A carousel holds at most {LIMITS.media_max} images.",
-                    "assets",
-                )
-            )
-        if len(caption) > LIMITS.caption_chars:
-            problems.append(
-                Problem(
-                    "caption_too_long",
-                    f"The caption is {len(caption)} characters; Instagram allows "
-                    f"{LIMITS.caption_chars}.",
-                    "caption",
-                )
-            )
-        if LIMITS.hashtags is not None and len(hashtags(caption)) > LIMITS.hashtags:
-            problems.append(
-                Problem(
-                    "too_many_hashtags",
-                    f"{len(hashtags(caption))} hashtags; Instagram allows {LIMITS.hashtags}.",
-                    "caption",
-                )
-            )
-        if LIMITS.mentions is not None and len(mentions(caption)) > LIMITS.mentions:
-            problems.append(
-                Problem(
-                    "too_many_mentions",
-                    f"{len(mentions(caption))} mentions; Instagram allows {LIMITS.mentions}.",
-                    "caption",
-                )
-            )
-        for asset in content.assets:
-            for reason in image_check(
-                rules=IMAGE_RULES,
-                width=asset.width,
-                height=asset.height,
-                size=asset.size,
-                content_type=asset.content_type,
-            ):
-                problems.append(
-                    Problem("image_unfit", f"“{asset.original_filename}”: {reason}", "assets")
-                )
-        return problems
+        return checks.content_problems(content)
 
     def preview(self, content: PostContent) -> Preview:
-        caption = content.caption
-        notes = []
-        if content.link:
-            notes.append("Instagram does not make links in captions clickable.")
+        caption = "" if content.format == STORY else content.caption
         return Preview(
             network=self.label,
             caption=caption,
@@ -130,8 +92,8 @@ class InstagramPublishing:
             mentions=mentions(caption),
             asset_ids=[a.pk for a in content.assets],
             link="",
-            layout="carousel" if len(content.assets) > 1 else "photo",
-            notes=notes,
+            layout=checks.preview_layout(content),
+            notes=checks.preview_notes(content),
         )
 
     def publishes_first(self, publication: "Publication", content: PostContent) -> bool:
@@ -143,23 +105,30 @@ class InstagramPublishing:
             return blocked
         account = publication.account
         token = account_token(account)
-        poll = settings.INSTAGRAM_CONTAINER_POLL_SECONDS
+        video = _has_video(content)
+        what = "video" if video else "image"
+        poll = (
+            settings.INSTAGRAM_VIDEO_POLL_SECONDS
+            if video
+            else settings.INSTAGRAM_CONTAINER_POLL_SECONDS
+        )
+        processing = PROCESSING_VIDEO if video else "Instagram is processing the image."
         sent = False
         try:
             if not publication.container_id:
                 self._create_container(publication, content, token, journal)
-                return Wait(poll, "Instagram is processing the image.", **CREATE_OK)
+                return Wait(poll, processing, **CREATE_OK)
             status = graph.get_ig_container_status(
                 client=self._graph(), container_id=publication.container_id, token=token
             )
             if status.is_published:
                 return self._live(publication, content, token, Window.for_publication(publication))
             if status.is_failed:
-                reason = status.status or status.status_code
                 return Fail(
-                    f"Instagram could not process the image ({reason}). Retry to send it again.",
+                    _failed_reason(what, status.status or status.status_code),
                     call=STATUS_CALL,
                     answer=status.status_code,
+                    subcode=subcode_in(status.status),
                 )
             if status.status_code not in KNOWN_STATUSES:
                 logger.warning(
@@ -177,7 +146,7 @@ class InstagramPublishing:
             if not status.is_ready:
                 return Wait(
                     poll,
-                    "Instagram is still processing the image.",
+                    PROCESSING_VIDEO if video else "Instagram is still processing the image.",
                     call=STATUS_CALL,
                     answer=status.status_code,
                 )
@@ -203,41 +172,72 @@ class InstagramPublishing:
             )
             return Published(media.id, self._permalink(media.id, token), **PUBLISH_OK)
         except graph.GraphError as exc:
-            return outcome_for(exc, attempt=publication.attempts, sent_publish_call=sent)
+            outcome = outcome_for(exc, attempt=publication.attempts, sent_publish_call=sent)
+            return _explained(outcome, exc, what=what, poll=poll)
 
     def _create_container(
         self, publication: "Publication", content: PostContent, token: str, journal: Journal
     ) -> None:
         ig_id = publication.account.platform_id
-        if len(content.assets) == 1:
-            container = graph.create_ig_container(
-                client=self._graph(),
-                ig_user_id=ig_id,
-                token=token,
-                image_url=public_url(asset=content.assets[0], variant=IMAGE_RULES.rendition),
-                caption=content.caption or None,
-            )
-            journal.record(container_id=container.id)
-            return
-        children = list(publication.child_ids)
-        for asset in content.assets[len(children) :]:
-            child = graph.create_ig_container(
-                client=self._graph(),
-                ig_user_id=ig_id,
-                token=token,
-                is_carousel_item=True,
-                image_url=public_url(asset=asset, variant=IMAGE_RULES.rendition),
-            )
-            children.append(child.id)
-            journal.record(child_ids=children)
-        carousel = graph.create_ig_container(
-            client=self._graph(),
-            ig_user_id=ig_id,
-            token=token,
-            children=children,
-            caption=content.caption or None,
+        options = content.options
+        caption = content.caption or None
+        create = functools.partial(
+            graph.create_ig_container, client=self._graph(), ig_user_id=ig_id, token=token
         )
-        journal.record(container_id=carousel.id)
+        collaborators = tuple(c.lstrip("@") for c in options.collaborators)
+        location_id = options.location_id or None
+        if content.format == STORY:
+            [asset] = content.assets
+            if asset.is_video:
+                container = create(media_type=STORIES, video_url=_video_url(asset))
+            else:
+                container = create(media_type=STORIES, image_url=_image_url(asset))
+        elif checks.goes_as_reel(content):
+            [asset] = content.assets
+            cover = options.cover
+            container = create(
+                media_type=REELS,
+                video_url=_video_url(asset),
+                caption=caption,
+                cover_url=_image_url(cover) if cover is not None else None,
+                thumb_offset_ms=options.cover_offset_ms if cover is None else None,
+                # A feed video is a Reel shared to the feed (Meta retired feed VIDEO).
+                share_to_feed=options.share_to_feed if content.format == REEL else True,
+                audio_name=options.audio_name or None,
+                collaborators=collaborators,
+                location_id=location_id,
+            )
+        elif len(content.assets) == 1:
+            [asset] = content.assets
+            container = create(
+                image_url=_image_url(asset),
+                caption=caption,
+                alt_text=asset.alt_text or None,
+                collaborators=collaborators,
+                location_id=location_id,
+            )
+        else:
+            children = list(publication.child_ids)
+            for asset in content.assets[len(children) :]:
+                if asset.is_video:
+                    child = create(
+                        is_carousel_item=True, media_type=VIDEO, video_url=_video_url(asset)
+                    )
+                else:
+                    child = create(
+                        is_carousel_item=True,
+                        image_url=_image_url(asset),
+                        alt_text=asset.alt_text or None,
+                    )
+                children.append(child.id)
+                journal.record(child_ids=children)
+            container = create(
+                children=children,
+                caption=caption,
+                collaborators=collaborators,
+                location_id=location_id,
+            )
+        journal.record(container_id=container.id)
 
     def _permalink(self, media_id: str, token: str) -> str:
         try:
@@ -280,11 +280,13 @@ class InstagramPublishing:
         self, publication: "Publication", content: PostContent, token: str, window: Window
     ) -> Published:
         """The container is PUBLISHED: the post is live. Its media is the one with this caption
-        and kind that the account got in the window and no other publication recorded."""
-        caption = (content.caption or "").strip()
-        kind = "CAROUSEL_ALBUM" if len(content.assets) > 1 else "IMAGE"
+        and kind that the account got in the window (a Story: among its Stories) and no other
+        publication recorded."""
+        caption = "" if content.format == STORY else (content.caption or "").strip()
+        kind, product = _kind_of(content)
+        listing = graph.list_ig_stories if content.format == STORY else graph.list_ig_media
         try:
-            media = graph.list_ig_media(
+            media = listing(
                 client=self._graph(),
                 ig_user_id=publication.account.platform_id,
                 token=token,
@@ -300,7 +302,9 @@ class InstagramPublishing:
         matches = [
             m
             for m in media
-            if (m.caption or "").strip() == caption and m.media_type in (None, kind)
+            if (m.caption or "").strip() == caption
+            and m.media_type in (None, kind)
+            and m.media_product_type in (None, product)
         ]
         found = unclaimed(matches, lambda m: m.id, window)
         if found is None:
@@ -327,6 +331,97 @@ class InstagramPublishing:
             reactions=None,
             permalink=counts.permalink or "",
         )
+
+    # --- the first comment (FirstComments) ---------------------------------------------------
+
+    def first_comment_post(self, publication: "Publication", message: str) -> str:
+        media_id = _media_id(publication)
+        token = account_token(publication.account)
+        try:
+            comment = graph.create_ig_comment(
+                client=self._graph(), media_id=media_id, token=token, message=message
+            )
+        except graph.GraphError as exc:
+            raise neutral(exc) from exc
+        return comment.id
+
+    def first_comment_find(self, publication: "Publication", message: str) -> str | None:
+        media_id = _media_id(publication)
+        account = publication.account
+        token = account_token(account)
+        try:
+            comments = graph.list_ig_comments(client=self._graph(), media_id=media_id, token=token)
+        except graph.GraphError as exc:
+            raise neutral(exc, reading=True) from exc
+        wanted = message.strip()
+        for comment in comments:
+            ours = comment.from_id == account.platform_id or (
+                bool(account.username) and comment.username == account.username
+            )
+            if ours and comment.text.strip() == wanted:
+                return comment.id
+        return None
+
+
+def _has_video(content: PostContent) -> bool:
+    return any(asset.is_video for asset in content.assets)
+
+
+def _image_url(asset: "BrandAsset") -> str:
+    return public_url(asset=asset, variant=IMAGE_RULES.rendition)
+
+
+def _video_url(asset: "BrandAsset") -> str:
+    return public_url(asset=asset, variant=VIDEO_VARIANT)
+
+
+def _kind_of(content: PostContent) -> tuple[str, str]:
+    """The ``media_type`` and ``media_product_type`` Instagram lists the post with."""
+    if content.format == STORY:
+        return ("VIDEO" if _has_video(content) else "IMAGE"), "STORY"
+    if checks.goes_as_reel(content):
+        return "VIDEO", "REELS"
+    return ("CAROUSEL_ALBUM" if len(content.assets) > 1 else "IMAGE"), "FEED"
+
+
+def _media_id(publication: "Publication") -> str:
+    if not publication.platform_post_id:
+        raise Permanent(
+            "Instagram reports the post as published but has not listed it yet, so there is "
+            "nothing to comment on."
+        )
+    return publication.platform_post_id
+
+
+def _failed_reason(what: str, said: str) -> str:
+    """Why a container ended in ERROR / EXPIRED: the table's words for the subcode Meta names,
+    else Meta's own status text."""
+    reason = MEDIA_REASONS.get(subcode_in(said) or 0)
+    if reason:
+        return f"Instagram could not process the {what}. {reason}{RETRY_HINT}"
+    return f"Instagram could not process the {what} ({said}).{RETRY_HINT}"
+
+
+def _explained(outcome: Outcome, exc: graph.GraphError, *, what: str, poll: int) -> Outcome:
+    """A Graph error's outcome, with Instagram's media subcodes said clearly: "not ready" is a
+    wait (never a failure), the others keep their class with the table's reason."""
+    if isinstance(outcome, Retry) and exc.subcode == NOT_READY_SUBCODE:
+        return Wait(
+            poll,
+            PROCESSING_VIDEO if what == "video" else exc.user_message,
+            call=outcome.call,
+            answer=outcome.answer,
+        )
+    reason = MEDIA_REASONS.get(exc.subcode or 0)
+    if not reason:
+        return outcome
+    if isinstance(outcome, Fail):
+        return dataclasses.replace(
+            outcome, error=f"Instagram refused the {what}. {reason}{RETRY_HINT}"
+        )
+    if isinstance(outcome, Retry):
+        return dataclasses.replace(outcome, error=f"{reason} Trying again.")
+    return outcome
 
 
 class InstagramBusiness(InstagramPublishing, MetaTokens):

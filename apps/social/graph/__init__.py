@@ -40,11 +40,14 @@ from .facebook import (
     upload_page_photo,
 )
 from .instagram import (
+    create_ig_comment,
     create_ig_container,
     get_ig_container_status,
     get_ig_media_engagement,
     get_ig_publishing_limit,
+    list_ig_comments,
     list_ig_media,
+    list_ig_stories,
     publish_ig_container,
 )
 from .metrics import (
@@ -75,6 +78,7 @@ from .results import (
     FacebookPage,
     FacebookUser,
     GranularScope,
+    IgComment,
     IgContainer,
     IgContainerStatus,
     IgMedia,
@@ -119,6 +123,7 @@ __all__ = [
     "GraphTokenError",
     "GraphTransientError",
     "GraphUsage",
+    "IgComment",
     "IgContainer",
     "IgContainerStatus",
     "IgMedia",
@@ -139,6 +144,7 @@ __all__ = [
     "can_publish",
     "classify_graph_error",
     "close_client",
+    "create_ig_comment",
     "create_ig_container",
     "debug_token",
     "discover_pages",
@@ -155,7 +161,9 @@ __all__ = [
     "graph_call_counts",
     "list_business_pages",
     "list_businesses",
+    "list_ig_comments",
     "list_ig_media",
+    "list_ig_stories",
     "list_page_posts",
     "list_pages",
     "own_dialog_url",

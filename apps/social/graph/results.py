@@ -200,6 +200,7 @@ class IgMedia:
     media_type: str | None
     permalink: str | None
     timestamp: datetime | None
+    media_product_type: str | None = None  # FEED, REELS, STORY
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,3 +223,14 @@ class IgMediaEngagement:
     like_count: int | None
     comments_count: int | None
     permalink: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IgComment:
+    """A comment on an Instagram media item (`from_id`: the commenting account, when given)."""
+
+    id: str
+    text: str
+    username: str = ""
+    from_id: str = ""
+    timestamp: datetime | None = None
