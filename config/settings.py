@@ -385,8 +385,10 @@ FACEBOOK_SCOPES = env.list(
         "pages_show_list",
         "pages_read_engagement",
         "pages_manage_posts",
+        "pages_manage_engagement",  # first comments as the Page (issue 15)
         "instagram_basic",
         "instagram_content_publish",
+        "instagram_manage_comments",  # first comments on Instagram
         "business_management",
     ],
 )
@@ -460,7 +462,11 @@ INSTAGRAM_LOGIN_DIALOG_URL = (
 INSTAGRAM_LOGIN_GRAPH_VERSION = env.str("INSTAGRAM_LOGIN_GRAPH_VERSION", default="v25.0")
 INSTAGRAM_LOGIN_SCOPES = env.list(
     "INSTAGRAM_LOGIN_SCOPES",
-    default=["instagram_business_basic", "instagram_business_content_publish"],
+    default=[
+        "instagram_business_basic",
+        "instagram_business_content_publish",
+        "instagram_business_manage_comments",  # first comments (issue 15)
+    ],
 )
 
 GRAPH_TIMEOUT_SECONDS = env.float("GRAPH_TIMEOUT_SECONDS", default=15.0)

@@ -33,8 +33,10 @@ DEFAULT_SCOPES = (
     "pages_show_list",
     "pages_read_engagement",
     "pages_manage_posts",
+    "pages_manage_engagement",
     "instagram_basic",
     "instagram_content_publish",
+    "instagram_manage_comments",
     "business_management",
 )
 MALFORMED_VARIANTS = ("html", "truncated", "wrong_shape", "empty")

@@ -116,6 +116,15 @@ def first_comment_run(*, publication_id: int) -> str | None:
     network = network_for(publication.account.platform)
     if not isinstance(network, FirstComments) or not message.strip():
         return _finish(publication, now, attempt, failed="This network takes no first comment.")
+    if not publication.platform_post_id:
+        # Published, but the network has not listed the post's id yet: nothing to comment on.
+        return _finish(
+            publication,
+            now,
+            attempt,
+            failed="The network had not listed the post yet, so its first comment could not be "
+            f"posted; add it by hand under the post: {network.account_url(publication)}",
+        )
     try:
         if was_sending:
             found = network.first_comment_find(publication, message)

@@ -269,10 +269,20 @@ def test_an_unanswered_comment_is_unknown_then_found(live_publication, sandbox, 
 
 
 def test_a_token_without_the_comment_permission_needs_reconnection(
-    owner, accounts, sandbox, no_media_fetch
+    owner, accounts, sandbox, control, no_media_fetch
 ):
     post = make_post(owner, [accounts["instagram"]], images=1, caption="No comments")
     drive()
+    # An account connected before first comments existed: its token lacks the permission.
+    scopes = [
+        "pages_show_list",
+        "pages_read_engagement",
+        "pages_manage_posts",
+        "instagram_basic",
+        "instagram_content_publish",
+    ]
+    old = control("tokens", {"kind": "page", "page_id": DEMO_BISTRO_PAGE, "scopes": scopes})
+    AccessToken.objects.filter(account=accounts["instagram"]).update(token=old["access_token"])
 
     with pytest.raises(NeedsReconnection):
         INSTAGRAM.first_comment_post(post.publications.get(), "Book at bistro.example")
