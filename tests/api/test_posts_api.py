@@ -427,7 +427,8 @@ def test_a_reel_is_created_with_its_options_and_read_back(api, tenant, page):
     }
     assert (body["first_comment"], body["caption_ai_generated"]) == ("#coqauvin", True)
     patched = _json(api, "patch", f"/api/v1/posts/{body['id']}/", {"audio_name": "Grill"})
-    assert patched.json()["cover"] == cover.pk and patched.json()["audio_name"] == "Grill"
+    assert patched.json()["cover"] == cover.pk
+    assert patched.json()["audio_name"] == "Grill"
 
 
 def test_four_collaborators_are_refused_and_nothing_is_created(api, page):
@@ -441,5 +442,3 @@ def test_four_collaborators_are_refused_and_nothing_is_created(api, page):
     assert response.status_code == 400, response.content
     assert "collaborators" in response.content.decode()
     assert not Post.objects.exists()
-
-

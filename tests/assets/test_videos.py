@@ -15,7 +15,7 @@ from apps.assets import services, tasks, videos
 from apps.assets.models import BrandAsset
 from apps.networks import registry
 from apps.posts import services as post_services
-from apps.posts.services import PostInput, PostInvalid
+from apps.posts.services import PostInput
 from tests.conftest import CeleryWorker, wait_until
 from tests.videos import long_mp4, mp4
 
