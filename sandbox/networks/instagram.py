@@ -66,6 +66,8 @@ BISTRO_IG_ID = "17841400000000001"
 CATERING_IG_ID = "17841400000000002"
 IG_MAX_BYTES = 8 * 1024 * 1024
 IG_MIN_RATIO = 4 / 5
+# A Story photo may be as tall as a phone's screen (Meta: 9:16 recommended for Stories).
+IG_STORY_MIN_RATIO = 9 / 16
 IG_MAX_RATIO = 1.91
 CAPTION_MAX = 2200
 HASHTAG_MAX = 30
@@ -517,7 +519,7 @@ class MediaPublisher:
         if page is None or not {"CREATE_CONTENT", "MANAGE"} & set(page.tasks):
             raise errors.ig_page_task_required()
 
-    def _fetch_image(self, url: str, ctx: CallContext) -> MediaSource:
+    def _fetch_image(self, url: str, ctx: CallContext, *, story: bool = False) -> MediaSource:
         if not is_http_url(url):
             raise errors.ig_fetch_failed(url)
         if not self.state.config.fetch_media:
@@ -537,7 +539,8 @@ class MediaPublisher:
             raise errors.ig_too_large()
         if source.width and source.height:
             ratio = source.width / source.height
-            if ratio < IG_MIN_RATIO - 0.001 or ratio > IG_MAX_RATIO + 0.001:
+            low = IG_STORY_MIN_RATIO if story else IG_MIN_RATIO
+            if ratio < low - 0.001 or ratio > IG_MAX_RATIO + 0.001:
                 raise errors.ig_aspect_ratio()
         return source
 
@@ -564,7 +567,7 @@ class MediaPublisher:
             image_url = req.param("image_url")
             if not image_url:
                 raise errors.missing_param("image_url")
-            image = self._fetch_image(image_url, ctx)
+            image = self._fetch_image(image_url, ctx, story=media_type == "STORIES")
         elif media_type in VIDEO_TYPES:
             video = self._video_request(req, ctx, media_type, is_item, caption)
         else:

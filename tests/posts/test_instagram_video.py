@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from apps.assets.models import BrandAsset
 from apps.assets.services import asset_upload, asset_video_probe, asset_video_upload
-from apps.networks.base import FEED, REEL, STORY
+from apps.networks.base import FEED, REEL, STORY, PostContent
+from apps.networks.registry import network_for
 from apps.posts import publishing
 from apps.posts.models import Post, PostAsset, Publication
 from apps.posts.publication_states import publications_create
@@ -38,8 +39,9 @@ def video(owner, *, width=360, height=640, seconds=4, name="reel.mp4") -> BrandA
     return probed
 
 
-def image(owner, *, colour="tomato", alt_text="") -> BrandAsset:
-    asset = asset_upload(actor=owner, data=jpeg(colour=colour), filename=f"{colour}.jpg").asset
+def image(owner, *, colour="tomato", alt_text="", size=(1080, 1080)) -> BrandAsset:
+    data = jpeg(*size, colour=colour)
+    asset = asset_upload(actor=owner, data=data, filename=f"{colour}.jpg").asset
     if alt_text:
         asset.alt_text = alt_text
         asset.save(update_fields=["alt_text"])
@@ -192,6 +194,24 @@ def test_a_story_goes_out_once_and_is_listed_as_a_story(
     assert media["media_product_type"] == "STORY"
     assert media["media_type"] == ("VIDEO" if kind == "video" else "IMAGE")
     assert publication.platform_post_id == media["id"]
+
+
+def test_a_phone_tall_story_photo_goes_out_and_the_same_photo_is_refused_in_the_feed(
+    owner, accounts, sandbox, control, served
+):
+    control("config", {"processing_seconds": 0})
+    tall = image(owner, colour="gold", size=(1080, 1920))  # 9:16, as a phone shoots it
+    feed = network_for("instagram_business").validate(PostContent("x", "", [tall]))
+    assert [p.code for p in feed] == ["image_unfit"]  # the feed takes 4:5 at the tallest
+    post = scheduled_post(owner, accounts["instagram"], [tall], format=STORY)
+
+    drive()
+
+    publication = post.publications.get()
+    assert publication.status == "published", publication.last_error
+    [container] = containers(sandbox)
+    assert container["media_type"] == "STORIES"
+    assert container["image"]["height"] > container["image"]["width"] * 1.7  # sent whole
 
 
 # --- Carousels -----------------------------------------------------------------------------------

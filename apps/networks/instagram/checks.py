@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 from apps.assets.images import image_check
 from apps.assets.videos import video_check
-from apps.networks.base import REEL, STORY, PostContent, Problem, VideoRules
+from apps.networks.base import REEL, STORY, ImageRules, PostContent, Problem, VideoRules
 from apps.networks.instagram.limits import (
     CAROUSEL_MIN,
     CAROUSEL_VIDEO_RULES,
     IMAGE_RULES,
     LIMITS,
     REEL_RULES,
+    STORY_IMAGE_RULES,
     STORY_RULES,
 )
 from apps.networks.text import hashtags, mentions
@@ -27,11 +28,13 @@ def _name(asset: "BrandAsset") -> str:
     return f"“{asset.original_filename}”"
 
 
-def _image_problems(asset: "BrandAsset", what: str = "") -> list[Problem]:
+def _image_problems(
+    asset: "BrandAsset", what: str = "", rules: ImageRules = IMAGE_RULES
+) -> list[Problem]:
     return [
         Problem("image_unfit", f"{what}{_name(asset)}: {reason}", "assets")
         for reason in image_check(
-            rules=IMAGE_RULES,
+            rules=rules,
             width=asset.width,
             height=asset.height,
             size=asset.size,
@@ -143,7 +146,7 @@ def _story_problems(content: PostContent) -> list[Problem]:
     elif assets[0].is_video:
         problems += _video_problems(assets[0], STORY_RULES)
     else:
-        problems += _image_problems(assets[0])
+        problems += _image_problems(assets[0], rules=STORY_IMAGE_RULES)
     if content.caption.strip():
         problems.append(
             Problem(

@@ -20,6 +20,23 @@ IMAGE_RULES = ImageRules(
     rendition="instagram",  # BrandAsset.instagram_rendition, made on first use
 )
 
+# A Story photo: as the feed's, but as tall as a phone's screen (Meta: 9:16 recommended for
+# Stories); the same JPEG rendition is sent (at most 1440 x 1800, the ratio kept).
+STORY_IMAGE_RULES = ImageRules(
+    network="Instagram",
+    min_aspect=9 / 16,
+    min_aspect_label="9:16",
+    max_aspect=IMAGE_RULES.max_aspect,
+    max_aspect_label=IMAGE_RULES.max_aspect_label,
+    aspect_tolerance=IMAGE_RULES.aspect_tolerance,
+    min_width=IMAGE_RULES.min_width,
+    max_width=IMAGE_RULES.max_width,
+    max_height=IMAGE_RULES.max_height,
+    max_bytes=IMAGE_RULES.max_bytes,
+    formats=IMAGE_RULES.formats,
+    rendition=IMAGE_RULES.rendition,
+)
+
 # Meta, "IG User Media", Reel specifications
 # (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media#reel-specifications):
 # MOV or MP4, HEVC or H.264, AAC audio, 23-60 fps, 3 s to 15 min, at most 300 MB, 9:16
