@@ -61,8 +61,9 @@ def seed(cfg: publish.Config, reels: int) -> dict[str, Any]:
     `reels` Reel posts with distinct captions and first comments, alternating Instagram and
     Facebook, spread over the Pages (at most 30 Facebook Reels per Page a day: Meta's quota)."""
     from apps.accounts.models import Membership, Role, Tenant, User
-    from apps.assets import tasks as asset_tasks
-    from apps.assets.services import asset_upload
+    import io
+
+    from apps.assets.services import asset_video_probe, asset_video_upload
     from apps.posts import services
     from apps.posts.tasks import publications_dispatch_due
 
@@ -96,8 +97,13 @@ def seed(cfg: publish.Config, reels: int) -> dict[str, Any]:
                 ),
             )
         )
-    uploaded = asset_upload(actor=membership, data=vertical_video(), filename="reel.mp4")
-    asset_tasks.video_probe(uploaded.asset.pk)  # here, before the timed run
+    data = vertical_video()
+    uploaded = asset_video_upload(
+        actor=membership, file=io.BytesIO(data), size=len(data), filename="reel.mp4"
+    )
+    probed = asset_video_probe(asset_id=uploaded.asset.pk)  # here, before the timed run
+    if probed is None or probed.status != "ready":
+        raise RuntimeError("the benchmark's video could not be probed")
     publications_dispatch_due.delay = lambda *a, **k: None  # type: ignore[method-assign,assignment]
     for i in range(reels):
         fb, ig = targets[(i // 2) % len(targets)]
