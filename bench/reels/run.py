@@ -60,9 +60,9 @@ def seed(cfg: publish.Config, reels: int) -> dict[str, Any]:
     """Pages with their Instagram accounts, one probed vertical video in the library, and
     `reels` Reel posts with distinct captions and first comments, alternating Instagram and
     Facebook, spread over the Pages (at most 30 Facebook Reels per Page a day: Meta's quota)."""
-    from apps.accounts.models import Membership, Role, Tenant, User
     import io
 
+    from apps.accounts.models import Membership, Role, Tenant, User
     from apps.assets.services import asset_video_probe, asset_video_upload
     from apps.posts import services
     from apps.posts.tasks import publications_dispatch_due
