@@ -43,7 +43,7 @@ from ..video import (
     uploads,
 )
 from . import facebook
-from .facebook import PagePublisher, PageRecord, can_see_page, comment_on
+from .facebook import PagePublisher, PageRecord, can_see_page, comment_on, comments_list
 
 STORY_SECONDS = 86_400
 RULES = {"reel": FB_REEL, "story": FB_STORY, "video": FB_VIDEO}
@@ -513,6 +513,7 @@ class FacebookVideoNetwork(Network):
             ("Page", "videos", "GET"): videos("video"),
             ("Page", "stories", "GET"): stories,
             ("Video", "comments", "POST"): comment_on(state),
+            ("Video", "comments", "GET"): comments_list(state, graph),
         }
 
     def index_html(self, state: SandboxState) -> str:
