@@ -17,8 +17,11 @@ from apps.posts import publishing
 from apps.posts.models import Post, PostAsset, Publication
 from apps.posts.publication_states import publications_create
 from apps.posts.services import PostInput, post_content, post_create
+from apps.posts.tasks import publications_dispatch_due
+from tests.conftest import wait_until
 from tests.posts.conftest import DEMO_BISTRO_PAGE
 from tests.posts.test_publishing import jpeg
+from tests.posts.test_worker import queue, worker_env, workers  # noqa: F401 - fixtures
 from tests.videos import mp4
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -363,3 +366,51 @@ def test_a_video_story_goes_out_once(owner, accounts, sandbox, instant):
     assert video_story["id"] == story["media_id"]
     assert publication.platform_post_id == story["post_id"]
     assert out["summary"]["stories_published_twice"] == []
+
+
+# --- A real worker killed mid-upload ------------------------------------------------------------
+
+
+def test_a_worker_killed_during_the_video_upload_leaves_one_published_reel(
+    owner,
+    accounts,
+    sandbox,
+    control,
+    instant,
+    workers,  # noqa: F811 - the fixture
+):
+    # Facebook takes 4 s to fetch the video; the worker dies while it waits for the answer.
+    control("latency", {"ms": 0, "paths": {"POST /video-upload/*": 4000}})
+    doomed = workers()
+    post = scheduled(owner, accounts["facebook"], fmt=REEL, assets=[video(owner)], caption="Kill")
+    publication = post.publications.get()
+    publications_dispatch_due.delay()
+
+    def upload_in_flight() -> bool:
+        stats = httpx.get(f"{sandbox.base_url}/_sandbox/stats").json()
+        started = Publication.objects.get(pk=publication.pk).container_id
+        return bool(started) and stats["in_flight"] > 0
+
+    assert wait_until(upload_in_flight, timeout=30)
+    doomed.kill()
+    control("latency", {"ms": 0, "paths": {}})
+    stuck = Publication.objects.get(pk=publication.pk)
+    assert stuck.status == "publishing"
+    assert not stuck.outcome_unknown  # nothing visible was asked for yet
+
+    # A new worker with a short lease takes the stale claim over and goes on from the video.
+    workers(PUBLISHING_CLAIM_LEASE_SECONDS="1")
+    time.sleep(1.5)
+    publications_dispatch_due.delay()
+
+    assert wait_until(
+        lambda: Publication.objects.get(pk=publication.pk).status == "published", timeout=60
+    ), Publication.objects.filter(pk=publication.pk).values("status", "wait_reason", "last_error")
+    out = published(sandbox)
+    [reel] = out["facebook_reels"]
+    assert reel["id"] == stuck.container_id
+    assert reel["live"]
+    assert reel["publish_count"] == 1
+    assert reel["publish_attempts"] == 1
+    assert out["summary"]["reels_published_twice"] == []
+    assert Publication.objects.get(pk=publication.pk).platform_post_id == reel["id"]
