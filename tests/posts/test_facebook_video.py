@@ -18,6 +18,7 @@ from apps.posts.models import Post, PostAsset, Publication
 from apps.posts.publication_states import publications_create
 from apps.posts.services import PostInput, post_content, post_create
 from apps.posts.tasks import publications_dispatch_due
+from apps.social.models import AccessToken
 from tests.conftest import wait_until
 from tests.posts.conftest import DEMO_BISTRO_PAGE
 from tests.posts.test_publishing import jpeg
@@ -129,7 +130,7 @@ def test_a_reel_goes_out_published_not_a_draft(owner, accounts, sandbox, instant
 
 
 def test_a_reel_waits_while_facebook_processes_it(owner, accounts, sandbox, control):
-    control("config", {"video_processing_seconds": 2})
+    control("config", {"video_processing_seconds": 8})
     post = scheduled(owner, accounts["facebook"], fmt=REEL, assets=[video(owner)], caption="Soon")
 
     assert run_once() == ["waiting"]  # started, uploaded, finished: now processing
@@ -273,6 +274,39 @@ def test_a_finish_that_never_reached_facebook_is_sent_after_the_check(
     assert reel["publish_count"] == 1
     assert reel["publish_attempts"] == 1
     assert publication.platform_post_id == reel["id"]
+
+
+def test_a_published_reel_has_engagement_and_takes_its_first_comment(
+    owner, accounts, sandbox, control, instant
+):
+    scopes = ["pages_show_list", "pages_read_engagement", "pages_manage_posts"]
+    minted = control(
+        "tokens",
+        {
+            "kind": "page",
+            "page_id": DEMO_BISTRO_PAGE,
+            "scopes": [*scopes, "pages_manage_engagement"],
+        },
+    )
+    token = AccessToken.objects.get(account=accounts["facebook"])
+    token.token = minted["access_token"]
+    token.save()
+    post = scheduled(owner, accounts["facebook"], fmt=REEL, assets=[video(owner)], caption="Hi")
+    drive()
+    publication = post.publications.get()
+    network = network_for(accounts["facebook"].platform)
+
+    counts = network.fetch_engagement(publication)
+    comment_id = network.first_comment_post(publication, "Recipe in the bio")
+
+    assert counts.likes is not None
+    assert counts.reactions is not None
+    assert counts.shares == 0
+    assert counts.permalink
+    [comment] = published(sandbox)["facebook_comments"]
+    assert comment["id"] == comment_id
+    assert comment["target_id"] == publication.platform_post_id  # the Reel's video
+    assert network.first_comment_find(publication, "Recipe in the bio") == comment_id
 
 
 # --- A Page video post ---------------------------------------------------------------------------

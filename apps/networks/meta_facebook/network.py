@@ -222,10 +222,12 @@ class FacebookPage(MetaTokens):
 
     def fetch_engagement(self, publication: "Publication") -> Engagement:
         token = account_token(publication.account)
+        post_id = publication.platform_post_id
         try:
-            counts = graph.get_page_post_engagement(
-                post_id=publication.platform_post_id, token=token
-            )
+            if "_" in post_id:  # a Page post ("{page-id}_{post-id}")
+                counts = graph.get_page_post_engagement(post_id=post_id, token=token)
+            else:  # a Reel or a Page video: the video itself
+                counts = graph.get_video_engagement(video_id=post_id, token=token)
         except graph.GraphError as exc:
             raise neutral(exc) from exc
         return Engagement(

@@ -42,6 +42,7 @@ from .facebook import (
 from .facebook_video import (
     VideoEdge,
     finish_video_upload,
+    get_video_engagement,
     get_video_status,
     iter_comments,
     list_comments,
@@ -181,6 +182,7 @@ __all__ = [
     "get_me",
     "get_page_post_engagement",
     "get_page_tasks",
+    "get_video_engagement",
     "get_video_status",
     "graph_call_counts",
     "iter_comments",

@@ -17,6 +17,7 @@ from .client import ClientSlot, GraphClient, get_client
 from .config import GraphConfig
 from .results import (
     Comment,
+    PagePostEngagement,
     PageStory,
     PageVideo,
     VideoFinished,
@@ -32,6 +33,10 @@ VIDEO_FIELDS = "id,status,post_id,permalink_url"
 PAGE_VIDEO_FIELDS = "id,description,created_time,permalink_url"
 STORY_FIELDS = "post_id,status,creation_time,media_type,media_id,url"
 COMMENT_FIELDS = "id,message,from,created_time"
+# A Video has likes, comments and reactions, but no `shares` (a Page post's field).
+VIDEO_ENGAGEMENT_FIELDS = (
+    "id,permalink_url,likes.summary(true),comments.summary(true),reactions.summary(true)"
+)
 
 
 def _upload_config() -> GraphConfig:
@@ -144,6 +149,33 @@ def get_video_status(
         publish_status=shape.opt_string(publishing, "publish_status") or "",
         errors=tuple(e for e in errors if e),
         post_id=shape.opt_object_id(root, "post_id"),
+        permalink_url=shape.opt_string(root, "permalink_url"),
+    )
+
+
+def _summary_count(shape: Shape, obj: JSONObject, edge: str) -> int | None:
+    value = shape.opt_child(obj, edge)
+    if value is None:
+        return None
+    return shape.integer(shape.child(value, "summary"), "total_count")
+
+
+def get_video_engagement(
+    *, video_id: str, token: str, client: GraphClient | None = None
+) -> PagePostEngagement:
+    """Likes, comments and reactions of a Page's video or Reel (`shares` is 0: a video has
+    none to read)."""
+    response = (client or get_client()).request(
+        "GET", "/{id}", ids=(video_id,), token=token, params={"fields": VIDEO_ENGAGEMENT_FIELDS}
+    )
+    shape = Shape(response)
+    root = shape.root()
+    return PagePostEngagement(
+        post_id=shape.object_id(root),
+        likes=_summary_count(shape, root, "likes"),
+        comments=_summary_count(shape, root, "comments"),
+        shares=0,
+        reactions=_summary_count(shape, root, "reactions"),
         permalink_url=shape.opt_string(root, "permalink_url"),
     )
 
