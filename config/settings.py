@@ -379,6 +379,18 @@ FACEBOOK_DIALOG_URL = (
     or (SANDBOX_GRAPH_URL if FACEBOOK_SANDBOX else "https://www.facebook.com")
 ).rstrip("/")
 FACEBOOK_GRAPH_VERSION = env.str("FACEBOOK_GRAPH_VERSION", default="v25.0")
+# The upload host of Facebook video (Reels, video Stories): `{FACEBOOK_RUPLOAD_URL}/video-upload/
+# {version}/{video-id}`. With the sandbox, its `/rupload` mount.
+FACEBOOK_RUPLOAD_URL = (
+    env.str("FACEBOOK_RUPLOAD_URL", default="")
+    or (
+        f"{SANDBOX_GRAPH_URL.rstrip('/')}/rupload"
+        if FACEBOOK_SANDBOX
+        else "https://rupload.facebook.com"
+    )
+).rstrip("/")
+# How often a Facebook video being processed (a Reel, a Page video, a video Story) is looked at.
+FACEBOOK_VIDEO_POLL_SECONDS = env.int("FACEBOOK_VIDEO_POLL_SECONDS", default=30)
 FACEBOOK_SCOPES = env.list(
     "FACEBOOK_SCOPES",
     default=[

@@ -34,6 +34,7 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("INSTAGRAM_CONTAINER_POLL_SECONDS", "1")
 os.environ.setdefault("THREADS_CONTAINER_POLL_SECONDS", "1")
 os.environ.setdefault("INSTAGRAM_VIDEO_POLL_SECONDS", "1")
+os.environ.setdefault("FACEBOOK_VIDEO_POLL_SECONDS", "1")
 os.environ.setdefault("PUBLISHING_RETRY_BASE_SECONDS", "1")
 os.environ.setdefault("GRAPH_TIMEOUT_SECONDS", "3")
 # Tests schedule at fixed future dates (2031, 2099); the horizon's own tests set it themselves.

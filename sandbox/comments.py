@@ -96,3 +96,12 @@ def readout(
         f"{prefix}_comments_published_twice": twice,
     }
     return {f"{prefix}_comments": entries}, summary
+
+
+def comments_on(comments: dict[str, CommentRecord], target_id: str) -> list[CommentRecord]:
+    """The comments under one object, oldest first (Meta's chronological order of
+    `GET /{object-id}/comments`)."""
+    return sorted(
+        (c for c in comments.values() if c.target_id == target_id),
+        key=lambda c: (c.created_time, c.id),
+    )

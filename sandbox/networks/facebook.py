@@ -23,7 +23,7 @@ from html import escape
 from typing import Any, cast
 
 from .. import errors
-from ..comments import CommentRecord, add_comment, comment_fields, readout
+from ..comments import CommentRecord, add_comment, comment_fields, comments_on, readout
 from ..context import CallContext, Request, Viewer, graph_time
 from ..control import ControlError, repeats
 from ..fields import FieldSpec
@@ -509,6 +509,29 @@ def comment_on(state: SandboxState) -> EdgeHandler:
     return handler
 
 
+def comments_list(state: SandboxState, graph: Graph) -> EdgeHandler:
+    """`GET /{object-id}/comments` on a Page's post, photo or video: the comments callers
+    posted (`POST /{object-id}/comments`), oldest first, 25 per page (`limit`, cursors), as
+    Comment nodes (`fields=id,message,from,created_time`). `summary=true` adds the synthetic
+    engagement summary the node's `comments` field shows."""
+
+    def handler(req: Request, ctx: CallContext, viewer: Viewer, record: Any) -> Any:
+        with state.lock:
+            items = comments_on(store(state).comments, record.id)
+        body = graph.pager.paginate(req, items, graph.render_each(req, viewer, "Comment"))
+        if req.param("summary") in ("true", "1"):
+            node_type = "PagePost" if record.id in store(state).posts else "Photo"
+            if node_type == "Photo" and record.id not in store(state).photos:
+                return body  # a video: no synthetic counts
+            spec = FieldSpec("comments", {"summary": "true"})
+            with state.lock:
+                node = graph.renderer(req, viewer).render(node_type, record, [spec])
+            body["summary"] = node["comments"].get("summary")
+        return body
+
+    return handler
+
+
 # --- publishing -------------------------------------------------------------------------------
 
 
@@ -978,10 +1001,10 @@ class FacebookNetwork(Network):
             ("PagePost", "comments", "POST"): comment_on(state),
             ("Photo", "comments", "POST"): comment_on(state),
             ("PagePost", "likes", "GET"): engagement_edge("likes"),
-            ("PagePost", "comments", "GET"): engagement_edge("comments"),
+            ("PagePost", "comments", "GET"): comments_list(state, graph),
             ("PagePost", "reactions", "GET"): engagement_edge("reactions"),
             ("Photo", "likes", "GET"): engagement_edge("likes"),
-            ("Photo", "comments", "GET"): engagement_edge("comments"),
+            ("Photo", "comments", "GET"): comments_list(state, graph),
             ("Photo", "reactions", "GET"): engagement_edge("reactions"),
         }
 

@@ -23,7 +23,7 @@ from ..control import repeats
 from ..errors import GraphError
 from ..graph import Graph
 from ..media import FetchError, MediaSource, is_http_url
-from ..nodes import MISSING, Renderer
+from ..nodes import MISSING, Renderer, engagement
 from ..registry import EdgeHandler, EdgeKey, Found, Network, NodeType, Resolver
 from ..state import SandboxState, content_key
 from ..tokens import TokenClaims
@@ -43,7 +43,7 @@ from ..video import (
     uploads,
 )
 from . import facebook
-from .facebook import PagePublisher, PageRecord, can_see_page, comment_on
+from .facebook import PagePublisher, PageRecord, can_see_page, comment_on, comments_list
 
 STORY_SECONDS = 86_400
 RULES = {"reel": FB_REEL, "story": FB_STORY, "video": FB_VIDEO}
@@ -177,6 +177,12 @@ def _video_fields(r: Renderer) -> dict[str, Resolver]:
         start = video.live_from()
         return start is not None and r.now >= start
 
+    def counts(video: VideoRecord) -> dict[str, int]:
+        start = video.live_from()
+        if start is None or r.now < start:
+            return {"likes": 0, "comments": 0, "shares": 0, "reactions": 0}
+        return engagement(video.id, start, r.now)
+
     return {
         "id": lambda v, s: v.id,
         "description": lambda v, s: v.description or MISSING,
@@ -190,6 +196,10 @@ def _video_fields(r: Renderer) -> dict[str, Resolver]:
         "source": lambda v, s: (v.source.url if v.source else None) or MISSING,
         "post_id": lambda v, s: v.post_id or MISSING,
         "from": lambda v, s: {"id": v.page_id},
+        # A Video's likes, comments and reactions (Meta has no `shares` on a Video).
+        "likes": lambda v, s: r.summary_edge("likes", counts(v), s),
+        "comments": lambda v, s: r.summary_edge("comments", counts(v), s),
+        "reactions": lambda v, s: r.summary_edge("reactions", counts(v), s),
     }
 
 
@@ -513,6 +523,7 @@ class FacebookVideoNetwork(Network):
             ("Page", "videos", "GET"): videos("video"),
             ("Page", "stories", "GET"): stories,
             ("Video", "comments", "POST"): comment_on(state),
+            ("Video", "comments", "GET"): comments_list(state, graph),
         }
 
     def index_html(self, state: SandboxState) -> str:

@@ -141,3 +141,25 @@ def test_a_first_comment_on_a_facebook_post(sandbox: SandboxApi) -> None:
     assert [c["message"] for c in record["facebook_comments"]] == ["Menu in the link"]
     assert record["summary"]["facebook_comments_per_target"] == {post_id: 1}
     assert record["summary"]["facebook_comments_published_twice"] == []
+
+
+def test_the_comments_under_a_facebook_post_are_listed_25_a_page(sandbox: SandboxApi) -> None:
+    token = sandbox.page_token(scopes=[*PAGE_SCOPES, "pages_manage_engagement"])
+    post_id = sandbox.post(f"/{BISTRO_PAGE_ID}/feed", token, message="Soup").json()["id"]
+    made = [
+        sandbox.post(f"/{post_id}/comments", token, message=f"Comment {n}").json()["id"]
+        for n in range(30)
+    ]
+
+    first = sandbox.get(f"/{post_id}/comments", token, fields="id,message,from,created_time")
+    body = first.json()
+    second = httpx.get(body["paging"]["next"]).json()
+
+    assert first.status_code == 200, first.text
+    assert [c["id"] for c in body["data"]] == made[:25]  # oldest first
+    assert body["data"][0]["message"] == "Comment 0"
+    assert body["data"][0]["from"]["id"] == BISTRO_PAGE_ID
+    assert [c["id"] for c in second["data"]] == made[25:]
+    assert "next" not in second["paging"]
+    summary = sandbox.get(f"/{post_id}/comments", token, summary="true").json()["summary"]
+    assert summary["total_count"] >= 0

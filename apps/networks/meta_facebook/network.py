@@ -1,10 +1,14 @@
 """Facebook Pages: text and link posts to the feed, one photo, or several photos attached to one
-feed post (uploaded unpublished first)."""
+feed post (uploaded unpublished first); a video, a Reel, a photo or video Story (``video.py``);
+a first comment under the published post."""
 
 from typing import TYPE_CHECKING
 
 from apps.assets.media_urls import public_url
 from apps.networks.base import (
+    FEED,
+    REEL,
+    STORY,
     Engagement,
     Journal,
     Limits,
@@ -16,6 +20,7 @@ from apps.networks.base import (
     Window,
 )
 from apps.networks.meta import MetaTokens, neutral, outcome_for, profile_url
+from apps.networks.meta_facebook import video
 from apps.networks.meta_facebook.limits import VIDEO_RULES
 from apps.networks.steps import unclaimed
 from apps.networks.text import hashtags, mentions
@@ -33,6 +38,8 @@ LIMITS = Limits(
     supports_link=True,
     suggested_hashtags=3,  # more reads as spam on a Page
     videos=VIDEO_RULES,
+    formats=(FEED, REEL, STORY),
+    first_comment=True,
 )
 FEED_OK = {"call": "POST /{id}/feed", "answer": "ok"}
 PHOTO_OK = {"call": "POST /{id}/photos", "answer": "ok"}
@@ -60,6 +67,8 @@ class FacebookPage(MetaTokens):
                     "caption",
                 )
             )
+        if content.format != FEED or any(a.is_video for a in content.assets):
+            return problems + video.validate(content)
         if len(content.assets) > LIMITS.media_max:
             problems.append(
                 Problem("too_many_photos", f"At most {LIMITS.media_max} photos per post.", "assets")
@@ -72,14 +81,24 @@ class FacebookPage(MetaTokens):
 
     def preview(self, content: PostContent) -> Preview:
         caption = content.caption
-        if len(content.assets) > 1:
+        kind = video.kind_of(content)
+        notes = []
+        if kind == video.KIND_REEL:
+            layout = "reel"
+            notes.append("Facebook Reels need 9:16 (vertical) video, 3 to 90 seconds long.")
+        elif kind in (video.KIND_PHOTO_STORY, video.KIND_VIDEO_STORY):
+            layout = "story"
+            caption = ""  # a Story carries no text
+            notes.append("Stories disappear after 24 hours.")
+        elif kind == video.KIND_PAGE_VIDEO:
+            layout = "video"
+        elif len(content.assets) > 1:
             layout = "multi_photo"
         elif content.assets:
             layout = "photo"
         else:
             layout = "link" if content.link else "text"
-        notes = []
-        if content.link and content.assets:
+        if content.link and content.assets and layout not in ("story", "reel"):
             notes.append("With photos, the link appears in the text rather than as a link preview.")
         return Preview(
             network=self.label,
@@ -100,12 +119,17 @@ class FacebookPage(MetaTokens):
         return content.caption
 
     def publishes_first(self, publication: "Publication", content: PostContent) -> bool:
+        if video.kind_of(content):
+            return video.publishes_first(publication, content)
         # Text and one photo: the first call is the post. Several: once every photo is uploaded.
         return len(content.assets) <= 1 or len(publication.child_ids) >= len(content.assets)
 
     def step(self, publication: "Publication", content: PostContent, journal: Journal) -> Outcome:
         account = publication.account
         token = account_token(account)
+        kind = video.kind_of(content)
+        if kind:
+            return video.step(publication, content, journal, kind=kind, token=token)
         sent = False
         try:
             if not content.assets:
@@ -167,6 +191,9 @@ class FacebookPage(MetaTokens):
         multi-photo post; one photo; none)."""
         account = publication.account
         token = account_token(account)
+        kind = video.kind_of(content)
+        if kind:
+            return video.reconcile(publication, content, window, kind=kind, token=token)
         try:
             posts = graph.list_page_posts(
                 page_id=account.platform_id, page_token=token, since=window.since
@@ -195,10 +222,12 @@ class FacebookPage(MetaTokens):
 
     def fetch_engagement(self, publication: "Publication") -> Engagement:
         token = account_token(publication.account)
+        post_id = publication.platform_post_id
         try:
-            counts = graph.get_page_post_engagement(
-                post_id=publication.platform_post_id, token=token
-            )
+            if "_" in post_id:  # a Page post ("{page-id}_{post-id}")
+                counts = graph.get_page_post_engagement(post_id=post_id, token=token)
+            else:  # a Reel or a Page video: the video itself
+                counts = graph.get_video_engagement(video_id=post_id, token=token)
         except graph.GraphError as exc:
             raise neutral(exc) from exc
         return Engagement(
@@ -208,3 +237,31 @@ class FacebookPage(MetaTokens):
             reactions=counts.reactions,
             permalink=counts.permalink_url or "",
         )
+
+    # --- the first comment (FirstComments) ------------------------------------------------------
+
+    def first_comment_post(self, publication: "Publication", message: str) -> str:
+        """Comment under the published post as the Page (``POST /{post-id}/comments``)."""
+        token = account_token(publication.account)
+        try:
+            return graph.post_comment(
+                object_id=publication.platform_post_id, page_token=token, message=message
+            )
+        except graph.GraphError as exc:
+            raise neutral(exc) from exc
+
+    def first_comment_find(self, publication: "Publication", message: str) -> str | None:
+        """The Page's own comment with ``message`` under the post, reading every page of its
+        comments; None when there is none."""
+        account = publication.account
+        token = account_token(account)
+        wanted = message.strip()
+        try:
+            for comment in graph.iter_comments(object_id=publication.platform_post_id, token=token):
+                if comment.from_id == account.platform_id and (comment.message or "").strip() == (
+                    wanted
+                ):
+                    return comment.id
+        except graph.GraphError as exc:
+            raise neutral(exc, reading=True) from exc
+        return None

@@ -158,6 +158,7 @@ class GraphClient:
         idempotent: bool | None = None,
         next_url: str | None = None,
         versioned: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> GraphResponse:
         """Call `endpoint` (a template such as "/{id}/feed", filled from `ids`) and decode it.
 
@@ -166,7 +167,8 @@ class GraphClient:
         never retried unless marked so. `next_url` follows a `paging.next` link of an earlier
         answer (re-targeted at the configured host, its embedded secrets dropped).
         `versioned=False` calls the path without the version prefix (Threads' token endpoints,
-        `graph.threads.net/access_token`, live there).
+        `graph.threads.net/access_token`, live there). `headers` are sent as well (the upload
+        host's `file_url`); they are never logged, and their values are scrubbed from any text.
         """
         method = method.upper()
         if idempotent is None:
@@ -179,10 +181,13 @@ class GraphClient:
         else:
             url = self._next(next_url, query, method=method, endpoint=endpoint)
         body = dict(data or {}) if (data or files or method == "POST") else None
-        headers: dict[str, str] = {}
+        extra_headers = dict(headers or {})
+        if any(name.lower() == "authorization" for name in extra_headers):
+            raise ValueError("The token goes in token=, never in headers=.")
+        sent_headers = dict(extra_headers)
         proof: str | None = None
         if token is not None:
-            headers["Authorization"] = f"OAuth {token}"
+            sent_headers["Authorization"] = f"OAuth {token}"
             proof = appsecret_proof(token, self.config.app_secret)
             # In the form body of a POST, in the query otherwise: Meta reads it from both.
             (body if body is not None else query)["appsecret_proof"] = proof
@@ -192,6 +197,7 @@ class GraphClient:
                 proof,
                 self.config.app_secret,
                 *(v for k, v in {**query, **(body or {})}.items() if k.lower() in _SECRET_PARAMS),
+                *extra_headers.values(),
             ]
         )
 
@@ -200,7 +206,7 @@ class GraphClient:
         while True:
             attempt += 1
             started = time.monotonic()
-            outcome = self._attempt(method, url, query, body, files, headers)
+            outcome = self._attempt(method, url, query, body, files, sent_headers)
             duration_ms = round((time.monotonic() - started) * 1000, 1)
             if isinstance(outcome, httpx.Response):
                 result = self._interpret(outcome, method, endpoint, idempotent, scrub)

@@ -234,3 +234,89 @@ class IgComment:
     username: str = ""
     from_id: str = ""
     timestamp: datetime | None = None
+
+
+# --- Facebook video, Stories and comments (facebook_video.py) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VideoUploadSession:
+    """A Reel or video Story begun (`upload_phase=start`): its video id and Meta's upload URL."""
+
+    video_id: str
+    upload_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFinished:
+    """The answer to `upload_phase=finish`; `post_id` is set for a video Story."""
+
+    success: bool
+    post_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VideoStatus:
+    """Where a Facebook video stands (`GET /{video-id}?fields=status`, Meta's VideoStatus):
+    `video_status` "upload" / "processing" / "ready" / "error", and each phase's status
+    ("not_started", "in_progress", "complete", "error")."""
+
+    video_id: str
+    video_status: str
+    uploading: str
+    processing: str
+    publishing: str
+    publish_status: str  # "published", "draft", "not_published", "" when Meta did not say
+    errors: tuple[str, ...] = ()
+    post_id: str | None = None
+    permalink_url: str | None = None
+
+    @property
+    def uploaded(self) -> bool:
+        return self.uploading == "complete"
+
+    @property
+    def finished(self) -> bool:
+        """The finish call went through (published, or publishing once processed)."""
+        return self.publishing in ("in_progress", "complete") or self.publish_status in (
+            "published",
+            "scheduled",
+        )
+
+    @property
+    def live(self) -> bool:
+        return self.publish_status == "published" and self.publishing == "complete"
+
+    @property
+    def failed(self) -> bool:
+        return self.video_status == "error" or self.processing == "error"
+
+
+@dataclass(frozen=True, slots=True)
+class PageVideo:
+    """A video of a Page, as `GET /{page-id}/videos` lists it (reconciliation)."""
+
+    id: str
+    description: str | None
+    created_time: datetime | None
+    permalink_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PageStory:
+    """A Story of a Page (`GET /{page-id}/stories`): what it shows (`media_id`)."""
+
+    post_id: str
+    media_type: str | None
+    media_id: str | None
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A comment under a Facebook object, and who wrote it (`from_id`: a Page or a person)."""
+
+    id: str
+    message: str | None
+    from_id: str | None
+    created_time: datetime | None
