@@ -339,8 +339,10 @@ def _record(
         )
     elif isinstance(outcome, Wait):
         to, kind = P.WAITING, K.WAITING
-        if outcome.answer == ACCESS_LOST:
-            fields["attempts"] = publication.attempts - 1  # nothing was tried
+        # Waiting is not failing: a lost access (nothing was tried), a container or a video
+        # Meta is still processing, a quota, a rate limit. Only failed tries count towards
+        # PUBLISHING_MAX_ATTEMPTS, so a Reel polled twenty times still has its retries.
+        fields["attempts"] = publication.attempts - 1
         fields.update(
             next_attempt_at=now + timedelta(seconds=outcome.seconds),
             wait_reason=outcome.reason[:300],

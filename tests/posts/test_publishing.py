@@ -280,6 +280,28 @@ def test_media_not_ready_is_waited_for_and_published_once(
     assert out["summary"]["containers_published_twice"] == []
 
 
+def test_waiting_while_meta_processes_spends_no_attempt(
+    owner, accounts, sandbox, control, no_media_fetch, settings
+):
+    # Two tries in all; the container takes a while, so the step waits on it many times.
+    settings.PUBLISHING_MAX_ATTEMPTS = 2
+    control("config", {"processing_seconds": 1.5})
+    control(
+        "faults",
+        {"kind": "error", "match": "POST /*/media_publish", "status": 500, "code": 2, "times": 1},
+    )
+    post = make_post(owner, [accounts["instagram"]], images=1)
+
+    drive(rounds=400)
+
+    publication = post.publications.get()
+    waits = publication.events.filter(kind="waiting").count()
+    assert waits > 2  # more waits than the whole attempt budget
+    assert publication.status == "published", publication.last_error
+    assert publication.attempts == 2  # the try that met the 500, and the one that published
+    assert len(published(sandbox)["instagram_media"]) == 1
+
+
 def test_a_container_error_fails_with_the_reason(owner, accounts, sandbox, control, no_media_fetch):
     control("faults", {"kind": "container_error", "times": None})
     post = make_post(owner, [accounts["instagram"]], images=1)
