@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.networks.errors import NeedsReconnection, NetworkError
 from apps.networks.registry import network_for
-from apps.posts.models import Publication
+from apps.posts.models import Post, Publication
 from apps.social.models import ConnectedAccount
 from apps.social.services import accounts_mark_needs_reauth
 
@@ -45,11 +45,12 @@ def engagement_sync_publication(*, publication: Publication) -> bool:
 
 def engagement_sync_recent(*, days: int | None = None) -> int:
     """Sync every publication published in the last ``days`` (ENGAGEMENT_SYNC_DAYS) on an
-    active account. Returns how many were updated."""
+    active account. Returns how many were updated. Stories are left out: they have no likes or
+    comments to read, and are gone after 24 hours (asking would only earn errors)."""
     since = timezone.now() - timedelta(days=days or settings.ENGAGEMENT_SYNC_DAYS)
     recent = Publication.objects.filter(
         status=Publication.Status.PUBLISHED,
         published_at__gte=since,
         account__status=ConnectedAccount.Status.ACTIVE,
-    ).select_related("account")
+    ).exclude(post__format=Post.Format.STORY_POST).select_related("account")
     return sum(engagement_sync_publication(publication=p) for p in recent.iterator())

@@ -422,6 +422,22 @@ def test_engagement_is_synced_and_grows(owner, accounts, sandbox, control, no_me
     assert any(p.likes > first[p.pk] for p in post.publications.all())
 
 
+def test_stories_are_left_out_of_the_engagement_sync(
+    owner, accounts, sandbox, control, no_media_fetch
+):
+    story = make_post(owner, [accounts["facebook"]], images=1, caption="", format="story")
+    feed = make_post(owner, [accounts["facebook"]], images=1, caption="Soup")
+    drive()
+    assert {p.status for p in Publication.objects.all()} == {"published"}
+
+    assert engagement.engagement_sync_recent() == 1
+
+    assert story.publications.get().engagement_synced_at is None
+    assert feed.publications.get().engagement_synced_at is not None
+    accounts["facebook"].refresh_from_db()
+    assert accounts["facebook"].status == "active"
+
+
 def test_review_events_record_every_step(owner, accounts, sandbox, no_media_fetch):
     post = make_post(owner, [accounts["facebook"]], approval=False)
     drive()
