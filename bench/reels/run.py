@@ -1,5 +1,5 @@
 # A command-line script: it prints its report and runs its own fixed subprocesses.
-# ruff: noqa: T201
+# ruff: noqa: T201, S603
 """Reels benchmark (issue 15): 100 Reels — half Instagram, half Facebook — each with a first
 comment, through real Celery workers against the sandbox, with video processing that takes
 time, timeouts after the publishing call acted (Instagram `media_publish`, Facebook's
@@ -20,7 +20,9 @@ import argparse
 import json
 import os
 import secrets
+import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,12 +231,18 @@ def main() -> int:
         database_url=args.database_url,
         redis_url=args.redis_url,
         kinds=("instagram image",),
-        sandbox_args=("--no-fetch-media",),
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_dir = publish.RESULTS / f"reels-{stamp}-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     cfg.media_root = str(log_dir / "media")
+    # The sandbox fetches each video as Meta does (and checks it): from this site, served here.
+    web_port = publish.free_port()
+    cfg.extra_env = {
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+    }
     print(f"database {cfg.database_url}: recreate + migrate", flush=True)
     publish.recreate_database(cfg.database_url)
     publish.migrate(cfg)
@@ -243,13 +251,11 @@ def main() -> int:
 
     django.setup()
 
+    web = start_web(cfg, web_port, log_dir / "web.log")
     sandbox = publish.start_sandbox(cfg, log_dir / "sandbox.log")
     try:
         publish.control(
-            cfg,
-            "POST",
-            "config",
-            {"video_processing_seconds": args.processing_seconds, "fetch_media": False},
+            cfg, "POST", "config", {"video_processing_seconds": args.processing_seconds}
         )
         seeding = seed(cfg, args.reels)
         print(f"seeded {args.reels} Reels on {seeding['pages']} Pages; running", flush=True)
@@ -268,6 +274,8 @@ def main() -> int:
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
+        web.terminate()
+        web.wait(timeout=10)
     result = {
         "timestamp": stamp,
         "config": {
@@ -315,11 +323,35 @@ def main() -> int:
     return 0 if ok else 1
 
 
+def start_web(cfg: publish.Config, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The site (gunicorn, production settings) serving the signed media URLs Meta fetches."""
+    import httpx
+
+    proc = subprocess.Popen(
+        [
+            str(Path(publish.PYTHON).parent / "gunicorn"),
+            *("config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2"),
+            *("--log-level", "warning", "--no-control-socket"),
+        ],
+        cwd=ROOT,
+        env=cfg.env(),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the site did not start")
+
+
 def settle(cfg: publish.Config, log_dir: Path, seconds: float = 120) -> None:
     """Workers and the beat until every first comment is posted or failed (a comment whose
     answer was lost is looked for after the lease)."""
-    import time
-
     from django.db import close_old_connections
 
     from apps.posts.tasks import publications_dispatch_due
