@@ -529,6 +529,11 @@ def asset_video_warnings(*, asset: BrandAsset) -> list[str]:
     )
 
 
+def asset_video_file(*, asset: BrandAsset) -> tuple[str, str]:
+    """The storage name and content type of the file a network is sent for a video."""
+    return asset.file.name, asset.content_type
+
+
 class _Keep:
     """The folder argument's default: leave the asset where it is."""
 
