@@ -574,7 +574,7 @@ def transcode(
             return plan
     except VideoRejected:
         raise
-    except (av.FFmpegError, ValueError, OSError) as exc:
+    except (av.FFmpegError, ValueError) as exc:  # a storage error (OSError) is for a retry
         raise _unreadable() from exc
 
 
