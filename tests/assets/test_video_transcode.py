@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from apps.assets import images, media_urls, services, tasks, videos
 from apps.assets.models import BrandAsset
+from tests.conftest import CeleryWorker, wait_until
 from tests.videos import mp4
 
 RED = (255, 0, 0)
@@ -390,3 +391,32 @@ def test_deleting_a_converted_video_deletes_its_rendition(
         services.asset_delete(actor=editor, asset=asset)
 
     assert stored_files() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_probes_then_converts_the_uploaded_video(
+    editor, media_root: Path, monkeypatch
+):
+    worker = CeleryWorker("test-video-transcode", MEDIA_ROOT=str(media_root)).start()
+    for task in (tasks.video_probe, tasks.video_transcode):
+        monkeypatch.setattr(
+            task,
+            "delay",
+            lambda asset_id, task=task: task.apply_async((asset_id,), queue=worker.queue),
+        )
+    source = mp4(320, 240, seconds=2, container="mov", codec="mpeg4", audio_codec="pcm_s16le")
+    try:
+        asset = services.asset_upload_file(
+            actor=editor, file=io.BytesIO(source), size=len(source), filename="c.mov"
+        ).asset  # autocommit: the probe is queued at once, the conversion by the probe
+
+        assert wait_until(
+            lambda: BrandAsset.objects.get(pk=asset.pk).transcode_status in ("done", "failed"),
+            timeout=90,
+        )
+    finally:
+        worker.stop()
+    asset.refresh_from_db()
+    assert asset.transcode_status == "done", asset.transcode_failure_reason
+    found = probe_file(asset.video_rendition.name)
+    assert (found["video"], found["audio"], found["size"]) == ("h264", "aac", (320, 240))
