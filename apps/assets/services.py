@@ -530,9 +530,9 @@ def asset_video_transcode(*, asset_id: int) -> BrandAsset | None:
     (``videos.transcode``), writing its progress every 5 %, then mark it ``done`` with the
     rendition's probed facts — or ``failed`` with the reason when FFmpeg cannot read it.
     Idempotent: anything not converting (or deleted) is left alone. The rendition is made in a
-    temporary file and stored under its final name only once complete; the row names it only
-    after that, so an interrupted run leaves nothing visible. Storage errors (``OSError``)
-    propagate for the task to retry."""
+    temporary file and stored only once complete; the row names it only after that, so an
+    interrupted run leaves nothing visible (and the next run deletes what it left in storage).
+    Storage errors (``OSError``) propagate for the task to retry."""
     asset = BrandAsset.objects.filter(
         pk=asset_id,
         kind=BrandAsset.Kind.VIDEO,
@@ -554,8 +554,6 @@ def asset_video_transcode(*, asset_id: int) -> BrandAsset | None:
     name = images.storage_name(
         asset.sha256, "mp4", namespace=f"t{asset.tenant_id}", variant="video"
     )
-    if default_storage.exists(name):  # a run killed while storing it: the row never named it
-        default_storage.delete(name)
     written = [0]
 
     def progress(percent: int) -> None:
@@ -589,6 +587,10 @@ def asset_video_transcode(*, asset_id: int) -> BrandAsset | None:
         if locked is None:  # deleted or finished meanwhile: our rendition is nobody's
             transaction.on_commit(lambda: _delete_files([stored]))
             return None
+        if stored != name:
+            # The usual name was taken (storage gave ours a suffix): by a run killed while
+            # storing it, or one racing us that will find the row done. No row names it.
+            transaction.on_commit(lambda: _delete_files([name]))
         locked.video_rendition = stored
         locked.transcode_status = BrandAsset.Transcode.DONE
         locked.transcode_progress = 100

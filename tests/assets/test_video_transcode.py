@@ -344,21 +344,22 @@ def test_an_interrupted_run_leaves_nothing_visible_and_the_next_run_finishes(
     assert asset.transcode_progress >= 45
     assert asset.video_rendition.name == ""
     assert stored_files() == before  # nothing half-written in storage
-    # A crash while storing it left a partial file under the final name: the redelivered job
-    # replaces it.
+    # A crash while storing it left a partial file under the usual name: the redelivered job
+    # stores a whole one and deletes the partial one.
     final = images.storage_name(
         asset.sha256, "mp4", namespace=f"t{asset.tenant_id}", variant="video"
     )
     default_storage.save(final, ContentFile(b"\x00\x00\x00\x18ftypisom partial"))
     monkeypatch.setattr(videos, "transcode", real)
 
-    services.asset_video_transcode(asset_id=asset.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.asset_video_transcode(asset_id=asset.pk)
 
     asset.refresh_from_db()
     assert asset.transcode_status == "done"
-    assert asset.video_rendition.name == final
-    assert probe_file(final)["video"] == "h264"
-    assert len(stored_files()) == len(before) + 1
+    assert probe_file(asset.video_rendition.name)["video"] == "h264"
+    assert not default_storage.exists(final) or asset.video_rendition.name == final
+    assert len(stored_files()) == len(before) + 1  # the partial file is gone
 
 
 def test_a_conversion_interrupted_too_often_is_given_up(
