@@ -13,6 +13,7 @@ help:
 	@echo "make run   - install, migrate, seed the demo tenant, start web + worker + beat"
 	@echo "make test  - install, start PostgreSQL/Redis if needed, run ruff, mypy and pytest"
 	@echo "make bench - the publishing benchmark (SPEC 13; minutes; not part of make test)"
+	@echo "make bench-video - probe and conversion per minute of 1080p video (issue 15)"
 	@echo "make screenshots - the browser journey, refreshing docs/screenshots"
 	@echo "make reliability - 1,000 publications under every fault + a longer fuzz (minutes)"
 
@@ -97,3 +98,9 @@ bench-api: install services
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }
 	$(BIN)/python bench/api/run.py $(BENCH_ARGS)
+
+# Issue 15's video benchmark: the probe and conversion jobs per minute of 1080p video against a
+# bare PyAV decode and transcode of the same file, in the same run (about 2 minutes; no services).
+.PHONY: bench-video
+bench-video: install
+	$(BIN)/python bench/video/run.py $(BENCH_ARGS)

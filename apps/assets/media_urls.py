@@ -15,8 +15,8 @@ from django.urls import reverse
 from apps.assets.models import BrandAsset
 
 SALT = "apps.assets.public-media"
-# "video": the file a network is sent for a video (the original until a transcoded rendition
-# exists, issue 15).
+# "video": the file a network is sent for a video (its H.264/AAC rendition once converted, the
+# original until then; services.asset_video_file).
 VARIANTS = ("original", "instagram", "video")
 
 
@@ -38,13 +38,18 @@ def public_url(*, asset: BrandAsset, variant: str = "original") -> str:
         from apps.assets.services import asset_instagram_rendition
 
         name = asset_instagram_rendition(asset=asset)
+    elif variant == "video":
+        from apps.assets.services import asset_video_file
+
+        name, _ = asset_video_file(asset=asset)
     else:
         name = asset.file.name
     if uses_presigned_urls():
         return default_storage.url(name)
     token = signing.dumps({"a": asset.pk, "v": variant}, salt=SALT, compress=True)
     extension = "jpg" if variant == "instagram" else name.rsplit(".", 1)[-1]
-    path = reverse("media:public", kwargs={"token": token, "filename": f"image.{extension}"})
+    base = "video" if asset.is_video else "image"
+    path = reverse("media:public", kwargs={"token": token, "filename": f"{base}.{extension}"})
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 

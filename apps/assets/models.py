@@ -70,7 +70,12 @@ class BrandAsset(TenantOwnedModel):
     codecs) and made its poster frame (the thumbnail): then ``ready``, or ``failed`` with a
     ``failure_reason`` (docs/assets.md, "Videos").
 
-    An image The stored file is re-encoded from decoded pixels: no
+    A probed video that breaks a network's rule re-encoding fixes (codec, container, frame
+    rate, bytes) is converted by a second job into an H.264/AAC MP4, ``video_rendition``:
+    ``transcode_status`` converting (``transcode_progress`` 0-100) then done, or failed with
+    ``transcode_failure_reason``; the video stays ``ready`` either way, the original usable.
+
+    An image's stored file is re-encoded from decoded pixels: no
     metadata (GPS!) and nothing appended survives; ``sha256`` is of the uploaded bytes.
 
     An asset deleted while finished posts still use it is *removed* instead (``removed_at``
@@ -84,6 +89,12 @@ class BrandAsset(TenantOwnedModel):
     class Status(models.TextChoices):
         PROCESSING = "processing", "Processing"
         READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    class Transcode(models.TextChoices):
+        NOT_NEEDED = "", "Not needed"
+        CONVERTING = "converting", "Converting"
+        DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
     folder = models.ForeignKey(
@@ -107,6 +118,16 @@ class BrandAsset(TenantOwnedModel):
     video_codec = models.CharField(max_length=30, blank=True)
     audio_codec = models.CharField(max_length=30, blank=True)
     bitrate = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bits per second.")
+    # The H.264/AAC MP4 a network is sent instead of the original (docs/assets.md, "Videos").
+    video_rendition = models.FileField(max_length=255, blank=True)
+    transcode_status = models.CharField(
+        max_length=12, choices=Transcode.choices, default=Transcode.NOT_NEEDED, blank=True
+    )
+    transcode_progress = models.PositiveSmallIntegerField(default=0, help_text="0-100.")
+    transcode_attempts = models.PositiveSmallIntegerField(default=0)
+    transcode_failure_reason = models.CharField(max_length=500, blank=True)
+    # The rendition's probed facts (duration, width, height, frame_rate, codecs, size, bitrate).
+    rendition_facts = models.JSONField(default=dict, blank=True)
     sha256 = models.CharField(max_length=64)
     tags = models.ManyToManyField(Tag, blank=True, related_name="assets")
     alt_text = models.CharField(max_length=500, blank=True)
@@ -139,6 +160,31 @@ class BrandAsset(TenantOwnedModel):
         from apps.assets.videos import badge_label  # the pipeline imports PyAV: only when shown
 
         return badge_label(self.duration) if self.is_video else ""
+
+    @property
+    def is_converting(self) -> bool:
+        return self.transcode_status == self.Transcode.CONVERTING
+
+    @property
+    def converting_label(self) -> str:
+        """ "Converting for Instagram and Facebook… 40 %" while the rendition is made."""
+        if not self.is_converting:
+            return ""
+        from apps.assets.videos import transcode_networks  # imports PyAV: only when shown
+        from apps.networks import registry
+
+        networks = transcode_networks(
+            registry.video_rules(),
+            content_type=self.content_type,
+            frame_rate=self.frame_rate,
+            video_codec=self.video_codec,
+            audio_codec=self.audio_codec,
+            size=self.size,
+        )
+        return (
+            f"Converting for {' and '.join(networks) or 'every network'}… "
+            f"{self.transcode_progress} %"
+        )
 
     @property
     def aspect_ratio(self) -> float:

@@ -6,6 +6,7 @@ Nothing is ever left orphaned on either side.
 """
 
 import hashlib
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -491,9 +492,149 @@ def asset_video_probe(*, asset_id: int) -> BrandAsset | None:
         locked.video_codec = probe.video_codec
         locked.audio_codec = probe.audio_codec
         locked.bitrate = probe.bitrate
+        locked.metadata = {**locked.metadata, "rotation": probe.rotation}
+        if _transcode_reasons(locked):
+            locked.transcode_status = BrandAsset.Transcode.CONVERTING
+            locked.transcode_progress = 0
+            task_queue_on_commit("assets.video_transcode", asset_id)
         locked.save()
-    logger.info("asset_video_probed", asset_id=asset_id, duration=probe.duration)
+    logger.info(
+        "asset_video_probed",
+        asset_id=asset_id,
+        duration=probe.duration,
+        transcode=locked.transcode_status == BrandAsset.Transcode.CONVERTING,
+    )
     return locked
+
+
+def _transcode_reasons(asset: BrandAsset) -> list[str]:
+    return videos.transcode_reasons(
+        registry.video_rules(),
+        content_type=asset.content_type,
+        frame_rate=asset.frame_rate,
+        video_codec=asset.video_codec,
+        audio_codec=asset.audio_codec,
+        size=asset.size,
+    )
+
+
+# A worker killed mid-conversion (e.g. out of memory) is redelivered (acks late); after this
+# many starts the conversion is given up instead of crashing workers forever. More than the
+# task's retries of storage errors (apps/assets/tasks.py), which are starts too.
+TRANSCODE_MAX_ATTEMPTS = 5
+PROGRESS_STEP = 5  # percent between two progress writes
+
+
+def asset_video_transcode(*, asset_id: int) -> BrandAsset | None:
+    """The conversion job: re-encode a ``converting`` video as the H.264/AAC MP4 rendition
+    (``videos.transcode``), writing its progress every 5 %, then mark it ``done`` with the
+    rendition's probed facts — or ``failed`` with the reason when FFmpeg cannot read it.
+    Idempotent: anything not converting (or deleted) is left alone. The rendition is made in a
+    temporary file and stored only once complete; the row names it only after that, so an
+    interrupted run leaves nothing visible (and the next run deletes what it left in storage).
+    Storage errors (``OSError``) propagate for the task to retry."""
+    asset = BrandAsset.objects.filter(
+        pk=asset_id,
+        kind=BrandAsset.Kind.VIDEO,
+        status=BrandAsset.Status.READY,
+        transcode_status=BrandAsset.Transcode.CONVERTING,
+    ).first()
+    if asset is None:
+        return None
+    if asset.transcode_attempts >= TRANSCODE_MAX_ATTEMPTS:
+        return asset_video_transcode_failed(
+            asset_id=asset_id,
+            reason=f"The conversion was interrupted {asset.transcode_attempts} times "
+            "(the video may be too demanding for the server). Export it as MP4 (H.264 video, "
+            "AAC sound, at most 1080p and 60 fps) and upload that.",
+        )
+    BrandAsset.objects.filter(pk=asset_id).update(
+        transcode_attempts=asset.transcode_attempts + 1, transcode_progress=0
+    )
+    name = images.storage_name(
+        asset.sha256, "mp4", namespace=f"t{asset.tenant_id}", variant="video"
+    )
+    written = [0]
+
+    def progress(percent: int) -> None:
+        if percent >= written[0] + PROGRESS_STEP and percent < 100:
+            written[0] = percent
+            BrandAsset.objects.filter(
+                pk=asset_id, transcode_status=BrandAsset.Transcode.CONVERTING
+            ).update(transcode_progress=percent)
+
+    all_rules = registry.video_rules()
+    with tempfile.TemporaryDirectory(prefix="transcode-") as scratch:
+        path = f"{scratch}/rendition.mp4"
+        try:
+            with default_storage.open(asset.file.name, "rb") as source:
+                videos.transcode(source, path, all_rules=all_rules, on_progress=progress)
+            with open(path, "rb") as result:
+                probe = videos.probe(result, max_seconds=float("inf"))
+        except videos.VideoRejected as exc:
+            return asset_video_transcode_failed(
+                asset_id=asset_id, reason=f"The video could not be converted: {exc.message}"
+            )
+        with open(path, "rb") as result:
+            stored = default_storage.save(name, File(result))
+        size = default_storage.size(stored)
+    with transaction.atomic():
+        locked = (
+            BrandAsset.objects.select_for_update()
+            .filter(pk=asset_id, transcode_status=BrandAsset.Transcode.CONVERTING)
+            .first()
+        )
+        if locked is None:  # deleted or finished meanwhile: our rendition is nobody's
+            transaction.on_commit(lambda: _delete_files([stored]))
+            return None
+        if stored != name:
+            # The usual name was taken (storage gave ours a suffix): by a run killed while
+            # storing it, or one racing us that will find the row done. No row names it.
+            transaction.on_commit(lambda: _delete_files([name]))
+        locked.video_rendition = stored
+        locked.transcode_status = BrandAsset.Transcode.DONE
+        locked.transcode_progress = 100
+        locked.transcode_failure_reason = ""
+        locked.rendition_facts = {
+            "duration": probe.duration,
+            "width": probe.width,
+            "height": probe.height,
+            "frame_rate": probe.frame_rate,
+            "video_codec": probe.video_codec,
+            "audio_codec": probe.audio_codec,
+            "bitrate": probe.bitrate,
+            "size": size,
+        }
+        locked.save(
+            update_fields=[
+                "video_rendition",
+                "transcode_status",
+                "transcode_progress",
+                "transcode_failure_reason",
+                "rendition_facts",
+            ]
+        )
+    logger.info("asset_video_transcoded", asset_id=asset_id, size=size)
+    return locked
+
+
+def asset_video_transcode_failed(*, asset_id: int, reason: str) -> BrandAsset | None:
+    """Give up a video's conversion: ``failed`` with ``reason`` (shown in the library). The
+    video stays ready; the networks are sent the original, and its warnings say what they
+    refuse of it. A video not converting is left alone."""
+    with transaction.atomic():
+        asset = (
+            BrandAsset.objects.select_for_update()
+            .filter(pk=asset_id, transcode_status=BrandAsset.Transcode.CONVERTING)
+            .first()
+        )
+        if asset is None:
+            return None
+        asset.transcode_status = BrandAsset.Transcode.FAILED
+        asset.transcode_failure_reason = reason[:500]
+        asset.save(update_fields=["transcode_status", "transcode_failure_reason"])
+    logger.info("asset_video_transcode_failed", asset_id=asset_id)
+    return asset
 
 
 def _video_failed(asset_id: int, reason: str) -> BrandAsset | None:
@@ -513,20 +654,46 @@ def _video_failed(asset_id: int, reason: str) -> BrandAsset | None:
 
 
 def asset_video_warnings(*, asset: BrandAsset) -> list[str]:
-    """What each network would refuse of a probed video (empty for an image, and until the
-    video is ready)."""
+    """What each network would refuse of the file it would be sent for a probed video (empty
+    for an image, and until the video is ready): the rendition once converted, the original
+    otherwise. While converting, what the conversion fixes (codecs, frame rate, bytes) is not
+    warned about."""
     if not asset.is_video or asset.status != BrandAsset.Status.READY:
         return []
+    all_rules = registry.video_rules()
+    facts = asset.rendition_facts
+    if asset.transcode_status == BrandAsset.Transcode.DONE and facts:
+        return videos.warnings_for(
+            all_rules,
+            duration=facts["duration"],
+            width=facts["width"],
+            height=facts["height"],
+            frame_rate=facts["frame_rate"],
+            video_codec=facts["video_codec"],
+            audio_codec=facts["audio_codec"],
+            size=facts["size"],
+        )
+    converting = asset.is_converting
     return videos.warnings_for(
-        registry.video_rules(),
+        all_rules,
         duration=asset.duration,
         width=asset.width,
         height=asset.height,
-        frame_rate=asset.frame_rate,
-        video_codec=asset.video_codec,
-        audio_codec=asset.audio_codec,
-        size=asset.size,
+        frame_rate=min(asset.frame_rate, videos.rendition_fps_cap(all_rules))
+        if converting and asset.frame_rate
+        else asset.frame_rate,
+        video_codec="" if converting else asset.video_codec,
+        audio_codec="" if converting else asset.audio_codec,
+        size=0 if converting else asset.size,
     )
+
+
+def asset_video_file(*, asset: BrandAsset) -> tuple[str, str]:
+    """The storage name and content type of the file a network is sent for a video: the
+    H.264/AAC rendition once converted, the original until then (or when not needed)."""
+    if asset.transcode_status == BrandAsset.Transcode.DONE and asset.video_rendition.name:
+        return asset.video_rendition.name, videos.RENDITION_CONTENT_TYPE
+    return asset.file.name, asset.content_type
 
 
 class _Keep:
@@ -570,7 +737,9 @@ def asset_update(
 
 def _files_of(asset: BrandAsset) -> list[str]:
     return [
-        f.name for f in (asset.file, asset.thumbnail, asset.instagram_rendition) if f and f.name
+        f.name
+        for f in (asset.file, asset.thumbnail, asset.instagram_rendition, asset.video_rendition)
+        if f and f.name
     ]
 
 

@@ -6,9 +6,10 @@ PyAV ships FFmpeg in its wheels, so nothing is needed on the machine (docs/archi
 """
 
 import io
+import itertools
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
@@ -82,7 +83,10 @@ class VideoProbe:
     video_codec: str
     audio_codec: str  # "" without sound
     bitrate: int | None  # bits per second, the whole file
-    poster: bytes  # JPEG
+    poster: bytes  # JPEG, upright
+    # Degrees clockwise a phone's rotation flag turns the picture to show it upright; width and
+    # height above are as shown (upright), not as coded.
+    rotation: int = 0
 
 
 # --- Formatting ---------------------------------------------------------------------------------
@@ -236,7 +240,14 @@ def _unreadable(detail: str = "") -> VideoRejected:
     )
 
 
-def _poster(container: "av.container.InputContainer", duration: float) -> bytes:
+def _clockwise(frame: "av.VideoFrame") -> int:
+    """The frame's display matrix as degrees clockwise to turn it upright: 0, 90, 180 or 270
+    (PyAV gives the matrix's angle counter-clockwise; FFmpeg's autorotate turns it back)."""
+    return round(-(frame.rotation or 0) / 90) * 90 % 360
+
+
+def _poster(container: "av.container.InputContainer", duration: float) -> tuple[bytes, int]:
+    """The poster frame as an upright JPEG, and the rotation that made it upright."""
     stream = container.streams.video[0]
     frame = None
     if duration > POSTER_AT_SECONDS * 2 and stream.time_base:
@@ -252,11 +263,14 @@ def _poster(container: "av.container.InputContainer", duration: float) -> bytes:
         frame = next(container.decode(stream), None)
     if frame is None:
         raise _unreadable("it has no picture that can be decoded")
+    rotation = _clockwise(frame)
     image = frame.to_image()
+    if rotation:
+        image = image.rotate(-rotation, expand=True)  # PIL turns counter-clockwise
     image.thumbnail((POSTER_SIZE, POSTER_SIZE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.convert("RGB").save(out, format="JPEG", quality=POSTER_QUALITY)
-    return out.getvalue()
+    return out.getvalue(), rotation
 
 
 def probe(stream: IO[bytes], *, max_seconds: float) -> VideoProbe:
@@ -273,16 +287,20 @@ def probe(stream: IO[bytes], *, max_seconds: float) -> VideoProbe:
                 raise _unreadable("its length is unknown")
             check_duration(duration, max_seconds=max_seconds)
             rate = video.average_rate or video.guessed_rate
-            poster = _poster(container, duration)
+            poster, rotation = _poster(container, duration)
+            width, height = video.codec_context.width, video.codec_context.height
+            if rotation in (90, 270):
+                width, height = height, width
             return VideoProbe(
                 duration=duration,
-                width=video.codec_context.width,
-                height=video.codec_context.height,
+                width=width,
+                height=height,
                 frame_rate=round(float(rate), 3) if rate else None,
                 video_codec=video.codec_context.name,
                 audio_codec=audio.codec_context.name if audio is not None else "",
                 bitrate=container.bit_rate or None,
                 poster=poster,
+                rotation=rotation,
             )
     except VideoRejected:
         raise
@@ -389,3 +407,260 @@ def warnings_for(
             size=size,
         )
     ]
+
+
+# --- In the job: the H.264/AAC MP4 rendition ----------------------------------------------
+
+RENDITION_LONG_SIDE: Final = 1920
+RENDITION_FPS_WITHOUT_RULES: Final = 60.0
+RENDITION_VIDEO_MAX_BITRATE: Final = 8_000_000  # 1080p at a quality Meta re-encodes anyway
+RENDITION_VIDEO_MIN_BITRATE: Final = 1_000_000
+RENDITION_AUDIO_BITRATE: Final = 128_000
+RENDITION_AUDIO_RATE: Final = 48_000
+RENDITION_CONTENT_TYPE: Final = "video/mp4"
+_TRANSPOSE: Final = {90: [("transpose", "clock")], 270: [("transpose", "cclock")]}
+_UPSIDE_DOWN: Final = [("hflip", ""), ("vflip", "")]
+
+
+@dataclass(frozen=True)
+class RenditionPlan:
+    """What the rendition will be: upright, at most 1920 px long, at most ``fps``."""
+
+    width: int
+    height: int
+    fps: Fraction
+    rotation: int  # degrees clockwise the decoded picture is turned to be upright: 0/90/180/270
+    video_bitrate: int  # the cap (the encoder aims at a constant quality below it)
+
+
+def transcode_reasons(
+    all_rules: Sequence[VideoRules],
+    *,
+    content_type: str,
+    frame_rate: float | None,
+    video_codec: str,
+    audio_codec: str,
+    size: int,
+) -> list[str]:
+    """Why the video must be re-encoded for some network (empty: it goes as it is). Only what
+    re-encoding fixes counts; its length, its shape and its size in pixels do not change."""
+    reasons: list[str] = []
+    if content_type != RENDITION_CONTENT_TYPE:
+        reasons.append("not an MP4 file")
+    for rules in all_rules:
+        if video_codec and video_codec not in rules.video_codecs:
+            reasons.append(f"{video_codec} video ({rules.network})")
+        if audio_codec and audio_codec not in rules.audio_codecs:
+            reasons.append(f"{audio_codec} sound ({rules.network})")
+        fps_cap = rules.max_fps
+        if fps_cap is not None and frame_rate is not None and frame_rate > fps_cap + 0.5:
+            reasons.append(f"{frame_rate:g} fps ({rules.network})")
+        if rules.max_bytes is not None and size > rules.max_bytes:
+            reasons.append(f"{_megabytes(size)} ({rules.network})")
+    return list(dict.fromkeys(reasons))
+
+
+def transcode_networks(all_rules: Sequence[VideoRules], **facts: object) -> list[str]:
+    """The networks whose rules the video breaks in a way re-encoding fixes ("Instagram")."""
+    return list(
+        dict.fromkeys(
+            rules.network
+            for rules in all_rules
+            if transcode_reasons([rules], **facts)  # type: ignore[arg-type]
+        )
+    )
+
+
+def rendition_fps_cap(all_rules: Sequence[VideoRules]) -> float:
+    caps = [rules.max_fps for rules in all_rules if rules.max_fps is not None]
+    return min(caps) if caps else RENDITION_FPS_WITHOUT_RULES
+
+
+def rendition_plan(
+    all_rules: Sequence[VideoRules],
+    *,
+    width: int,
+    height: int,
+    rotation: int,
+    frame_rate: float | None,
+    duration: float | None,
+) -> RenditionPlan:
+    """The rendition's size (upright, the long side at most 1920 px, even numbers as yuv420p
+    needs, the aspect ratio kept), frame rate (the source's, at most the lowest ``max_fps``)
+    and bitrate cap (small enough for the tightest ``max_bytes`` of a format the video's
+    length fits, never below 1 Mbit/s)."""
+    if rotation in (90, 270):
+        width, height = height, width
+    scale = min(1.0, RENDITION_LONG_SIDE / max(width, height, 1))
+    out_width = max(2, round(width * scale / 2) * 2)
+    out_height = max(2, round(height * scale / 2) * 2)
+    cap = rendition_fps_cap(all_rules)
+    source = Fraction(frame_rate).limit_denominator(1001) if frame_rate else Fraction(30)
+    fps = source if source <= cap else Fraction(cap).limit_denominator(1001)
+    bitrate = RENDITION_VIDEO_MAX_BITRATE
+    if duration:
+        for rules in all_rules:
+            if rules.max_bytes is not None and duration <= rules.max_seconds:
+                budget = int(rules.max_bytes * 8 * 0.9 / duration) - RENDITION_AUDIO_BITRATE
+                bitrate = min(bitrate, max(budget, RENDITION_VIDEO_MIN_BITRATE))
+    return RenditionPlan(
+        width=out_width, height=out_height, fps=fps, rotation=rotation, video_bitrate=bitrate
+    )
+
+
+def _rotation_of(container: "av.container.InputContainer") -> int:
+    """The phone's rotation flag, from the first frame's side data (:func:`_clockwise`)."""
+    stream = container.streams.video[0]
+    for frame in container.decode(stream):
+        container.seek(0)
+        return _clockwise(frame)
+    container.seek(0)
+    return 0
+
+
+def _video_graph(stream: "av.VideoStream", plan: RenditionPlan) -> "av.filter.Graph":
+    """Upright (transpose / flips), scaled, at the plan's constant frame rate, yuv420p."""
+    graph = av.filter.Graph()
+    chain = [graph.add_buffer(template=stream)]
+    steps: list[tuple[str, str]] = []
+    if plan.rotation == 180:
+        steps.extend(_UPSIDE_DOWN)
+    else:
+        steps.extend(_TRANSPOSE.get(plan.rotation, []))
+    steps += [
+        ("scale", f"{plan.width}:{plan.height}:flags=bicubic"),
+        ("setsar", "1"),
+        ("fps", f"{plan.fps.numerator}/{plan.fps.denominator}"),
+        ("format", "yuv420p"),
+    ]
+    for name, args in steps:
+        chain.append(graph.add(name, args) if args else graph.add(name))
+    chain.append(graph.add("buffersink"))
+    for upstream, downstream in itertools.pairwise(chain):
+        upstream.link_to(downstream)
+    graph.configure()
+    return graph
+
+
+def transcode(
+    source: IO[bytes],
+    destination: str,
+    *,
+    all_rules: Sequence[VideoRules],
+    on_progress: Callable[[int], None] = lambda percent: None,
+) -> RenditionPlan:
+    """Re-encode ``source`` as an H.264 (yuv420p, High profile) + AAC MP4 at the path
+    ``destination``, with its index (`moov`) at the front so it streams, per
+    :func:`rendition_plan`. The display matrix is applied (the pixels are turned upright) and
+    not written again. ``on_progress`` gets 0-100 as the video is read. Raises
+    ``VideoRejected`` for a source FFmpeg cannot read."""
+    try:
+        with av.open(source, mode="r") as container:
+            if not container.streams.video:
+                raise _unreadable("it has no picture, only sound")
+            video_in = container.streams.video[0]
+            audio_in = container.streams.audio[0] if container.streams.audio else None
+            duration = _duration(container, video_in)
+            rate = video_in.average_rate or video_in.guessed_rate
+            plan = rendition_plan(
+                all_rules,
+                width=video_in.codec_context.width,
+                height=video_in.codec_context.height,
+                rotation=_rotation_of(container),
+                frame_rate=float(rate) if rate else None,
+                duration=duration,
+            )
+            _encode(container, video_in, audio_in, destination, plan, duration, on_progress)
+            return plan
+    except VideoRejected:
+        raise
+    except (av.FFmpegError, ValueError) as exc:  # a storage error (OSError) is for a retry
+        raise _unreadable() from exc
+
+
+def _encode(
+    container: "av.container.InputContainer",
+    video_in: "av.VideoStream",
+    audio_in: "av.AudioStream | None",
+    destination: str,
+    plan: RenditionPlan,
+    duration: float | None,
+    on_progress: Callable[[int], None],
+) -> None:
+    # faststart: the muxer moves the index (`moov`) in front of the media when it closes.
+    with av.open(destination, mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+        video_out = out.add_stream("libx264", rate=plan.fps)
+        video_out.width, video_out.height, video_out.pix_fmt = plan.width, plan.height, "yuv420p"
+        video_out.codec_context.time_base = 1 / plan.fps
+        video_out.codec_context.options = {
+            "crf": "23",
+            "preset": "veryfast",
+            "profile": "high",
+            "maxrate": str(plan.video_bitrate),
+            "bufsize": str(plan.video_bitrate * 2),
+        }
+        audio = _AudioEncoder(out, audio_in) if audio_in is not None else None
+        graph = _video_graph(video_in, plan)
+        frames = 0
+        reported = -1
+
+        def encode_video(frame: "av.VideoFrame | None") -> None:
+            nonlocal frames
+            graph.vpush(frame)
+            while True:
+                try:
+                    filtered = graph.vpull()
+                except (av.BlockingIOError, av.EOFError):
+                    return
+                # Constant frame rate out of the fps filter: number the frames.
+                filtered.pts, filtered.time_base = frames, 1 / plan.fps
+                frames += 1
+                for packet in video_out.encode(filtered):
+                    out.mux(packet)
+
+        streams = [video_in] + ([audio_in] if audio_in is not None else [])
+        for packet in container.demux(*streams):
+            for frame in packet.decode():
+                if isinstance(frame, av.VideoFrame):
+                    encode_video(frame)
+                    if duration and frame.time is not None:
+                        percent = min(99, int(frame.time * 100 / duration))
+                        if percent != reported:
+                            reported = percent
+                            on_progress(percent)
+                elif isinstance(frame, av.AudioFrame) and audio is not None:
+                    audio.encode(frame)
+        encode_video(None)
+        for packet in video_out.encode():
+            out.mux(packet)
+        if audio is not None:
+            audio.encode(None)
+            audio.flush()
+    on_progress(100)
+
+
+class _AudioEncoder:
+    """AAC at 48 kHz, mono or stereo as the source (more channels are mixed down to stereo)."""
+
+    def __init__(self, out: "av.container.OutputContainer", audio_in: "av.AudioStream") -> None:
+        layout = "mono" if audio_in.codec_context.channels == 1 else "stereo"
+        self.out = out
+        self.stream = out.add_stream("aac", rate=RENDITION_AUDIO_RATE)
+        self.stream.layout = layout
+        self.stream.bit_rate = RENDITION_AUDIO_BITRATE
+        # AAC takes frames of 1024 samples.
+        self.resampler = av.AudioResampler(
+            format="fltp", layout=layout, rate=RENDITION_AUDIO_RATE, frame_size=1024
+        )
+        self.samples = 0
+
+    def encode(self, frame: "av.AudioFrame | None") -> None:
+        for resampled in self.resampler.resample(frame):
+            resampled.pts = self.samples
+            self.samples += resampled.samples
+            for packet in self.stream.encode(resampled):
+                self.out.mux(packet)
+
+    def flush(self) -> None:
+        for packet in self.stream.encode(None):
+            self.out.mux(packet)

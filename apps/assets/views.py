@@ -13,6 +13,7 @@ from django.http import (
     HttpResponse,
     HttpResponseForbidden,
     JsonResponse,
+    StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -20,12 +21,17 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from apps.accounts.middleware import TenantRequest
 from apps.accounts.models import EDITING_ROLES
 from apps.accounts.permissions import tenant_required
-from apps.assets import images, media_urls, selectors, services
+from apps.assets import byte_ranges, images, media_urls, selectors, services
 from apps.assets.forms import AssetEditForm, FolderDeleteForm
 from apps.assets.models import BrandAsset, BrandFolder
 from apps.core.exceptions import ApplicationError
@@ -275,23 +281,59 @@ def thumbnail_content_type(asset: BrandAsset) -> str:
     return "image/webp" if asset.thumbnail.name.endswith(".webp") else "image/jpeg"
 
 
-def serve_file(name: str, content_type: str) -> HttpResponseBase:
-    """A stored file as a response (or a redirect to the object store's presigned URL)."""
+def serve_file(
+    name: str, content_type: str, *, request: HttpRequest | None = None
+) -> HttpResponseBase:
+    """A stored file as a response (or a redirect to the object store's presigned URL, which
+    answers ranges itself). Given the ``request``, a ``Range`` is answered 206 (or 416) and a
+    ``HEAD`` gets the headers only (apps/assets/byte_ranges.py); the body is always streamed."""
     if media_urls.uses_presigned_urls():
         return redirect(default_storage.url(name))
-    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+    if request is None:
+        response: HttpResponseBase = FileResponse(
+            default_storage.open(name, "rb"), content_type=content_type
+        )
+    else:
+        response = _ranged_response(request, name, content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'"
     return response
 
 
+def _ranged_response(request: HttpRequest, name: str, content_type: str) -> HttpResponseBase:
+    size = default_storage.size(name)
+    header = None if "HTTP_IF_RANGE" in request.META else request.META.get("HTTP_RANGE")
+    try:
+        wanted = byte_ranges.parse_range(header, size=size)
+    except byte_ranges.Unsatisfiable:
+        refused = HttpResponse(status=416, content_type="text/plain")
+        refused["Content-Range"] = f"bytes */{size}"
+        refused["Accept-Ranges"] = "bytes"
+        return refused
+    status, start, length = (200, 0, size) if wanted is None else (206, wanted.start, wanted.length)
+    response: HttpResponseBase
+    if request.method == "HEAD":
+        response = HttpResponse(status=status, content_type=content_type)
+    else:
+        response = StreamingHttpResponse(
+            byte_ranges.stream(default_storage.open(name, "rb"), start=start, length=length),
+            status=status,
+            content_type=content_type,
+        )
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    if wanted is not None:
+        response["Content-Range"] = wanted.content_range(size)
+    return response
+
+
 @tenant_required()
-@require_GET
+@require_safe
 def file(request: TenantRequest, brand_asset_id: int) -> HttpResponseBase:
     asset = get_for_tenant_or_404(
         BrandAsset.objects.all(), tenant=request.tenant, pk=brand_asset_id
     )
-    response = serve_file(asset.file.name, asset.content_type)
+    response = serve_file(asset.file.name, asset.content_type, request=request)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -310,7 +352,7 @@ def thumbnail(request: TenantRequest, brand_asset_id: int) -> HttpResponseBase:
 
 
 @never_cache
-@require_GET
+@require_safe
 def public_media(request: HttpRequest, token: str, filename: str) -> HttpResponseBase:
     """Anonymous: what Meta fetches. A forged, altered or expired token is a bare 403."""
     media = media_urls.read_token(token)
@@ -320,8 +362,13 @@ def public_media(request: HttpRequest, token: str, filename: str) -> HttpRespons
             "This link is not valid or has expired.", content_type="text/plain"
         )
     if media.variant == "instagram":
-        return serve_file(services.asset_instagram_rendition(asset=asset), "image/jpeg")
-    return serve_file(asset.file.name, asset.content_type)
+        return serve_file(
+            services.asset_instagram_rendition(asset=asset), "image/jpeg", request=request
+        )
+    if media.variant == "video":
+        name, content_type = services.asset_video_file(asset=asset)
+        return serve_file(name, content_type, request=request)
+    return serve_file(asset.file.name, asset.content_type, request=request)
 
 
 # --- Folders ----------------------------------------------------------------------------------
