@@ -661,18 +661,8 @@ def asset_video_warnings(*, asset: BrandAsset) -> list[str]:
     if not asset.is_video or asset.status != BrandAsset.Status.READY:
         return []
     all_rules = registry.video_rules()
-    facts = asset.rendition_facts
-    if asset.transcode_status == BrandAsset.Transcode.DONE and facts:
-        return videos.warnings_for(
-            all_rules,
-            duration=facts["duration"],
-            width=facts["width"],
-            height=facts["height"],
-            frame_rate=facts["frame_rate"],
-            video_codec=facts["video_codec"],
-            audio_codec=facts["audio_codec"],
-            size=facts["size"],
-        )
+    if asset.transcode_status == BrandAsset.Transcode.DONE and asset.rendition_facts:
+        return videos.warnings_for(all_rules, **videos.sent_video_facts(asset))
     converting = asset.is_converting
     return videos.warnings_for(
         all_rules,

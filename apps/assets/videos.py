@@ -13,13 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import av
 from PIL import Image
 
 from apps.core.exceptions import ApplicationError
 from apps.networks.base import VideoRules
+
+if TYPE_CHECKING:
+    from apps.assets.models import BrandAsset
 
 POSTER_SIZE: Final = 400  # like an image's thumbnail: the longest side, never enlarged
 POSTER_QUALITY: Final = 85
@@ -380,6 +383,32 @@ def video_check(
     if audio_codec and audio_codec not in rules.audio_codecs:
         problems.append(f"{label[0].upper()}{label[1:]} needs AAC sound (this is {audio_codec})")
     return problems
+
+
+def sent_video_facts(asset: "BrandAsset") -> dict[str, Any]:
+    """The facts of the file a network is sent for a probed video: its H.264/AAC rendition's
+    once converted, the original's otherwise (``apps.assets.services.asset_video_file``)."""
+    facts = asset.rendition_facts
+    if asset.transcode_status == asset.Transcode.DONE and facts:
+        return {name: facts[name] for name in FACT_NAMES}
+    return {name: getattr(asset, name) for name in FACT_NAMES}
+
+
+FACT_NAMES = (
+    "duration",
+    "width",
+    "height",
+    "frame_rate",
+    "video_codec",
+    "audio_codec",
+    "size",
+)
+
+
+def asset_video_check(*, rules: VideoRules, asset: "BrandAsset") -> list[str]:
+    """What ``rules``' network would refuse of the file it is sent for ``asset`` (the
+    networks' ``validate`` and the library's warnings judge the same file)."""
+    return video_check(rules=rules, **sent_video_facts(asset))
 
 
 def warnings_for(

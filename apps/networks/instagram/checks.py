@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING
 
 from apps.assets.images import image_check
-from apps.assets.videos import video_check
+from apps.assets.videos import asset_video_check
 from apps.networks.base import REEL, STORY, ImageRules, PostContent, Problem, VideoRules
 from apps.networks.instagram.limits import (
     CAROUSEL_MIN,
@@ -59,16 +59,7 @@ def _video_problems(asset: "BrandAsset", rules: VideoRules) -> list[Problem]:
     any_ratio = dataclasses.replace(rules, aspect_tolerance=math.inf)
     return [
         Problem("video_unfit", f"{_name(asset)}: {reason}.", "assets")
-        for reason in video_check(
-            rules=any_ratio,
-            duration=asset.duration,
-            width=asset.width,
-            height=asset.height,
-            frame_rate=asset.frame_rate,
-            video_codec=asset.video_codec,
-            audio_codec=asset.audio_codec,
-            size=asset.size,
-        )
+        for reason in asset_video_check(rules=any_ratio, asset=asset)
     ]
 
 

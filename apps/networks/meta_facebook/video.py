@@ -83,7 +83,7 @@ def _name(asset: "BrandAsset") -> str:
 def _video_problems(asset: "BrandAsset", rules: VideoRules, code: str) -> list[Problem]:
     """What ``rules`` refuse of the video (a recommended, not required, aspect is no refusal:
     Facebook crops or letterboxes)."""
-    from apps.assets.videos import video_check  # the video pipeline imports PyAV: only here
+    from apps.assets.videos import asset_video_check  # imports PyAV: only here
 
     if asset.status != asset.Status.READY:
         return [
@@ -96,16 +96,7 @@ def _video_problems(asset: "BrandAsset", rules: VideoRules, code: str) -> list[P
         ]
     if not rules.aspect_required:
         rules = replace(rules, aspect_tolerance=math.inf)
-    found = video_check(
-        rules=rules,
-        duration=asset.duration,
-        width=asset.width,
-        height=asset.height,
-        frame_rate=asset.frame_rate,
-        video_codec=asset.video_codec,
-        audio_codec=asset.audio_codec,
-        size=asset.size,
-    )
+    found = asset_video_check(rules=rules, asset=asset)
     return [Problem(code, f"{_name(asset)}: {message}.", "assets") for message in found]
 
 
