@@ -92,9 +92,8 @@ def upload_session(request: TenantRequest, asset_upload_id: int) -> HttpResponse
             uploads.asset_upload_abort(actor=request.membership, upload=upload)
             return HttpResponse(status=204)
         if request.method == "PATCH":
-            content_type = request.content_type or ""
-            if content_type not in uploads.CHUNK_CONTENT_TYPES:
-                raise ApplicationError(
+            if (request.content_type or "") not in uploads.CHUNK_CONTENT_TYPES:
+                raise uploads.ChunkTypeUnsupported(
                     "Send the chunk's bytes as application/offset+octet-stream.",
                     code="unsupported_media_type",
                 )

@@ -60,6 +60,11 @@ class ByteStream(Protocol):
     def read(self, size: int, /) -> bytes: ...
 
 
+class ChunkTypeUnsupported(ApplicationError):
+    default_code = "unsupported_media_type"
+    status = 415
+
+
 def upload_dir() -> Path:
     """Where the partial files are: ``ASSET_UPLOAD_DIR``, else ``MEDIA_ROOT/partial-uploads``."""
     configured = settings.ASSET_UPLOAD_DIR
@@ -83,7 +88,7 @@ def _require_editor(actor: Membership) -> None:
 
 
 def _state(upload: AssetUpload) -> dict[str, object]:
-    return {"offset": upload.received, "status": upload.status}
+    return {"offset": upload.received, "upload_status": upload.status}
 
 
 # --- Reads ---------------------------------------------------------------------------------
