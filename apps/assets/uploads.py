@@ -420,3 +420,18 @@ def upload_sessions_expire(*, now: datetime | None = None) -> int:
     if expired:
         logger.info("asset_uploads_expired", count=expired)
     return expired
+
+
+def tenant_uploads_delete(*, tenant: Tenant) -> int:
+    """A business being deleted: its upload sessions go, their partial files once that commits.
+    (Sessions are transient: a business's export leaves them out.)"""
+    sessions = AssetUpload.objects.for_tenant(tenant)
+    names = list(sessions.exclude(temp_path="").values_list("temp_path", flat=True))
+    deleted = sessions.delete()[0]
+
+    def delete_files() -> None:
+        for name in names:
+            _delete_temp(upload_dir() / name)
+
+    transaction.on_commit(delete_files)
+    return deleted

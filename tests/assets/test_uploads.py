@@ -489,3 +489,18 @@ def test_another_tenants_session_is_404_on_the_dashboard(client_for, owner, othe
     assert client.delete(reverse("assets:upload_session", args=[theirs.pk])).status_code == 404
     assert client.post(reverse("assets:upload_complete", args=[theirs.pk])).status_code == 404
     assert AssetUpload.objects.filter(pk=theirs.pk).exists()
+
+
+def test_deleting_a_business_deletes_its_sessions_and_partial_files(
+    editor, tenant, django_capture_on_commit_callbacks
+):
+    from apps.assets import tenant_data
+
+    upload = send_all(editor, create(editor, b"x" * 100, "a.jpg", "image/jpeg"), b"x" * 50)
+    assert parts(uploads.upload_dir()) == [upload.temp_path]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_data.rows_delete(tenant)
+
+    assert not AssetUpload.objects.exists()
+    assert parts(uploads.upload_dir()) == []
