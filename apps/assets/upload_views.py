@@ -55,26 +55,24 @@ def upload_create(request: TenantRequest) -> HttpResponse:
     """Open a session: ``{"name", "size", "type", "folder"?, "tags"?}``."""
     try:
         data = json.loads(request.body or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError
-        size = data.get("size")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return JsonResponse(
+            {"status": "rejected", "code": "invalid_json", "message": "Send a JSON object."},
+            status=400,
+        )
+    size, tags = data.get("size"), data.get("tags")
+    try:
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise ApplicationError("Send the file's size in bytes.", code="size_required")
-        folder = _folder_from(request, str(data.get("folder") or ""))
         upload = uploads.asset_upload_create(
             actor=request.membership,
             filename=str(data.get("name") or ""),
             size=size,
             content_type=str(data.get("type") or ""),
-            folder=folder,
-            tags=[str(t) for t in data.get("tags") or []]
-            if isinstance(data.get("tags"), list)
-            else [],
-        )
-    except ValueError:
-        return JsonResponse(
-            {"status": "rejected", "code": "invalid_json", "message": "Send a JSON object."},
-            status=400,
+            folder=_folder_from(request, str(data.get("folder") or "")),
+            tags=[str(t) for t in tags] if isinstance(tags, list) else [],
         )
     except ApplicationError as exc:
         return _refusal(exc)

@@ -82,6 +82,14 @@ def _delete_temp(path: Path) -> None:
         logger.warning("asset_upload_temp_delete_failed", path=str(path))
 
 
+def _lost() -> Conflict:
+    return Conflict(
+        "The bytes received for this upload are gone (the server's temporary storage was "
+        "cleared). Start the upload again.",
+        code="upload_lost",
+    )
+
+
 def _require_editor(actor: Membership) -> None:
     if not actor.can_edit:
         raise NotPermitted("Viewers cannot change the asset library.")
@@ -263,6 +271,8 @@ def asset_upload_append(
             locked = AssetUpload.objects.select_for_update().get(pk=upload.pk)
             _check_chunk(locked, offset=offset, length=length)
             target = _temp_file(locked)
+            if not locked.temp_path or not target.is_file():
+                raise _lost()
             with target.open("r+b") as part, chunk.open("rb") as source:
                 part.seek(offset)
                 part.truncate()  # bytes past the offset are from no accepted chunk
@@ -344,6 +354,10 @@ def asset_upload_complete(*, actor: Membership, upload: AssetUpload) -> services
     except ApplicationError as exc:
         _fail(locked.pk, exc)
         raise
+    except OSError as exc:  # the partial file is gone or unreadable
+        lost = _lost()
+        _fail(locked.pk, lost)
+        raise lost from exc
     except BaseException:
         _fail(locked.pk, ApplicationError("The file could not be stored. Upload it again."))
         raise

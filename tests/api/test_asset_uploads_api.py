@@ -243,3 +243,25 @@ def test_the_schema_documents_the_protocol(client, db):
     assert {"200", "201", "400", "409"} <= set(complete["responses"])
     assert "delete" in paths[f"{URL}{{id}}/"]
     assert uploads.CHUNK_CONTENT_TYPES[0] == "application/offset+octet-stream"
+
+
+def test_head_answers_the_offset_in_headers(api):
+    session = start(api, b"x" * 5000, "a.jpg", "image/jpeg")
+    chunk(api, session["id"], b"x" * CHUNK, 0)
+
+    head = api.head(f"{URL}{session['id']}/")
+
+    assert head.status_code == 200
+    assert (head["Upload-Offset"], head["Upload-Length"]) == (str(CHUNK), "5000")
+
+
+def test_bytes_lost_from_the_temporary_storage_are_a_clear_409(api):
+    data = jpeg()
+    session = start(api, data, "dish.jpg", "image/jpeg")
+    chunk(api, session["id"], data[:CHUNK], 0)
+    (uploads.upload_dir() / AssetUpload.objects.get().temp_path).unlink()
+
+    lost = chunk(api, session["id"], data[CHUNK : 2 * CHUNK], CHUNK)
+
+    assert lost.status_code == 409
+    assert lost.json()["code"] == "upload_lost"
