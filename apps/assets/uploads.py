@@ -11,6 +11,7 @@ cut short by a dropped connection changes nothing (the client resumes from the o
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 from datetime import datetime, timedelta
@@ -116,18 +117,19 @@ def is_expired(upload: AssetUpload, *, now: datetime | None = None) -> bool:
     )
 
 
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 CHUNK_CONTENT_TYPES = ("application/offset+octet-stream", "application/octet-stream")
 
 
 def chunk_position(*, upload_offset: str | None, content_length: str | None) -> tuple[int, int]:
     """``(offset, length)`` of a chunk request from its ``Upload-Offset`` and ``Content-Length``
     headers; both are required, whole numbers."""
-    if upload_offset is None or not upload_offset.strip().isdigit():
+    if upload_offset is None or not _WHOLE_NUMBER.fullmatch(upload_offset.strip()):
         raise ApplicationError(
             "Send the chunk's position in the Upload-Offset header (a number of bytes).",
             code="upload_offset_required",
         )
-    if content_length is None or not content_length.strip().isdigit():
+    if content_length is None or not _WHOLE_NUMBER.fullmatch(content_length.strip()):
         raise ApplicationError(
             "Send the chunk with a Content-Length header.", code="content_length_required"
         )

@@ -5,6 +5,7 @@ import io
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -88,7 +89,7 @@ def _with_offset(response: Response, upload: AssetUpload) -> Response:
         "after `ASSET_UPLOAD_SESSION_HOURS` (24 h).",
         request=AssetUploadCreateSerializer,
         parameters=OFFSET_HEADERS,
-        responses={201: AssetUploadSessionSerializer, **problems(400)},
+        responses={201: AssetUploadSessionSerializer, **problems(400, 422)},
         examples=[
             OpenApiExample(
                 "A video",
@@ -151,7 +152,10 @@ class AssetUploadViewSet(
         return AssetUpload.objects.for_tenant(self.tenant)
 
     def get_object(self) -> AssetUpload:
-        return uploads.asset_upload_get(tenant=self.tenant, id=int(self.kwargs["pk"]))
+        pk = str(self.kwargs["pk"])
+        if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+            raise Http404
+        return uploads.asset_upload_get(tenant=self.tenant, id=int(pk))
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         upload = self.get_object()
