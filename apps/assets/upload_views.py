@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.accounts.middleware import TenantRequest
 from apps.accounts.models import EDITING_ROLES
 from apps.accounts.permissions import tenant_required
-from apps.assets import uploads
+from apps.assets import selectors, uploads
 from apps.assets.models import AssetUpload
 from apps.assets.views import _folder_from, _upload_answer
 from apps.core.exceptions import ApplicationError
@@ -84,7 +84,7 @@ def upload_create(request: TenantRequest) -> HttpResponse:
 def upload_session(request: TenantRequest, asset_upload_id: int) -> HttpResponse:
     """GET/HEAD: where the upload stands (``Upload-Offset``); PATCH: append a chunk at
     ``Upload-Offset``; DELETE: abort."""
-    upload = uploads.asset_upload_get(tenant=request.tenant, id=asset_upload_id)
+    upload = selectors.asset_upload_get(tenant=request.tenant, id=asset_upload_id)
     try:
         if request.method == "DELETE":
             uploads.asset_upload_abort(actor=request.membership, upload=upload)
@@ -117,7 +117,7 @@ def upload_session(request: TenantRequest, asset_upload_id: int) -> HttpResponse
 @require_POST
 def upload_complete(request: TenantRequest, asset_upload_id: int) -> HttpResponse:
     """Make the asset; the answer is the single upload's (``created`` / ``duplicate``)."""
-    upload = uploads.asset_upload_get(tenant=request.tenant, id=asset_upload_id)
+    upload = selectors.asset_upload_get(tenant=request.tenant, id=asset_upload_id)
     try:
         result = uploads.asset_upload_complete(actor=request.membership, upload=upload)
     except ApplicationError as exc:

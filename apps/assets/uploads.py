@@ -2,7 +2,7 @@
 file up front, takes it in chunks appended at the current offset to a temporary file on disk,
 and on completion hands the assembled file to the single upload's service
 (:func:`services.asset_upload_file`): the same checks, the same duplicate handling, the video's
-probe job. Reads (``asset_upload_get``) and writes live here together; they are one protocol.
+probe job. The session is read with ``selectors.asset_upload_get``.
 
 Every chunk is streamed to its own file first (no lock held while the network is read), then
 appended under the session's row lock: two chunks of one session never interleave, and a chunk
@@ -21,7 +21,6 @@ from typing import Protocol
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.models import Membership, Tenant
@@ -96,19 +95,13 @@ def _require_editor(actor: Membership) -> None:
         raise NotPermitted("Viewers cannot change the asset library.")
 
 
+def _check_same_tenant(actor: Membership, upload: AssetUpload) -> None:
+    if upload.tenant_id != actor.tenant.pk:
+        raise NotPermitted("That belongs to another business.")
+
+
 def _state(upload: AssetUpload) -> dict[str, object]:
     return {"offset": upload.received, "upload_status": upload.status}
-
-
-# --- Reads ---------------------------------------------------------------------------------
-
-
-def asset_upload_get(*, tenant: Tenant, id: int) -> AssetUpload:
-    """The tenant's upload session; another tenant's id (or none) is a 404."""
-    upload = AssetUpload.objects.for_tenant(tenant).filter(pk=id).first()
-    if upload is None:
-        raise Http404
-    return upload
 
 
 def is_expired(upload: AssetUpload, *, now: datetime | None = None) -> bool:
@@ -170,7 +163,7 @@ def asset_upload_create(
     single upload would refuse its declared size or type."""
     _require_editor(actor)
     if folder is not None and folder.tenant_id != actor.tenant.pk:
-        raise NotPermitted("That belongs to another business.")
+        raise NotPermitted("That belongs to another business.")  # like the single upload
     tag_names = services.parse_tags(tags or [])
     check_declared(size=size, content_type=content_type)
     sha256 = sha256.strip().lower()
@@ -245,8 +238,7 @@ def asset_upload_append(
     current offset (else :class:`UploadOffsetMismatch`, a 409 naming the offset). The chunk is
     read whole into its own file before anything changes: a chunk cut short changes nothing."""
     _require_editor(actor)
-    if upload.tenant_id != actor.tenant.pk:
-        raise Http404
+    _check_same_tenant(actor, upload)
     _check_chunk(upload, offset=offset, length=length)  # before reading: a cheap early answer
     chunk = upload_dir() / f"{upload.temp_path}.{secrets.token_hex(8)}.chunk"
     try:
@@ -317,8 +309,7 @@ def asset_upload_complete(*, actor: Membership, upload: AssetUpload) -> services
     session ``failed`` with the reason, its temporary file deleted, no asset, and the refusal
     raised. Completing a complete session answers its asset again."""
     _require_editor(actor)
-    if upload.tenant_id != actor.tenant.pk:
-        raise Http404
+    _check_same_tenant(actor, upload)
     with transaction.atomic():
         locked = AssetUpload.objects.select_for_update().get(pk=upload.pk)
         if locked.status == AssetUpload.Status.COMPLETE and locked.asset is not None:
@@ -381,8 +372,7 @@ def asset_upload_abort(*, actor: Membership, upload: AssetUpload) -> None:
     """Delete the session and its temporary file. A session being completed is left alone
     (409); the asset of a complete one stays in the library."""
     _require_editor(actor)
-    if upload.tenant_id != actor.tenant.pk:
-        raise Http404
+    _check_same_tenant(actor, upload)
     with transaction.atomic():
         locked = AssetUpload.objects.select_for_update().filter(pk=upload.pk).first()
         if locked is None:

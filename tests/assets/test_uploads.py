@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from model_bakery import baker
 
-from apps.assets import images, services, uploads, videos
+from apps.assets import images, selectors, services, uploads, videos
 from apps.assets.models import AssetUpload, BrandAsset
 from apps.core.exceptions import ApplicationError, Conflict, NotPermitted
 from tests.assets.conftest import jpeg
@@ -148,7 +148,7 @@ def test_a_chunk_cut_short_changes_nothing_and_the_upload_resumes(editor):
     assert parts(uploads.upload_dir()) == [upload.temp_path]  # no chunk file left behind
 
     # The client asks where the upload stands and sends the rest from there.
-    fresh = uploads.asset_upload_get(tenant=editor.tenant, id=upload.pk)
+    fresh = selectors.asset_upload_get(tenant=editor.tenant, id=upload.pk)
     rest = data[fresh.received :]
     upload = uploads.asset_upload_append(
         actor=editor, upload=fresh, offset=fresh.received, length=len(rest), stream=io.BytesIO(rest)

@@ -155,7 +155,7 @@ class AssetUploadViewSet(
         pk = str(self.kwargs["pk"])
         if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
             raise Http404
-        return uploads.asset_upload_get(tenant=self.tenant, id=int(pk))
+        return selectors.asset_upload_get(tenant=self.tenant, id=int(pk))
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         upload = self.get_object()
