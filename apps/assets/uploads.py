@@ -245,7 +245,10 @@ def asset_upload_append(
         read = 0
         with chunk.open("wb") as out:
             while read < length:
-                data = stream.read(min(COPY_BUFFER, length - read))
+                try:
+                    data = stream.read(min(COPY_BUFFER, length - read))
+                except OSError:  # the client went away mid-body (UnreadablePostError)
+                    break
                 if not data:
                     break
                 out.write(data)

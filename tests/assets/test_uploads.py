@@ -504,3 +504,23 @@ def test_deleting_a_business_deletes_its_sessions_and_partial_files(
 
     assert not AssetUpload.objects.exists()
     assert parts(uploads.upload_dir()) == []
+
+
+def test_a_connection_dropped_mid_chunk_changes_nothing(editor):
+    upload = create(editor, b"x" * 100, "a.jpg", "image/jpeg")
+
+    class Dropped(io.BytesIO):
+        def read(self, size: int = -1) -> bytes:
+            if self.tell() >= 30:
+                raise OSError("connection reset by peer")
+            return super().read(min(size, 30))
+
+    with pytest.raises(ApplicationError) as cut:
+        uploads.asset_upload_append(
+            actor=editor, upload=upload, offset=0, length=100, stream=Dropped(b"x" * 100)
+        )
+
+    assert cut.value.code == "chunk_incomplete"
+    upload.refresh_from_db()
+    assert upload.received == 0
+    assert parts(uploads.upload_dir()) == [upload.temp_path]
