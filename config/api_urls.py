@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from apps.accounts.api.views import MeView
+from apps.assets.api.uploads import AssetUploadViewSet
 from apps.assets.api.views import AssetViewSet, FolderViewSet
 from apps.posts.api.captions import CaptionSuggestionsView
 from apps.posts.api.views import PostViewSet, PublicationViewSet
@@ -16,6 +17,7 @@ router = SimpleRouter(trailing_slash=True)
 router.register("accounts", ConnectedAccountViewSet, basename="account")
 router.register("folders", FolderViewSet, basename="folder")
 router.register("assets", AssetViewSet, basename="asset")
+router.register("asset-uploads", AssetUploadViewSet, basename="asset-upload")
 router.register("posts", PostViewSet, basename="post")
 router.register("publications", PublicationViewSet, basename="publication")
 router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")

@@ -245,6 +245,13 @@ ASSET_MAX_PIXELS = env.int("ASSET_MAX_PIXELS", default=60_000_000)
 # a temporary file, never read into memory), and a longest duration.
 ASSET_VIDEO_MAX_BYTES = env.int("ASSET_VIDEO_MAX_BYTES", default=1024 * 1024 * 1024)
 ASSET_VIDEO_MAX_SECONDS = env.int("ASSET_VIDEO_MAX_SECONDS", default=15 * 60)
+# Resumable uploads (docs/assets.md, "Resumable uploads"): a large file comes in chunks of at
+# most this many bytes each (under the proxy's body limit, e.g. the ingress's 30m), appended to a
+# temporary file in ASSET_UPLOAD_DIR (empty: MEDIA_ROOT/partial-uploads; it must be one directory
+# every web process and worker shares); a session unfinished after this many hours expires.
+ASSET_UPLOAD_CHUNK_MAX_BYTES = env.int("ASSET_UPLOAD_CHUNK_MAX_BYTES", default=8 * 1024 * 1024)
+ASSET_UPLOAD_SESSION_HOURS = env.int("ASSET_UPLOAD_SESSION_HOURS", default=24)
+ASSET_UPLOAD_DIR = env.str("ASSET_UPLOAD_DIR", default="")
 
 # --- REST API (DRF) ---------------------------------------------------------------------------
 

@@ -171,6 +171,14 @@ def test_api_routes_answer_401_without_credentials(client: Client, db, route: Ro
 API_OBJECT_ROUTES = [r for r in API_ROUTES if r.kwargs]
 
 
+def test_the_walk_finds_the_resumable_upload_routes():
+    # An upload session is reached by id on the dashboard and over the API (issue 15).
+    assert {"assets:upload_session", "assets:upload_complete"} <= {r.name for r in OBJECT_ROUTES}
+    assert {"api:asset-upload-detail", "api:asset-upload-complete"} <= {
+        r.name for r in API_OBJECT_ROUTES
+    }
+
+
 @pytest.mark.parametrize("route", API_OBJECT_ROUTES, ids=lambda r: r.name)
 def test_api_routes_answer_404_for_another_tenants_objects(owner, other_tenant, route: Route):
     from apps.accounts.services import api_key_create

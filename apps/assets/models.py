@@ -189,3 +189,51 @@ class BrandAsset(TenantOwnedModel):
     @property
     def aspect_ratio(self) -> float:
         return self.width / self.height if self.height else 0.0
+
+
+class AssetUpload(TenantOwnedModel):
+    """A resumable upload of one large file (docs/assets.md, "Resumable uploads"): declared up
+    front (name, size, type), received in chunks appended at the current offset into a
+    temporary file, then completed into a :class:`BrandAsset` by the same service as a
+    single-request upload. ``received`` is the offset the next chunk must start at."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"  # taking chunks
+        COMPLETING = "completing", "Completing"  # all bytes in; the asset is being made
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField(help_text="Declared total size in bytes.")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Declared, checked if given.")
+    received = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    failure_code = models.CharField(max_length=50, blank=True)
+    # Relative to the upload directory (uploads.upload_dir()); "" once deleted.
+    temp_path = models.CharField(max_length=255, blank=True)
+    # What the asset gets on completion, as a single upload takes them.
+    folder = models.ForeignKey(
+        BrandFolder, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    alt_text = models.CharField(max_length=500, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    asset = models.ForeignKey(
+        BrandAsset, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    duplicate = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField(db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 
 from apps.accounts.models import Tenant
-from apps.assets.models import BrandAsset, BrandFolder, Tag
+from apps.assets.models import AssetUpload, BrandAsset, BrandFolder, Tag
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,11 @@ def tag_list(*, tenant: Tenant) -> QuerySet[Tag]:
         .annotate(uses=Count("assets", filter=in_library))
         .filter(uses__gt=0)
     )
+
+
+def asset_upload_get(*, tenant: Tenant, id: int) -> AssetUpload:
+    """The tenant's resumable upload session; another tenant's id (or none) is a 404."""
+    upload = AssetUpload.objects.for_tenant(tenant).filter(pk=id).first()
+    if upload is None:
+        raise Http404
+    return upload

@@ -1,6 +1,6 @@
 from celery import Task, shared_task
 
-from apps.assets import services
+from apps.assets import services, uploads
 
 TRANSCODE_RETRIES = 3
 
@@ -29,3 +29,9 @@ def video_transcode(self: Task, asset_id: int) -> str | None:
         else:
             raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
     return asset.transcode_status if asset is not None else None
+
+
+@shared_task(name="assets.upload_sessions_expire")
+def upload_sessions_expire() -> int:
+    """Hourly: expire unfinished resumable uploads and delete their temporary files."""
+    return uploads.upload_sessions_expire()

@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
+from apps.assets import uploads
 from apps.assets.models import BrandAsset, BrandFolder, Tag
 from apps.core.hooks import TenantDataHook, TenantExportContext, export_rows
 
@@ -89,8 +90,10 @@ def holdings(tenant: Tenant) -> dict[str, int]:
 
 def rows_delete(tenant: Tenant) -> int:
     """Assets, then folders (a folder PROTECTs its parent and its assets); the files follow on
-    commit (the assets' ``post_delete`` hook)."""
-    deleted = BrandAsset.objects.for_tenant(tenant).delete()[0]
+    commit (the assets' ``post_delete`` hook); resumable upload sessions first (they point at
+    both), their partial files on commit too."""
+    deleted = uploads.tenant_uploads_delete(tenant=tenant)
+    deleted += BrandAsset.objects.for_tenant(tenant).delete()[0]
     BrandFolder.objects.for_tenant(tenant).update(parent=None)
     deleted += BrandFolder.objects.for_tenant(tenant).delete()[0]
     return deleted

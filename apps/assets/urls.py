@@ -1,11 +1,18 @@
 from django.urls import include, path
 
-from apps.assets import views
+from apps.assets import upload_views, views
 
 asset_patterns = (
     [
         path("", views.library, name="library"),
         path("upload/", views.upload, name="upload"),
+        path("uploads/", upload_views.upload_create, name="upload_create"),
+        path("uploads/<int:asset_upload_id>/", upload_views.upload_session, name="upload_session"),
+        path(
+            "uploads/<int:asset_upload_id>/complete/",
+            upload_views.upload_complete,
+            name="upload_complete",
+        ),
         path("<int:brand_asset_id>/", views.detail, name="detail"),
         path("<int:brand_asset_id>/file/", views.file, name="file"),
         path("<int:brand_asset_id>/thumbnail/", views.thumbnail, name="thumbnail"),

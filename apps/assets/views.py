@@ -104,6 +104,7 @@ def library(request: TenantRequest) -> HttpResponse:
             "max_upload_mb": settings.ASSET_MAX_UPLOAD_BYTES // (1024 * 1024),
             "max_video_mb": settings.ASSET_VIDEO_MAX_BYTES // (1024 * 1024),
             "max_video_minutes": settings.ASSET_VIDEO_MAX_SECONDS // 60,
+            "upload_chunk_bytes": settings.ASSET_UPLOAD_CHUNK_MAX_BYTES,
         },
     )
 

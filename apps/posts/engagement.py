@@ -48,9 +48,13 @@ def engagement_sync_recent(*, days: int | None = None) -> int:
     active account. Returns how many were updated. Stories are left out: they have no likes or
     comments to read, and are gone after 24 hours (asking would only earn errors)."""
     since = timezone.now() - timedelta(days=days or settings.ENGAGEMENT_SYNC_DAYS)
-    recent = Publication.objects.filter(
-        status=Publication.Status.PUBLISHED,
-        published_at__gte=since,
-        account__status=ConnectedAccount.Status.ACTIVE,
-    ).exclude(post__format=Post.Format.STORY_POST).select_related("account")
+    recent = (
+        Publication.objects.filter(
+            status=Publication.Status.PUBLISHED,
+            published_at__gte=since,
+            account__status=ConnectedAccount.Status.ACTIVE,
+        )
+        .exclude(post__format=Post.Format.STORY_POST)
+        .select_related("account")
+    )
     return sum(engagement_sync_publication(publication=p) for p in recent.iterator())

@@ -46,6 +46,8 @@ CONFIG = SchemathesisConfig.from_dict(
         },
     }
 )
+# A resumable upload's chunk (PATCH /asset-uploads/{id}/) is raw bytes, sent as tus sends them.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), config=CONFIG)
 
 

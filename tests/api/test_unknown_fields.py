@@ -363,6 +363,8 @@ def test_the_schema_says_request_bodies_take_no_other_keys(client):
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             for media in operation.get("requestBody", {}).get("content", {}).values():
+                if media["schema"] == {"type": "string", "format": "binary"}:
+                    continue  # a resumable upload's chunk: bytes, not keys
                 name = media["schema"]["$ref"].rsplit("/", 1)[-1]
                 bodies.add(name)
                 assert components[name]["additionalProperties"] is False, (method, path, name)
@@ -374,6 +376,7 @@ def test_the_schema_says_request_bodies_take_no_other_keys(client):
         "FolderRequest",
         "PatchedFolderRequest",
         "AssetUploadRequest",
+        "AssetUploadCreateRequest",
         "PatchedAssetUpdateRequest",
         "WebhookEndpointRequest",
         "PatchedWebhookEndpointUpdateRequest",

@@ -1,13 +1,14 @@
 import json
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.assets import services
-from apps.assets.models import BrandAsset, BrandFolder
+from apps.assets.models import AssetUpload, BrandAsset, BrandFolder
 from apps.core.api import fields
 from apps.core.api.serializers import BodySerializer, ModelSerializer, QuerySerializer
 
@@ -222,3 +223,78 @@ class AssetQuerySerializer(QuerySerializer):
         required=False,
         help_text="Search in names, alt texts and tags (a tag matches exactly).",
     )
+
+
+class AssetUploadSessionSerializer(serializers.ModelSerializer):
+    """A resumable upload session (docs/api.md, "Resumable uploads")."""
+
+    offset = serializers.IntegerField(
+        source="received",
+        read_only=True,
+        help_text="Bytes received so far: the next chunk's `Upload-Offset`.",
+    )
+    folder = serializers.IntegerField(source="folder_id", read_only=True, allow_null=True)
+    asset = serializers.IntegerField(
+        source="asset_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The asset made on completion.",
+    )
+    max_chunk_bytes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AssetUpload
+        fields = [
+            "id",
+            "filename",
+            "content_type",
+            "size",
+            "sha256",
+            "offset",
+            "status",
+            "failure_reason",
+            "failure_code",
+            "folder",
+            "tags",
+            "alt_text",
+            "asset",
+            "max_chunk_bytes",
+            "created_at",
+            "expires_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(help_text="The largest chunk taken, in bytes."))
+    def get_max_chunk_bytes(self, upload: AssetUpload) -> int:
+        return int(settings.ASSET_UPLOAD_CHUNK_MAX_BYTES)
+
+
+class AssetUploadCreateSerializer(BodySerializer):
+    representation = AssetUploadSessionSerializer
+
+    filename = fields.CharField(max_length=200, help_text="The file's name, for display.")
+    size = fields.IntegerField(
+        min_value=1, help_text="The whole file's size in bytes (the upload's length)."
+    )
+    content_type = fields.CharField(
+        max_length=100,
+        help_text="`video/mp4`, `video/quicktime` or an `image/…` type; the asset's type is "
+        "still read from the bytes on completion.",
+    )
+    sha256 = fields.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        min_length=64,
+        max_length=64,
+        help_text="Optional: the file's SHA-256 (hex); a different file fails the completion.",
+    )
+    folder = TenantPrimaryKeyRelatedField(
+        queryset=BrandFolder.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A folder id; without it, the top level.",
+    )
+    tags = serializers.ListField(child=fields.CharField(max_length=50), required=False)
+    alt_text = fields.CharField(required=False, allow_blank=True, default="", max_length=500)
