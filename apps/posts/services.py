@@ -462,6 +462,17 @@ def post_check(draft: PostDraft) -> PostCheck:
         problems.append(
             Problem("empty", "Write a caption, add a link or choose images.", "caption")
         )
+    for asset in draft.assets:
+        if asset.is_video and asset.is_converting:
+            # What the networks are sent is the conversion: it must exist first.
+            problems.append(
+                Problem(
+                    "video_converting",
+                    f"“{asset.original_filename}” is being converted for the networks "
+                    f"({asset.transcode_progress} %); submit it once that is done.",
+                    "assets",
+                )
+            )
     platforms = {account.platform for account in draft.targets}
     by_network = {
         network.id: _options_problems(network.limits, network.label, draft)

@@ -105,3 +105,23 @@ def test_editing_keeps_the_options_and_a_cover_replaces_the_frame_offset(owner, 
     post.refresh_from_db()
     assert (post.cover, post.cover_offset_ms, post.audio_name) == (cover, None, "a")
     assert post.media_options().cover == cover
+
+
+def test_a_video_still_being_converted_cannot_be_submitted(owner, tenant, threads):
+    video = baker.make(
+        BrandAsset,
+        tenant=tenant,
+        kind="video",
+        content_type="video/quicktime",
+        size=1,
+        original_filename="clip.mov",
+        transcode_status="converting",
+        transcode_progress=40,
+    )
+    post = services.post_create(
+        actor=owner,
+        data=services.PostInput(caption="x", target_ids=[threads.pk], asset_ids=[video.pk]),
+    )
+
+    problems = {p.code: p.message for p in services.post_problems(post)}
+    assert "(40 %)" in problems["video_converting"]
