@@ -14,6 +14,7 @@ help:
 	@echo "make test  - install, start PostgreSQL/Redis if needed, run ruff, mypy and pytest"
 	@echo "make bench - the publishing benchmark (SPEC 13; minutes; not part of make test)"
 	@echo "make bench-video - probe and conversion per minute of 1080p video (issue 15)"
+	@echo "make bench-reels - 100 Reels with first comments, faults and a killed worker (issue 15)"
 	@echo "make screenshots - the browser journey, refreshing docs/screenshots"
 	@echo "make reliability - 1,000 publications under every fault + a longer fuzz (minutes)"
 
@@ -104,3 +105,9 @@ bench-api: install services
 .PHONY: bench-video
 bench-video: install
 	$(BIN)/python bench/video/run.py $(BENCH_ARGS)
+
+# Issue 15's Reels benchmark: 100 Reels (Instagram and Facebook) with first comments through two
+# real workers, processing delays, faults after the publishing call acted, a worker SIGKILLed.
+.PHONY: bench-reels
+bench-reels: install services
+	$(BIN)/python bench/reels/run.py $(BENCH_ARGS)
