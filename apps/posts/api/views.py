@@ -41,23 +41,8 @@ CREATE_EXAMPLE = OpenApiExample(
     },
     request_only=True,
 )
-WRITE_FIELDS = (
-    "caption",
-    "caption_overrides",
-    "link",
-    "targets",
-    "assets",
-    "scheduled_for",
-    "format",
-    "first_comment",
-    "cover",
-    "cover_offset_ms",
-    "share_to_feed",
-    "audio_name",
-    "collaborators",
-    "location_id",
-    "caption_ai_generated",
-)
+# What a PUT/PATCH may change: the write serializer's fields, in its order.
+WRITE_FIELDS = tuple(PostWriteSerializer._declared_fields)
 
 
 @extend_schema_view(
