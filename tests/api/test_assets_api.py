@@ -288,3 +288,21 @@ def test_a_four_hour_video_is_a_too_long_problem_and_nothing_is_stored(api, stor
     assert body["duration"] == pytest.approx(4 * 3600, abs=2)
     assert not BrandAsset.objects.exists()
     assert stored_files() == []
+
+
+def test_a_video_being_converted_says_so_with_its_progress(api, tenant):
+    video = baker.make(
+        BrandAsset,
+        tenant=tenant,
+        kind="video",
+        content_type="video/quicktime",
+        size=1000,
+        original_filename="phone.mov",
+        transcode_status="converting",
+        transcode_progress=40,
+    )
+
+    body = api.get(f"/api/v1/assets/{video.pk}/").json()
+
+    assert (body["transcode_status"], body["transcode_progress"]) == ("converting", 40)
+    assert body["transcode_failure_reason"] == ""
