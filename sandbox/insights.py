@@ -53,6 +53,9 @@ FB_PAGE_METRICS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Threads (`networks/threads.py`): a media's lifetime metrics.
+THREADS_MEDIA_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
+
 IG_RETIRED = frozenset(
     {
         "impressions",
