@@ -396,3 +396,32 @@ def test_page_insights_need_a_page_token_with_read_insights(sandbox: SandboxApi)
 
     assert "Page Access Token" in refused(as_user, code=190)
     assert "read_insights" in refused(as_page, code=10)
+
+
+def test_page_insights_refuse_an_unknown_metric_and_count_the_day_so_far(
+    sandbox: SandboxApi,
+) -> None:
+    token = sandbox.page_token(scopes=FB_SCOPES)
+    fb_post(sandbox, token)
+    path = f"/{BISTRO_PAGE_ID}/insights"
+    sandbox.advance(3600)
+
+    unknown = sandbox.get(path, token, metric="page_media_view,page_reach_everything")
+    before = sandbox.get(path, token, metric="page_media_view", since="-1 hour").json()
+    sandbox.advance(6 * 3600)
+    after = sandbox.get(path, token, metric="page_media_view", since="-7 hours").json()
+
+    assert refused(unknown) == "(#100) The value must be a valid insights metric"
+    today = before["data"][0]["values"][-1]
+    later = {v["end_time"]: v["value"] for v in after["data"][0]["values"]}
+    assert later[today["end_time"]] > today["value"]
+
+
+def test_account_insights_need_a_period(sandbox: SandboxApi) -> None:
+    token = sandbox.page_token(scopes=IG_SCOPES)
+
+    answer = sandbox.get(
+        f"/{BISTRO_IG_ID}/insights", token, metric="reach", metric_type="total_value"
+    )
+
+    assert refused(answer) == "(#100) The parameter period is required"
