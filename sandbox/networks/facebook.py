@@ -19,10 +19,12 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from html import escape
 from typing import Any, cast
 
 from .. import errors
+from .. import insights as ins
 from ..comments import CommentRecord, add_comment, comment_fields, comments_on, readout
 from ..context import CallContext, Request, Viewer, graph_time
 from ..control import ControlError, repeats
@@ -754,6 +756,114 @@ class PagePublisher:
 # --- the control API: Pages and their tasks -----------------------------------------------------
 
 
+def require_insights_token(viewer: Viewer, page: PageRecord) -> None:
+    """Page and post insights: a Page token of that Page with read_insights and
+    pages_read_engagement."""
+    claims = viewer.claims
+    if claims is None or not claims.is_page:
+        raise errors.GraphError(
+            "(#190) This method must be called with a Page Access Token", code=190
+        )
+    if claims.page_id != page.id or not claims.has_scope("read_insights", "pages_read_engagement"):
+        raise errors.missing_permission("read_insights and pages_read_engagement")
+
+
+def _fb_metrics(req: Request, known: dict[str, tuple[str, str]]) -> list[str]:
+    """The `metric` asked for; one retired or unknown name refuses the whole request."""
+    wanted = ins.metric_names(req.param("metric"))
+    if not wanted:
+        raise errors.missing_param("metric")
+    if any(ins.fb_retired(name) or name not in known for name in wanted):
+        raise ins.fb_invalid_metric()
+    return wanted
+
+
+def _fb_insight(owner: str, name: str, period: str, known: dict[str, tuple[str, str]]) -> dict:
+    title, description = known[name]
+    return {
+        "name": name,
+        "period": period,
+        "title": title,
+        "description": description,
+        "id": f"{owner}/insights/{name}/{period}",
+    }
+
+
+def insights_edges(state: SandboxState) -> dict[EdgeKey, EdgeHandler]:
+    """`/{page-post-id}/insights` (lifetime) and `/{page-id}/insights` (daily), Meta's current
+    metrics only (`sandbox/insights.py`)."""
+
+    def post_insights(req: Request, ctx: CallContext, viewer: Viewer, post: Any) -> Any:
+        with state.lock:
+            page = store(state).pages[post.page_id]
+        require_insights_token(viewer, page)
+        wanted = _fb_metrics(req, ins.FB_POST_METRICS)
+        c = ins.counts(post.id, post.created_time, state.now())
+        reactions = {"like": c["likes"], "love": c["reactions"] - c["likes"]}
+        values: dict[str, Any] = {
+            "post_media_view": c["views"],
+            "post_total_media_view_unique": c["reach"],
+            "post_clicks": c["clicks"],
+            "post_reactions_by_type_total": {k: v for k, v in reactions.items() if v},
+        }
+        return {
+            "data": [
+                _fb_insight(post.id, n, "lifetime", ins.FB_POST_METRICS)
+                | {"values": [{"value": values[n]}]}
+                for n in wanted
+            ]
+        }
+
+    def page_insights(req: Request, ctx: CallContext, viewer: Viewer, page: Any) -> Any:
+        require_insights_token(viewer, page)
+        wanted = _fb_metrics(req, ins.FB_PAGE_METRICS)
+        period = req.param("period") or "day"
+        if period != "day":
+            raise errors.invalid_param("period must be one of the following values: day")
+        now = state.now()
+        since, until = ins.window(
+            req.param("since"),
+            req.param("until"),
+            now,
+            default=2 * ins.DAY,
+            longest=ins.FB_MAX_WINDOW,
+        )
+        with state.lock:
+            items = [
+                ins.Published(p.id, p.created_time)
+                for p in store(state).posts.values()
+                if p.page_id == page.id and p.published
+            ]
+
+        def value(name: str, start: float, end: float) -> int:
+            if name == "page_follows":  # the count of followers at the end of the day
+                return page.fan_count + ins.total(items, "follows", 0, end)
+            if end <= start:
+                return 0
+            if name == "page_media_view":
+                views = ins.total(items, "views", start, end)
+                return views + ins.baseline(page.id, name, start, end, 60)
+            return sum(ins.total(items, k, start, end) for k in ("likes", "comments", "shares"))
+
+        return {
+            "data": [
+                _fb_insight(page.id, name, "day", ins.FB_PAGE_METRICS)
+                | {
+                    "values": [
+                        {"value": v, "end_time": graph_time(end)}
+                        for v, end in ins.daily(partial(value, name), since, until, now)
+                    ]
+                }
+                for name in wanted
+            ]
+        }
+
+    return {
+        ("PagePost", "insights", "GET"): post_insights,
+        ("Page", "insights", "GET"): page_insights,
+    }
+
+
 def parse_tasks(value: Any) -> list[str]:
     """A Page's task list from JSON: known task names, at least one, in Meta's order."""
     if not isinstance(value, list) or not value or any(t not in PAGE_TASKS for t in value):
@@ -1006,6 +1116,7 @@ class FacebookNetwork(Network):
             ("Photo", "likes", "GET"): engagement_edge("likes"),
             ("Photo", "comments", "GET"): comments_list(state, graph),
             ("Photo", "reactions", "GET"): engagement_edge("reactions"),
+            **insights_edges(state),
         }
 
     # --- login --------------------------------------------------------------------------------

@@ -22,10 +22,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from html import escape
 from typing import Any, cast
 
 from .. import errors
+from .. import insights as ins
 from ..comments import CommentRecord, add_comment, comment_fields, readout
 from ..containers import (
     MediaContainer,
@@ -808,12 +810,141 @@ class MediaPublisher:
         return {"id": media.id}
 
 
+def require_page_insights(viewer: Viewer, account: IgAccountRecord) -> None:
+    """Facebook Login: reading insights needs instagram_basic and instagram_manage_insights
+    (with a Page token, of the linked Page)."""
+    claims = viewer.claims
+    if claims is None or (claims.is_page and claims.page_id != account.page_id):
+        raise errors.missing_permission("instagram_manage_insights")
+    if not claims.has_scope("instagram_basic", "instagram_manage_insights"):
+        raise errors.missing_permission("instagram_basic and instagram_manage_insights")
+
+
+def _insight(owner: str, name: str, period: str, titles: dict[str, tuple[str, str]]) -> dict:
+    title, description = titles[name]
+    return {
+        "name": name,
+        "period": period,
+        "title": title,
+        "description": description,
+        "id": f"{owner}/insights/{name}/{period}",
+    }
+
+
+def insights_edges(graph: Graph, may_read: Authorize) -> dict[EdgeKey, EdgeHandler]:
+    """`/{ig-media-id}/insights` and `/{ig-user-id}/insights` on Meta's current metrics; a
+    retired or unknown one refuses the whole request (`sandbox/insights.py` lists them)."""
+    state = graph.state
+
+    def checked(req: Request, known: dict[str, Any], queried: str) -> list[str]:
+        wanted = ins.metric_names(req.param("metric"))
+        if not wanted:
+            raise errors.missing_param("metric")
+        for index, name in enumerate(wanted):
+            if name in ins.IG_RETIRED:
+                raise ins.ig_retired(name, queried)
+            if name not in known:
+                raise ins.ig_not_one_of(index, known)
+        return wanted
+
+    def media_insights(req: Request, ctx: CallContext, viewer: Viewer, media: Any) -> Any:
+        with state.lock:
+            account = store(state).accounts[media.ig_user_id]
+        may_read(viewer, account)
+        wanted = checked(req, ins.IG_MEDIA_METRICS, "media")
+        if media.is_carousel_child:
+            raise ins.ig_carousel_child()
+        allowed = ins.IG_BY_PRODUCT.get(media.media_product_type, ins.IG_BY_PRODUCT["FEED"])
+        for name in wanted:
+            if name not in allowed:
+                raise ins.ig_unsupported_for_media(name)
+        values = ins.counts(media.id, media.timestamp, state.now())
+        return {
+            "data": [
+                _insight(media.id, n, "lifetime", ins.IG_MEDIA_METRICS)
+                | {"values": [{"value": values[n]}]}
+                for n in wanted
+            ]
+        }
+
+    def account_insights(req: Request, ctx: CallContext, viewer: Viewer, account: Any) -> Any:
+        may_read(viewer, account)
+        wanted = checked(req, ins.IG_ACCOUNT_METRICS, "user")
+        period = req.param("period")
+        if not period:
+            raise errors.missing_param("period")
+        if period != "day":
+            raise errors.invalid_param("period must be one of the following values: day")
+        metric_type = req.param("metric_type") or "time_series"
+        if metric_type not in ("time_series", "total_value"):
+            raise errors.invalid_param(
+                "metric_type must be one of the following values: time_series, total_value"
+            )
+        totals = metric_type == "total_value"
+        if totals and "follower_count" in wanted:
+            # The sandbox's words: Meta documents follower_count as a daily series only.
+            raise errors.invalid_param("The metric follower_count does not support total_value")
+        if not totals and (needs := [n for n in wanted if n not in ins.IG_TIME_SERIES]):
+            raise ins.ig_needs_total_value(needs)
+        now = state.now()
+        since, until = ins.window(
+            req.param("since"), req.param("until"), now, default=ins.DAY, longest=ins.IG_MAX_WINDOW
+        )
+        with state.lock:
+            items = [
+                ins.Published(m.id, m.timestamp)
+                for m in store(state).media.values()
+                if m.ig_user_id == account.id and not m.is_carousel_child
+            ]
+
+        def value(name: str, start: float, end: float) -> int:
+            if end <= start:
+                return 0
+            reach = ins.total(items, "reach", start, end)
+            reach += ins.baseline(account.id, "reach", start, end, 30)
+            if name == "reach":
+                return reach
+            if name == "views":
+                more = ins.total(items, "views", start, end) - ins.total(items, "reach", start, end)
+                return reach + more + ins.baseline(account.id, "views", start, end, 15)
+            if name == "follower_count":
+                follows = ins.total(items, "follows", start, end)
+                return follows + ins.baseline(account.id, "follower_count", start, end, 3)
+            if name == "accounts_engaged":
+                return ins.total(items, "total_interactions", start, end) * 3 // 4
+            if name == "profile_links_taps":
+                return ins.total(items, "profile_visits", start, end) // 4
+            return ins.total(items, "saved" if name == "saves" else name, start, end)
+
+        data = []
+        for name in wanted:
+            entry = _insight(account.id, name, "day", ins.IG_ACCOUNT_METRICS)
+            if totals:
+                entry["total_value"] = {"value": value(name, since, min(until, now))}
+            else:
+                entry["values"] = [
+                    {"value": v, "end_time": graph_time(end)}
+                    for v, end in ins.daily(partial(value, name), since, until, now)
+                ]
+            data.append(entry)
+        return {"data": data}
+
+    return {
+        ("IGMedia", "insights", "GET"): media_insights,
+        ("IGUser", "insights", "GET"): account_insights,
+    }
+
+
 def account_edges(
-    graph: Graph, publisher: MediaPublisher, may_comment: Authorize = require_page_commenter
+    graph: Graph,
+    publisher: MediaPublisher,
+    may_comment: Authorize = require_page_commenter,
+    may_read_insights: Authorize = require_page_insights,
 ) -> dict[EdgeKey, EdgeHandler]:
     """The edges of an Instagram account, whichever login reaches it (the publisher's
-    `authorize` and `may_comment` are that login's checks): `/media` (list, create),
-    `/stories`, `media_publish`, `content_publishing_limit`, a media's `/comments`."""
+    `authorize`, `may_comment` and `may_read_insights` are that login's checks): `/media`
+    (list, create), `/stories`, `media_publish`, `content_publishing_limit`, a media's
+    `/comments`, the account's and a media's `/insights`."""
     state = graph.state
 
     def comment(req: Request, ctx: CallContext, viewer: Viewer, media: Any) -> Any:
@@ -881,6 +1012,7 @@ def account_edges(
         ("IGUser", "content_publishing_limit", "GET"): publishing_limit,
         ("IGMedia", "comments", "POST"): comment,
         ("IGMedia", "comments", "GET"): comments,
+        **insights_edges(graph, may_read_insights),
     }
 
 

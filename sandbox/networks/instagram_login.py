@@ -47,6 +47,7 @@ ACCOUNT_TYPE = "BUSINESS"
 BASIC = "instagram_business_basic"
 PUBLISH = "instagram_business_content_publish"
 COMMENTS = "instagram_business_manage_comments"
+INSIGHTS = "instagram_business_manage_insights"
 SCOPES = (
     BASIC,
     PUBLISH,
@@ -230,6 +231,18 @@ def may_comment(viewer: Viewer, account: IgAccountRecord) -> None:
         raise errors.missing_permission(f"{BASIC} and {COMMENTS}")
 
 
+def may_read_insights(viewer: Viewer, account: IgAccountRecord) -> None:
+    """Insights with Instagram Login: the account's own token with instagram_business_basic
+    and instagram_business_manage_insights."""
+    claims = viewer.claims
+    if claims is None or claims.kind not in KINDS:
+        raise errors.missing_permission(INSIGHTS)
+    if claims.user_id != account.id:
+        raise not_this_account()
+    if not claims.has_scope(BASIC, INSIGHTS):
+        raise errors.missing_permission(f"{BASIC} and {INSIGHTS}")
+
+
 def authorize(viewer: Viewer, account: IgAccountRecord) -> None:
     """Publishing with Instagram Login: the account's own Instagram-user token, with
     instagram_business_basic and instagram_business_content_publish."""
@@ -371,7 +384,9 @@ class InstagramLoginNetwork(Network):
         return HostLogin(graph, LOGIN, account_of, answer).routes()
 
     def edges(self, graph: Graph) -> dict[EdgeKey, EdgeHandler]:
-        return instagram.account_edges(graph, MediaPublisher(graph.state, authorize), may_comment)
+        return instagram.account_edges(
+            graph, MediaPublisher(graph.state, authorize), may_comment, may_read_insights
+        )
 
     def dialog_note(self, state: SandboxState, user: UserRecord) -> str:
         logins = store(state)

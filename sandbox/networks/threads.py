@@ -32,6 +32,7 @@ from ..errors import GraphError
 from ..fields import FieldSpec
 from ..graph import Graph
 from ..hostlogin import HostLogin, HostLoginSpec
+from ..insights import THREADS_MEDIA_METRICS
 from ..media import FetchError, MediaSource, fetch, is_http_url
 from ..nodes import MISSING, Renderer, engagement
 from ..registry import (
@@ -60,7 +61,7 @@ SCOPES = (
     "threads_read_replies",
     "threads_manage_replies",
 )
-METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
+METRICS = THREADS_MEDIA_METRICS
 
 
 # --- records ----------------------------------------------------------------------------------
