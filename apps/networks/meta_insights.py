@@ -14,8 +14,11 @@ Sources (read December 2026, developers.facebook.com):
   `metric_type=total_value`.
 - "Page Insights": a set of metrics deprecated for every version on 15 November 2025 (the
   `page_impressions*`, `post_impressions*` and `page_fans*` families, replaced by
-  `page_media_view`, `post_media_view`, `post_total_media_view_unique`, `page_follows`); "only
-  90 days of insights can be viewed at one time" with since/until.
+  `page_media_view`, `post_media_view`, `post_total_media_view_unique`, `page_follows`), and a
+  later round for every version ("Deprecated Facebook Page Insights Metrics", updated March
+  2026: `page_impressions_unique` -> `page_total_media_view_unique`, `page_posts_impressions*`,
+  `post_impressions_unique` -> `post_total_media_view_unique`); "only 90 days of insights can be
+  viewed at one time" with since/until.
 What each set below holds beyond those confirmed names is marked "assumed" where it is.
 """
 
@@ -88,7 +91,12 @@ TABLE: tuple[MetricSet, ...] = (
     MetricSet(
         InsightsSubject.FB_PAGE,
         OLDEST,
-        ("page_media_view", "page_follows", "page_post_engagements"),
+        (
+            "page_media_view",
+            "page_total_media_view_unique",
+            "page_follows",
+            "page_post_engagements",
+        ),
     ),
 )
 
@@ -127,9 +135,22 @@ RETIRED: frozenset[str] = frozenset(
         "post_impressions_organic",
         "post_impressions_fan",
         "post_impressions_viral",
+        # Facebook, 14 March 2024 (from Meta's "Deprecated Page Insights Metrics" list)
+        "page_engaged_users",
+        "page_consumptions",
+        "page_content_activity",
     }
 )
-RETIRED_PREFIXES = ("page_impressions", "post_impressions", "page_fans", "page_fan_")
+# The families: Meta's lists of 15 November 2025 and of its later round (page_posts_impressions*,
+# the *_unique impressions; "Deprecated Facebook Page Insights Metrics", updated March 2026).
+RETIRED_PREFIXES = (
+    "page_impressions",
+    "page_posts_impressions",
+    "page_posts_served_impressions",
+    "post_impressions",
+    "page_fans",
+    "page_fan_",
+)
 
 
 def is_retired(metric: str) -> bool:

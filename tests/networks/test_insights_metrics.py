@@ -44,6 +44,9 @@ def test_the_configured_versions_are_in_range(settings) -> None:  # type: ignore
         "page_fans",
         "page_fans_country",
         "page_fan_adds_unique",
+        "page_posts_impressions_paid_unique",
+        "page_posts_served_impressions_organic_unique",
+        "page_engaged_users",
     ],
 )
 def test_the_retired_families_are_recognised(name: str) -> None:
@@ -51,7 +54,16 @@ def test_the_retired_families_are_recognised(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["views", "reach", "post_media_view", "page_media_view", "page_follows"]
+    "name",
+    [
+        "views",
+        "reach",
+        "post_media_view",
+        "post_total_media_view_unique",
+        "page_media_view",
+        "page_total_media_view_unique",
+        "page_follows",
+    ],
 )
 def test_current_metrics_are_not_retired(name: str) -> None:
     assert not is_retired(name)
