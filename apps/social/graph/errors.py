@@ -9,6 +9,7 @@ codes: each class says what to do (see docs/graph-client.md):
 - GraphTransientError        retry later with backoff (the client already retried safe calls);
   GraphTimeoutError            ...if `outcome_unknown`, the call may have taken effect: reconcile
 - GraphPermissionError       a permission or Page role is missing: reconnect / fix roles, fail
+  GraphNotEnoughViewersError   ...insights only: too few viewers for Meta to show numbers
 - GraphDuplicateError        Meta refused a duplicate post: fail (change the content)
 - GraphInvalidRequestError   Meta refused the request: fail with the message
 - GraphMalformedResponseError  an answer we could not read: fail (reconcile if outcome_unknown)
@@ -19,7 +20,7 @@ codes, fbtrace_id) is on attributes and in the exception's note, so tracebacks s
 here ever contains a token: the client scrubs the secrets of each call from Meta's text.
 """
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from .usage import GraphUsage
 
@@ -37,6 +38,8 @@ IG_MEDIA_NOT_READY = (9007, 2207027)
 NOT_TRANSIENT_SUBCODES = frozenset({2207020, 2207057})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
 DUPLICATE_CODE = 506
+# Insights: "(#10) Not enough viewers for the media to show insights" (a permission code).
+NOT_ENOUGH_VIEWERS_CODE = 10
 
 _TOKEN_REASONS = {
     458: "the app was removed from the Facebook account",
@@ -186,6 +189,27 @@ class GraphPermissionError(GraphError):
         "the Page or Instagram account does not allow it. Reconnect the account and grant every "
         "permission asked for."
     )
+
+
+class GraphNotEnoughViewersError(GraphPermissionError):
+    """Meta's #10 "Not enough viewers for the media to show insights": too few people saw it
+    for Meta to report numbers (not a missing permission: nothing to reconnect). Raised by the
+    insights functions only; a subclass, so `except GraphPermissionError` still catches it."""
+
+    needs_reconnect = False
+    default_user_message = "Too few people have seen this yet for Meta to show its insights."
+
+    @classmethod
+    def matches(cls, error: GraphError) -> bool:
+        said = f"{error.meta_message or ''} {error.meta_user_title or ''}".lower()
+        return error.code == NOT_ENOUGH_VIEWERS_CODE and "not enough viewers" in said
+
+    @classmethod
+    def from_error(cls, error: GraphError) -> "GraphNotEnoughViewersError":
+        """The same failure, with every technical detail of `error`, as this class."""
+        state = dict(error.__dict__)
+        state["user_message"] = cls.default_user_message
+        return cast("GraphNotEnoughViewersError", _rebuild_error(cls, state))
 
 
 class GraphDuplicateError(GraphError):

@@ -320,3 +320,57 @@ class Comment:
     message: str | None
     from_id: str | None
     created_time: datetime | None
+
+
+# A metric's value: a count, or an object of counts (`post_reactions_by_type_total`:
+# {"like": 3, "love": 1}); Meta sends `{}` for an object metric without data.
+InsightValue = int | float | dict[str, int | float]
+
+
+@dataclass(frozen=True, slots=True)
+class InsightPoint:
+    """One value of a metric; `end_time` is the end of its day/week (None for lifetime)."""
+
+    value: InsightValue
+    end_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InsightMetric:
+    """One metric of an insights answer: a series of `values` and/or a `total_value`."""
+
+    name: str
+    period: str | None
+    values: tuple[InsightPoint, ...] = ()
+    total_value: InsightValue | None = None
+    title: str | None = None
+
+    @property
+    def value(self) -> InsightValue | None:
+        """The one number: the total if Meta sent one, else the latest point (None: no data)."""
+        if self.total_value is not None:
+            return self.total_value
+        return self.values[-1].value if self.values else None
+
+
+@dataclass(frozen=True, slots=True)
+class Insights:
+    """The metrics Meta answered for one object. A metric without data is absent (Meta answers
+    an empty `data` rather than zeros)."""
+
+    object_id: str
+    metrics: tuple[InsightMetric, ...] = ()
+
+    def get(self, name: str, period: str | None = None) -> InsightMetric | None:
+        for metric in self.metrics:
+            if metric.name == name and (period is None or metric.period == period):
+                return metric
+        return None
+
+    def value(self, name: str) -> InsightValue | None:
+        metric = self.get(name)
+        return metric.value if metric else None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.name for m in self.metrics))
