@@ -25,7 +25,13 @@ FB_MAX_WINDOW = 93 * DAY
 
 # --- the names ----------------------------------------------------------------------------------
 
-FB_RETIRED_PREFIXES = ("page_impressions", "post_impressions", "page_fans", "page_fan_")
+FB_RETIRED_PREFIXES = (
+    "page_impressions",
+    "post_impressions",
+    "page_posts_impressions",
+    "page_fans",
+    "page_fan_",
+)
 FB_RETIRED = frozenset(
     {"page_engaged_users", "post_engaged_users", "page_consumptions", "post_consumptions"}
 )
@@ -45,6 +51,10 @@ FB_PAGE_METRICS: dict[str, tuple[str, str]] = {
     "page_media_view": (
         "Media views",
         "The number of times the Page's content was on screen.",
+    ),
+    "page_total_media_view_unique": (
+        "Media viewers",
+        "The number of people who saw any of the Page's content at least once.",
     ),
     "page_follows": ("Follows", "The number of people who follow the Page."),
     "page_post_engagements": (

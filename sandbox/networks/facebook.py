@@ -843,6 +843,9 @@ def insights_edges(state: SandboxState) -> dict[EdgeKey, EdgeHandler]:
             if name == "page_media_view":
                 views = ins.total(items, "views", start, end)
                 return views + ins.baseline(page.id, name, start, end, 60)
+            if name == "page_total_media_view_unique":  # people: at most the views
+                reach = ins.total(items, "reach", start, end)
+                return reach + ins.baseline(page.id, "page_media_view", start, end, 60) // 2
             return sum(ins.total(items, k, start, end) for k in ("likes", "comments", "shares"))
 
         return {
