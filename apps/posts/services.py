@@ -260,7 +260,7 @@ def _clean_options(tenant: Tenant, data: PostInput) -> tuple[list[Problem], Bran
                 "first_comment",
             )
         )
-    names = [name.strip().lstrip("@") for name in data.collaborators]
+    names = data.media_options(cover=None).collaborators
     bad = [name for name in names if not USERNAME.match(name)]
     if bad:
         problems.append(
@@ -585,13 +585,14 @@ def _write_content(
     post.caption = data.caption.strip()
     post.caption_ai_generated = data.caption_ai_generated and bool(post.caption)
     post.format = data.format
-    post.first_comment = data.first_comment.strip()
-    post.cover = cover
-    post.cover_offset_ms = None if cover else data.cover_offset_ms
-    post.share_to_feed = data.share_to_feed
-    post.audio_name = data.audio_name.strip()
-    post.collaborators = [name.strip().lstrip("@") for name in data.collaborators]
-    post.location_id = data.location_id.strip()
+    options = data.media_options(cover=cover)  # as the networks will read them back
+    post.first_comment = options.first_comment
+    post.cover = options.cover
+    post.cover_offset_ms = options.cover_offset_ms
+    post.share_to_feed = options.share_to_feed
+    post.audio_name = options.audio_name
+    post.collaborators = list(options.collaborators)
+    post.location_id = options.location_id
     post.caption_overrides = {k: v.strip() for k, v in data.caption_overrides.items() if v.strip()}
     post.link = data.link.strip()
     # Lock the images (primary-key order, as asset_delete does) and check they are still in the
