@@ -28,11 +28,13 @@ from apps.networks.base import FirstComments
 from apps.networks.errors import NeedsReconnection, NetworkError, OutcomeUnknown, RetryLater
 from apps.networks.registry import network_for
 from apps.posts.models import Publication, PublicationEvent
+from apps.posts.publication_states import Step, publication_event
 
 logger = structlog.get_logger(__name__)
 C = Publication.CommentStatus
 K = PublicationEvent.Kind
 TASK = "posts.first_comment_post"
+CALL = "POST /{id}/comments"
 
 
 def first_comment_fields(
@@ -75,20 +77,6 @@ def _again(publication_id: int, seconds: int) -> None:
     """Look again in ``seconds`` (longer waits are left to the dispatcher's sweep)."""
     if seconds <= settings.PUBLISHING_FOLLOW_UP_MAX_SECONDS:
         task_queue(TASK, publication_id, countdown=seconds)
-
-
-def _event(publication: Publication, kind: str, note: str, attempt: int) -> None:
-    PublicationEvent.objects.create(
-        tenant_id=publication.tenant_id,
-        publication=publication,
-        kind=kind,
-        from_status=publication.status,
-        to_status=publication.status,
-        attempt=attempt,
-        graph_call="POST /{id}/comments",
-        answer="ok" if kind == K.COMMENTED else "",
-        note=note,
-    )
 
 
 def first_comment_run(*, publication_id: int) -> str | None:
@@ -185,9 +173,11 @@ def _finish(
             return None
         if status == C.POSTED:
             note = "Found already posted." if reconciled else ""
-            _event(publication, K.COMMENTED, note, attempt)
+            step = Step(attempt=attempt, graph_call=CALL, answer="ok", note=note)
+            publication_event(publication, kind=K.COMMENTED, step=step)
         elif status == C.FAILED:
-            _event(publication, K.COMMENT_FAILED, failed, attempt)
+            step = Step(attempt=attempt, graph_call=CALL, note=failed)
+            publication_event(publication, kind=K.COMMENT_FAILED, step=step)
     if retry_in is not None:
         _again(publication.pk, retry_in)
     logger.info("first_comment_step", publication_id=publication.pk, status=status)

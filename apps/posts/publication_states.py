@@ -118,6 +118,12 @@ def publication_move(
     return True
 
 
+def publication_event(publication: Publication, *, kind: str, step: Step = Step()) -> None:
+    """An event that moves nothing: what happened to the publication's first comment
+    (``apps.posts.first_comments``), in the same history as its moves."""
+    _event(publication, publication.status, publication.status, kind, step).save()
+
+
 def publications_move(
     publications: Sequence[Publication],
     to: str,
