@@ -17,7 +17,8 @@ from apps.assets.models import BrandAsset
 SALT = "apps.assets.public-media"
 # "video": the file a network is sent for a video (its H.264/AAC rendition once converted, the
 # original until then; services.asset_video_file).
-VARIANTS = ("original", "instagram", "video")
+VIDEO_VARIANT = "video"
+VARIANTS = ("original", "instagram", VIDEO_VARIANT)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def public_url(*, asset: BrandAsset, variant: str = "original") -> str:
         from apps.assets.services import asset_instagram_rendition
 
         name = asset_instagram_rendition(asset=asset)
-    elif variant == "video":
+    elif variant == VIDEO_VARIANT:
         from apps.assets.services import asset_video_file
 
         name, _ = asset_video_file(asset=asset)

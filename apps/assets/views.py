@@ -366,7 +366,7 @@ def public_media(request: HttpRequest, token: str, filename: str) -> HttpRespons
         return serve_file(
             services.asset_instagram_rendition(asset=asset), "image/jpeg", request=request
         )
-    if media.variant == "video":
+    if media.variant == media_urls.VIDEO_VARIANT:
         name, content_type = services.asset_video_file(asset=asset)
         return serve_file(name, content_type, request=request)
     return serve_file(asset.file.name, asset.content_type, request=request)

@@ -203,7 +203,7 @@ def test_the_first_comment_is_found_past_the_first_page_of_comments(commenting, 
     settings.GRAPH_PAGE_SIZE = 10  # 31 comments: four result pages
     for n in range(30):
         graph.post_comment(
-            object_id=publication.platform_post_id, page_token=token, message=f"Other {n}"
+            object_id=publication.platform_post_id, token=token, message=f"Other {n}"
         )
     wanted = page.first_comment_post(publication, "Book a table")
 

@@ -236,7 +236,7 @@ def test_the_first_comment_is_found_beyond_the_first_page(live_publication, sand
     media_id = live_publication.platform_post_id
     ours = INSTAGRAM.first_comment_post(live_publication, "Book at bistro.example")
     for n in range(30):  # others comment after it (as the account, so only the text tells)
-        graph.create_ig_comment(media_id=media_id, token=token, message=f"Later {n}")
+        graph.post_comment(object_id=media_id, token=token, message=f"Later {n}")
     first_page = graph.get_client().request(
         "GET", "/{id}/comments", ids=(media_id,), token=token, params={"fields": "id"}
     )
@@ -251,8 +251,8 @@ def test_the_first_comment_is_found_beyond_the_first_page(live_publication, sand
 
 def test_no_first_comment_is_found_when_none_was_posted(live_publication, sandbox):
     token = AccessToken.objects.get(account=live_publication.account).token
-    graph.create_ig_comment(
-        media_id=live_publication.platform_post_id, token=token, message="Something else"
+    graph.post_comment(
+        object_id=live_publication.platform_post_id, token=token, message="Something else"
     )
 
     assert INSTAGRAM.first_comment_find(live_publication, "Book at bistro.example") is None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import structlog
 from django.conf import settings
 
-from apps.assets.media_urls import public_url
+from apps.assets.media_urls import VIDEO_VARIANT, public_url
 from apps.networks.base import (
     REEL,
     STORY,
@@ -52,7 +52,6 @@ CREATE_OK = {"call": "POST /{id}/media", "answer": "ok"}
 PUBLISH_OK = {"call": "POST /{id}/media_publish", "answer": "ok"}
 STATUS_CALL = "GET /{id}?fields=status_code"
 LIMIT_CALL = "GET /{id}/content_publishing_limit"
-VIDEO_VARIANT = "video"  # the video file as stored (apps.assets.media_urls)
 PROCESSING_VIDEO = "Instagram is processing the video."
 REELS, STORIES, VIDEO = "REELS", "STORIES", "VIDEO"  # container media types
 
@@ -338,12 +337,11 @@ class InstagramPublishing:
         media_id = _media_id(publication)
         token = account_token(publication.account)
         try:
-            comment = graph.create_ig_comment(
-                client=self._graph(), media_id=media_id, token=token, message=message
+            return graph.post_comment(
+                client=self._graph(), object_id=media_id, token=token, message=message
             )
         except graph.GraphError as exc:
             raise neutral(exc) from exc
-        return comment.id
 
     def first_comment_find(self, publication: "Publication", message: str) -> str | None:
         media_id = _media_id(publication)

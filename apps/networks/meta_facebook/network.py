@@ -245,7 +245,7 @@ class FacebookPage(MetaTokens):
         token = account_token(publication.account)
         try:
             return graph.post_comment(
-                object_id=publication.platform_post_id, page_token=token, message=message
+                object_id=publication.platform_post_id, token=token, message=message
             )
         except graph.GraphError as exc:
             raise neutral(exc) from exc

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import timezone
 
-from apps.assets.media_urls import public_url
+from apps.assets.media_urls import VIDEO_VARIANT, public_url
 from apps.networks.base import (
     FEED,
     REEL,
@@ -256,7 +256,7 @@ def step(
                 video_id = graph.publish_page_video(
                     page_id=page_id,
                     page_token=token,
-                    file_url=public_url(asset=content.assets[0], variant="video"),
+                    file_url=public_url(asset=content.assets[0], variant=VIDEO_VARIANT),
                     description=_message(content),
                 )
                 journal.record(container_id=video_id)
@@ -317,7 +317,7 @@ def _phased_step(
             graph.upload_video_from_url(
                 video_id=video_id,
                 page_token=token,
-                file_url=public_url(asset=content.assets[0], variant="video"),
+                file_url=public_url(asset=content.assets[0], variant=VIDEO_VARIANT),
             )
         stage = "finish"
         journal.about_to_publish()

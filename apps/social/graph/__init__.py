@@ -63,7 +63,6 @@ from .insights import (
     get_page_post_insights,
 )
 from .instagram import (
-    create_ig_comment,
     create_ig_container,
     get_ig_container_status,
     get_ig_media_engagement,
@@ -189,7 +188,6 @@ __all__ = [
     "can_publish",
     "classify_graph_error",
     "close_client",
-    "create_ig_comment",
     "create_ig_container",
     "debug_token",
     "discover_pages",

@@ -267,12 +267,14 @@ def list_page_stories(
 
 
 def post_comment(
-    *, object_id: str, page_token: str, message: str, client: GraphClient | None = None
+    *, object_id: str, token: str, message: str, client: GraphClient | None = None
 ) -> str:
-    """Comment under a Page's post, photo or video as the Page (`POST /{object-id}/comments`);
-    the comment's id. Never retried: on an unknown outcome, look with `list_comments`."""
+    """Comment under an object as the token's owner (`POST /{object-id}/comments`): a Page's
+    post, photo or video with its Page token, an Instagram media with the account's token
+    (``client``: the host the account is reached on). The comment's id. Never retried: on an
+    unknown outcome, look first (`iter_comments`, `instagram.list_ig_comments`)."""
     response = (client or get_client()).request(
-        "POST", "/{id}/comments", ids=(object_id,), token=page_token, data={"message": message}
+        "POST", "/{id}/comments", ids=(object_id,), token=token, data={"message": message}
     )
     shape = Shape(response, outcome_unknown=True)
     return shape.object_id(shape.root())

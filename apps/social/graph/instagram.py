@@ -238,20 +238,6 @@ def list_ig_stories(
     )
 
 
-def create_ig_comment(
-    *, media_id: str, token: str, message: str, client: GraphClient | None = None
-) -> IgComment:
-    """Comment on a media item as the account (`POST /{ig-media-id}/comments`).
-
-    Never retried: on outcome_unknown, look for the comment (`list_ig_comments`) first.
-    """
-    response = (client or get_client()).request(
-        "POST", "/{id}/comments", ids=(media_id,), token=token, data={"message": message}
-    )
-    shape = Shape(response, outcome_unknown=True)
-    return IgComment(id=shape.object_id(shape.root()), text=message)
-
-
 def list_ig_comments(
     *, media_id: str, token: str, client: GraphClient | None = None
 ) -> tuple[IgComment, ...]:
