@@ -385,15 +385,7 @@ def video_check(
     return problems
 
 
-def sent_video_facts(asset: "BrandAsset") -> dict[str, Any]:
-    """The facts of the file a network is sent for a probed video: its H.264/AAC rendition's
-    once converted, the original's otherwise (``apps.assets.services.asset_video_file``)."""
-    facts = asset.rendition_facts
-    if asset.transcode_status == asset.Transcode.DONE and facts:
-        return {name: facts[name] for name in FACT_NAMES}
-    return {name: getattr(asset, name) for name in FACT_NAMES}
-
-
+# What video_check reads of a video (and a rendition's facts hold).
 FACT_NAMES = (
     "duration",
     "width",
@@ -403,6 +395,15 @@ FACT_NAMES = (
     "audio_codec",
     "size",
 )
+
+
+def sent_video_facts(asset: "BrandAsset") -> dict[str, Any]:
+    """The facts of the file a network is sent for a probed video: its H.264/AAC rendition's
+    once converted, the original's otherwise (``apps.assets.services.asset_video_file``)."""
+    facts = asset.rendition_facts
+    if asset.transcode_status == asset.Transcode.DONE and facts:
+        return {name: facts[name] for name in FACT_NAMES}
+    return {name: getattr(asset, name) for name in FACT_NAMES}
 
 
 def asset_video_check(*, rules: VideoRules, asset: "BrandAsset") -> list[str]:

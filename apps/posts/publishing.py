@@ -159,7 +159,7 @@ def publication_run(*, claim: Claim) -> str | None:
     """Run one step of a claimed publication and record its outcome. Returns the new status, or
     None when this claim is no longer ours (a duplicate delivery, or a takeover)."""
     publication = (
-        Publication.objects.select_related("account", "post")
+        Publication.objects.select_related("account", "post", "post__cover")
         .annotate(account_token=token_subquery())  # one query less per step
         .filter(pk=claim.publication_id, status=P.PUBLISHING, claim_token=claim.token)
         .first()
