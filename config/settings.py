@@ -70,6 +70,7 @@ LOCAL_APPS = [
     "apps.assets",
     "apps.posts",
     "apps.webhooks",
+    "apps.insights",
     "apps.dashboard",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -359,6 +360,12 @@ PUBLISHING_QUOTA_RETRY_SECONDS = env.int(
     default=env.int("INSTAGRAM_QUOTA_RETRY_SECONDS", default=3600),
 )
 ENGAGEMENT_SYNC_DAYS = env.int("ENGAGEMENT_SYNC_DAYS", default=30)
+# Insights (issue 16, docs/insights.md): posts published in the last INSIGHTS_SYNC_DAYS are
+# re-read on every sync; an account's last INSIGHTS_LATE_DAYS days are re-read (Meta's figures
+# can come up to 48 hours late); snapshots older than INSIGHTS_RETENTION_DAYS are deleted.
+INSIGHTS_SYNC_DAYS = env.int("INSIGHTS_SYNC_DAYS", default=30)
+INSIGHTS_LATE_DAYS = env.int("INSIGHTS_LATE_DAYS", default=3)
+INSIGHTS_RETENTION_DAYS = env.int("INSIGHTS_RETENTION_DAYS", default=730)
 # How far ahead a post may be scheduled (docs/publishing.md, "Schedule horizon"): a year, like
 # the planners businesses know; at most 100 years (date filters accept 2000 to 2199).
 POSTS_SCHEDULE_HORIZON_DAYS = env.int("POSTS_SCHEDULE_HORIZON_DAYS", default=365)

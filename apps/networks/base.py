@@ -9,7 +9,8 @@ A new network is a new package next to ``meta_facebook`` and ``instagram``, list
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -406,3 +407,69 @@ class FirstComments(Protocol):
         """The id of a comment with ``message`` the account already posted under the post (an
         earlier attempt whose answer was lost), reading every page of comments; None when
         there is none. Raises ``OutcomeUnknown`` when the network cannot say."""
+
+
+# --- Insights (issue 16) --------------------------------------------------------------------------
+
+
+class InsightsGap(StrEnum):
+    """Why a network shows no figures for a post (or an account) where one might expect them.
+    Shown to people as it is meant, never as a zero (``apps.insights.models.Gap`` stores it)."""
+
+    NOT_ENOUGH_VIEWERS = "few_viewers"  # Meta's #10: too few viewers to report figures
+    DELETED = "deleted"  # the post is gone from the network
+    EXPIRED = "expired"  # a Story: figures are readable for 24 hours only
+    NOT_REPORTED = "not_reported"  # the network has no figures for this kind of post
+    NO_PERMISSION = "no_permission"  # the connection lacks the insights permission
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostMetrics:
+    """A published post's lifetime figures as the network reports them now. None: not
+    reported (never 0). ``gap`` says why there are none at all (then every figure is None)."""
+
+    views: int | None = None
+    reach: int | None = None
+    interactions: int | None = None  # likes + comments + shares + saves, as the network counts
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    saves: int | None = None
+    follows: int | None = None  # follows the post brought
+    watch_time_ms: int | None = None  # video: total time watched
+    avg_watch_time_ms: int | None = None  # video: average per view
+    gap: InsightsGap | None = None
+    detail: str = ""  # the network's words for a gap (no token, no URL)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountDay:
+    """One UTC day of an account's figures. None: not reported for that day (never 0)."""
+
+    day: date
+    views: int | None = None
+    reach: int | None = None  # people reached that day (unique within the day only)
+    interactions: int | None = None
+    follows: int | None = None  # new follows that day
+    followers: int | None = None  # followers at the end of the day
+
+
+@runtime_checkable
+class InsightsReader(Protocol):
+    """A network that reports insights: the sync (``apps.insights.sync``) reads each account's
+    recent publications and its days through these, never through the Graph client itself."""
+
+    def insights_posts(
+        self, account: "ConnectedAccount", publications: Sequence["Publication"]
+    ) -> dict[int, PostMetrics]:
+        """The figures of ``publications`` (all of ``account``, published) keyed by publication
+        id, in as few calls as the network allows. A post the network answers with a gap (too
+        few viewers, deleted, expired) is ``PostMetrics(gap=…)``; a missing key means the
+        network could not say this time (retry later). Raises the neutral errors
+        (``apps.networks.errors``) only for what concerns the whole account."""
+
+    def insights_account(
+        self, account: "ConnectedAccount", *, since: date, until: date
+    ) -> list[AccountDay]:
+        """The account's figures per UTC day from ``since`` to ``until`` (both included); a
+        day without data is absent. Raises the neutral errors."""
