@@ -38,6 +38,8 @@ DEFAULT_SCOPES = (
     "instagram_content_publish",
     "instagram_manage_comments",
     "business_management",
+    "read_insights",
+    "instagram_manage_insights",
 )
 MALFORMED_VARIANTS = ("html", "truncated", "wrong_shape", "empty")
 FAULT_KEYS = frozenset({"kind", "method", "path", "match", "times", "probability"})
