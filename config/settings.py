@@ -416,6 +416,8 @@ FACEBOOK_SCOPES = env.list(
         "instagram_content_publish",
         "instagram_manage_comments",  # first comments on Instagram
         "business_management",
+        "read_insights",  # Page and post insights (issue 16)
+        "instagram_manage_insights",  # Instagram media and account insights (issue 16)
     ],
 )
 # --- Threads (graph.threads.net) -----------------------------------------------------------------
@@ -492,6 +494,7 @@ INSTAGRAM_LOGIN_SCOPES = env.list(
         "instagram_business_basic",
         "instagram_business_content_publish",
         "instagram_business_manage_comments",  # first comments (issue 15)
+        "instagram_business_manage_insights",  # insights (issue 16); optional at connect
     ],
 )
 

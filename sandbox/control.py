@@ -38,6 +38,8 @@ DEFAULT_SCOPES = (
     "instagram_content_publish",
     "instagram_manage_comments",
     "business_management",
+    "read_insights",
+    "instagram_manage_insights",
 )
 MALFORMED_VARIANTS = ("html", "truncated", "wrong_shape", "empty")
 FAULT_KEYS = frozenset({"kind", "method", "path", "match", "times", "probability"})
@@ -191,6 +193,21 @@ def mint_token(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def delete_object(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
+    """A post or media deleted by its owner on the network (`{"id": ...}`): every Graph call
+    about it then gets Meta's "does not exist" (code 100, subcode 33)."""
+    object_id = str(data.get("id") or "")
+    if not object_id:
+        raise ControlError("id is the id of a published post or media")
+    with state.lock:
+        gone = any(network.forget(state, object_id) for network in state.networks)
+        if gone:
+            state.save()
+    if not gone:
+        raise ControlError(f"nothing published has id {object_id}", status=404)
+    return {"deleted": object_id}
+
+
 def signed_request(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
     """A `signed_request` as Meta posts to the deauthorize and data-deletion callbacks."""
     payload = {
@@ -282,6 +299,8 @@ def handle_control(
                 "max_in_flight": state.max_in_flight,
                 "requests_total": state.requests_total,
             }
+    if name == "deleted" and method == "POST":
+        return 200, delete_object(state, body)
     if name == "tokens" and method == "POST":
         return 200, mint_token(state, body)
     if name == "signed_request" and method == "POST":

@@ -127,6 +127,11 @@ class Network:
         """`/_sandbox/<name>[/...]` handlers: (state, method, path parts after name, body)."""
         return {}
 
+    def forget(self, state: "SandboxState", object_id: str) -> bool:
+        """Delete one of its published objects as its owner would in the app (`POST
+        /_sandbox/deleted`); whether it had one by that id. Under the state lock."""
+        return False
+
     def published(self, state: "SandboxState", base_url: str) -> tuple[dict[str, Any], dict]:
         """Its part of `/_sandbox/published`: (lists, summary counts); under the state lock."""
         return {}, {}

@@ -1068,6 +1068,10 @@ class InstagramNetwork(Network):
     def create_store(self, state: SandboxState) -> InstagramStore:
         return InstagramStore(state)
 
+    def forget(self, state: SandboxState, object_id: str) -> bool:
+        # Both logins' media live in this store: gone for both hosts (100/33 after).
+        return store(state).media.pop(object_id, None) is not None
+
     def node_types(self) -> Iterable[NodeType]:
         return NODE_TYPES
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 # What Instagram Login gives access to: professional accounts only (a personal account has no
 # publishing API).
 PROFESSIONAL = frozenset({"BUSINESS", "MEDIA_CREATOR", "CREATOR"})
+# Asked for, not required: a connection without them publishes (issue 16's insights).
+OPTIONAL_SCOPES = frozenset({"instagram_business_manage_insights"})
 
 
 class InstagramLogin(InstagramPublishing, LongLivedUserTokens):
@@ -75,7 +77,12 @@ class InstagramLogin(InstagramPublishing, LongLivedUserTokens):
                 "(business or creator) accounts can publish through the API. Switch it to a "
                 "professional account in Instagram's settings, then connect again."
             )
-        missing = [s for s in settings.INSTAGRAM_LOGIN_SCOPES if s not in short.permissions]
+        # Insights are optional: without them the account publishes, its insights say so.
+        missing = [
+            s
+            for s in settings.INSTAGRAM_LOGIN_SCOPES
+            if s not in short.permissions and s not in OPTIONAL_SCOPES
+        ]
         if short.permissions and missing:
             raise Permanent(
                 f"Instagram did not grant {', '.join(missing)}: connect again and allow "

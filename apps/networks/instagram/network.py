@@ -4,6 +4,8 @@ the 24-hour publishing limit; then, if the post has one, its first comment."""
 
 import dataclasses
 import functools
+from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 import structlog
@@ -13,11 +15,13 @@ from apps.assets.media_urls import VIDEO_VARIANT, public_url
 from apps.networks.base import (
     REEL,
     STORY,
+    AccountDay,
     Engagement,
     Fail,
     Journal,
     Outcome,
     PostContent,
+    PostMetrics,
     Preview,
     Problem,
     Published,
@@ -26,7 +30,7 @@ from apps.networks.base import (
     Window,
 )
 from apps.networks.errors import OutcomeUnknown, Permanent
-from apps.networks.instagram import checks
+from apps.networks.instagram import checks, insights
 from apps.networks.instagram.limits import IMAGE_RULES, LIMITS
 from apps.networks.instagram.media_errors import (
     MEDIA_REASONS,
@@ -35,11 +39,12 @@ from apps.networks.instagram.media_errors import (
     subcode_in,
 )
 from apps.networks.meta import MetaTokens, neutral, outcome_for, profile_url
+from apps.networks.meta_facebook import insights as meta_insights
 from apps.networks.steps import backoff, quota_full, unclaimed
 from apps.networks.text import hashtags, mentions
 from apps.networks.tokens import account_token
 from apps.social import graph
-from apps.social.models import Platform
+from apps.social.models import ConnectedAccount, Platform
 
 if TYPE_CHECKING:
     from apps.assets.models import BrandAsset
@@ -359,6 +364,42 @@ class InstagramPublishing:
             if ours and comment.text.strip() == wanted:
                 return comment.id
         return None
+
+    # --- insights (InsightsReader) -------------------------------------------------------------
+
+    def insights_posts(
+        self, account: ConnectedAccount, publications: Sequence["Publication"]
+    ) -> dict[int, PostMetrics]:
+        """Each media's lifetime insights (``GET /{ig-media-id}/insights``), on the metrics of
+        its kind; a Story past its 24 hours is ``EXPIRED`` without a call."""
+        token = account_token(account)
+        client = self._graph() or graph.get_client()
+        asks, known = insights.ig_asks(
+            publications, version=client.config.version, at=meta_insights.now()
+        )
+
+        def read_one(object_id: str, metrics: tuple[str, ...]) -> graph.Insights:
+            return graph.get_ig_media_insights(
+                client=client, media_id=object_id, token=token, metrics=metrics
+            )
+
+        return known | meta_insights.read_posts(
+            asks, read_one=read_one, to_metrics=insights.media_metrics
+        )
+
+    def insights_account(
+        self, account: ConnectedAccount, *, since: date, until: date
+    ) -> list[AccountDay]:
+        """The account's days (``GET /{ig-user-id}/insights``: a totals call a day and a
+        daily series; docs/insights.md says why)."""
+        return insights.account_days(
+            client=self._graph() or graph.get_client(),
+            ig_user_id=account.platform_id,
+            token=account_token(account),
+            since=since,
+            until=until,
+            at=meta_insights.now(),
+        )
 
 
 def _has_video(content: PostContent) -> bool:

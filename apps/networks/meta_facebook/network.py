@@ -2,6 +2,8 @@
 feed post (uploaded unpublished first); a video, a Reel, a photo or video Story (``video.py``);
 a first comment under the published post."""
 
+from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 from apps.assets.media_urls import public_url
@@ -9,24 +11,26 @@ from apps.networks.base import (
     FEED,
     REEL,
     STORY,
+    AccountDay,
     Engagement,
     Journal,
     Limits,
     Outcome,
     PostContent,
+    PostMetrics,
     Preview,
     Problem,
     Published,
     Window,
 )
 from apps.networks.meta import MetaTokens, neutral, outcome_for, profile_url
-from apps.networks.meta_facebook import video
+from apps.networks.meta_facebook import insights, video
 from apps.networks.meta_facebook.limits import VIDEO_RULES
 from apps.networks.steps import unclaimed
 from apps.networks.text import hashtags, mentions
 from apps.networks.tokens import account_token
 from apps.social import graph
-from apps.social.models import AccessToken, Platform
+from apps.social.models import AccessToken, ConnectedAccount, Platform
 
 if TYPE_CHECKING:
     from apps.posts.models import Publication
@@ -265,3 +269,31 @@ class FacebookPage(MetaTokens):
         except graph.GraphError as exc:
             raise neutral(exc, reading=True) from exc
         return None
+
+    # --- insights (InsightsReader) ---------------------------------------------------------------
+
+    def insights_posts(
+        self, account: ConnectedAccount, publications: Sequence["Publication"]
+    ) -> dict[int, PostMetrics]:
+        """Each Page post's lifetime insights (``GET /{post-id}/insights``, the Page token);
+        Stories, Reels and videos are gaps decided without a call."""
+        token = account_token(account)
+        client = graph.get_client()
+        asks, known = insights.fb_asks(
+            publications, version=client.config.version, at=insights.now()
+        )
+
+        def read_one(object_id: str, metrics: tuple[str, ...]) -> graph.Insights:
+            return graph.get_page_post_insights(post_id=object_id, token=token, metrics=metrics)
+
+        return known | insights.read_posts(
+            asks, read_one=read_one, to_metrics=insights.fb_post_metrics
+        )
+
+    def insights_account(
+        self, account: ConnectedAccount, *, since: date, until: date
+    ) -> list[AccountDay]:
+        """The Page's days (``GET /{page-id}/insights``, daily series, 90 days a call)."""
+        return insights.fb_account_days(
+            page_id=account.platform_id, token=account_token(account), since=since, until=until
+        )
