@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 from django.conf import settings
+from django.utils import timezone
 
 from apps.assets.media_urls import VIDEO_VARIANT, public_url
 from apps.networks.base import (
@@ -39,7 +40,7 @@ from apps.networks.instagram.media_errors import (
     subcode_in,
 )
 from apps.networks.meta import MetaTokens, neutral, outcome_for, profile_url
-from apps.networks.meta_facebook import insights as meta_insights
+from apps.networks.meta_facebook.insights import read_posts
 from apps.networks.steps import backoff, quota_full, unclaimed
 from apps.networks.text import hashtags, mentions
 from apps.networks.tokens import account_token
@@ -375,7 +376,7 @@ class InstagramPublishing:
         token = account_token(account)
         client = self._graph() or graph.get_client()
         asks, known = insights.ig_asks(
-            publications, version=client.config.version, at=meta_insights.now()
+            publications, version=client.config.version, at=timezone.now()
         )
 
         def read_one(object_id: str, metrics: tuple[str, ...]) -> graph.Insights:
@@ -383,9 +384,7 @@ class InstagramPublishing:
                 client=client, media_id=object_id, token=token, metrics=metrics
             )
 
-        return known | meta_insights.read_posts(
-            asks, read_one=read_one, to_metrics=insights.media_metrics
-        )
+        return known | read_posts(asks, read_one=read_one, to_metrics=insights.media_metrics)
 
     def insights_account(
         self, account: ConnectedAccount, *, since: date, until: date
@@ -398,7 +397,7 @@ class InstagramPublishing:
             token=account_token(account),
             since=since,
             until=until,
-            at=meta_insights.now(),
+            at=timezone.now(),
         )
 
 

@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
-from django.utils import timezone
 
 from apps.networks.base import STORY, AccountDay, InsightsGap, PostMetrics
 from apps.networks.errors import NetworkError, Permanent, RetryLater
@@ -38,7 +37,6 @@ logger = structlog.get_logger(__name__)
 DOES_NOT_EXIST = (100, 33)
 # Instagram (and Facebook) Stories are readable for 24 hours after they went up.
 STORY_LIFETIME = timedelta(hours=24)
-NOT_ENOUGH_VIEWERS = graph.GraphNotEnoughViewersError.matches
 # Errors about the whole account's access or Meta's state, not about one post.
 ACCOUNT_WIDE = (graph.GraphTokenError, graph.GraphRateLimitError, graph.GraphTransientError)
 NO_PERMISSION_DETAIL = (
@@ -76,7 +74,7 @@ def gap_of(exc: graph.GraphError) -> PostMetrics | None:
     Raises the neutral error of one that concerns the whole account (token, rate limit,
     transient). A missing permission is ``NO_PERMISSION`` (the caller applies it to all)."""
     said = (exc.meta_message or "")[:300]
-    if isinstance(exc, graph.GraphNotEnoughViewersError) or NOT_ENOUGH_VIEWERS(exc):
+    if isinstance(exc, graph.GraphNotEnoughViewersError):  # the graph layer names #10
         return PostMetrics(gap=InsightsGap.NOT_ENOUGH_VIEWERS, detail=said)
     if (exc.code, exc.subcode) == DOES_NOT_EXIST:
         return PostMetrics(gap=InsightsGap.DELETED, detail=said)
@@ -188,10 +186,6 @@ def account_failure(exc: graph.GraphError) -> NetworkError:
     if isinstance(exc, ACCOUNT_WIDE):
         return _account_error(exc)
     return neutral(exc, reading=True)
-
-
-def now() -> datetime:
-    return timezone.now()
 
 
 # --- Facebook Pages -----------------------------------------------------------------------------

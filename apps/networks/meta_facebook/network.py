@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from django.utils import timezone
+
 from apps.assets.media_urls import public_url
 from apps.networks.base import (
     FEED,
@@ -280,7 +282,7 @@ class FacebookPage(MetaTokens):
         token = account_token(account)
         client = graph.get_client()
         asks, known = insights.fb_asks(
-            publications, version=client.config.version, at=insights.now()
+            publications, version=client.config.version, at=timezone.now()
         )
 
         def read_one(object_id: str, metrics: tuple[str, ...]) -> graph.Insights:
