@@ -128,6 +128,8 @@ def test_sequences_of_calls_conform_to_the_schema(auth_headers, tenant):
             statuses[(f"{case.method} {case.operation.path}", response.status_code)] += 1
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
+            if not form_text_is_text(case):  # as in the test above: not negative on the wire
+                return
             case.validate_response(
                 response,
                 additional_checks=additional_checks,
